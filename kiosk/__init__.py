@@ -1,0 +1,1 @@
+"""The help-desk kiosk: an offline-first edge node with its own replica and outbox."""

@@ -1,0 +1,413 @@
+"""The `paperbridge` command: one click group, kebab-case subcommands.
+
+Every command finds the database from --db, $PAPERBRIDGE_DB, or the instance folder.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import sys
+import tempfile
+from pathlib import Path
+
+import click
+from sqlite_utils import Database
+
+from server import db as database
+from server import demo as demo_school
+from server import ledger, links, notices, output, phones, receipts, roster, settings, status, users
+from server.errors import PaperBridgeError
+
+
+class Context:
+    def __init__(self, path: str | None):
+        self.path = database.resolve_path(path)
+        self._db: Database | None = None
+
+    def db(self, *, require_init: bool = True) -> Database:
+        if self._db is None:
+            self._db = database.connect(self.path)
+        if require_init and not settings.is_initialized(self._db):
+            raise click.ClickException(f"{self.path} has no school yet. Run `paperbridge init` first "
+                                       "(or `paperbridge demo` for the demo school).")
+        return self._db
+
+
+pass_ctx = click.make_pass_decorator(Context)
+
+
+def _fail(exc: Exception) -> click.ClickException:
+    return click.ClickException(str(exc))
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="paperbridge")
+@click.option("--db", "db_path", envvar=database.ENV_VAR, type=click.Path(dir_okay=False),
+              help="Database file (default: $PAPERBRIDGE_DB, else instance/paperbridge.db).")
+@click.pass_context
+def cli(ctx: click.Context, db_path: str | None) -> None:
+    """PaperBridge: paper, phone and help-desk channels for school notices, in one read ledger."""
+    ctx.obj = Context(db_path)
+
+
+@cli.command()
+@click.option("--school-name", help="The school's name.")
+@click.option("--school-id", help="Short code (letters/digits, up to 8) used in QR codes.")
+@click.option("--region", help="Default phone region, e.g. CN, HK, US.")
+@click.option("--timezone", help="Time zone, e.g. Asia/Hong_Kong.")
+@pass_ctx
+def init(ctx: Context, school_name, school_id, region, timezone) -> None:
+    """Create the database and the school secret.
+
+    Example: paperbridge init --school-name "Riverside Primary" --school-id RSP --region HK
+    """
+    overrides = {k: v for k, v in {"school_name": school_name, "school_id": school_id,
+                                   "default_region": region, "timezone": timezone}.items() if v}
+    try:
+        created = settings.initialize(ctx.db(require_init=False), **overrides)
+    except ValueError as exc:
+        raise _fail(exc)
+    click.echo(f"{'Created' if created else 'Already set up'}: {ctx.path}")
+
+
+@cli.group()
+def setting() -> None:
+    """Show or change school settings."""
+
+
+@setting.command("list")
+@pass_ctx
+def setting_list(ctx: Context) -> None:
+    """Show every setting with its value and meaning."""
+    db = ctx.db()
+    rows = [{"name": s.name, "value": settings.get(db, s.name), "help": s.help} for s in settings.SETTINGS]
+    click.echo(output.table(rows, ["name", "value", "help"]))
+
+
+@setting.command("set")
+@click.argument("name")
+@click.argument("value")
+@pass_ctx
+def setting_set(ctx: Context, name: str, value: str) -> None:
+    """Change a setting. Example: paperbridge setting set default_region HK"""
+    try:
+        settings.put(ctx.db(), name, value)
+    except ValueError as exc:
+        raise _fail(exc)
+    click.echo(f"{name} = {settings.get(ctx.db(), name)}")
+
+
+@cli.command()
+@click.option("--build-only", is_flag=True, help="Build the demo database and exit without serving.")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@pass_ctx
+def demo(ctx: Context, build_only: bool, host: str, port: int) -> None:
+    """Build the demo school in a fresh database and serve it.
+
+    Example: paperbridge demo        (then open http://127.0.0.1:5000)
+    """
+    click.echo(f"Building the demo school in {ctx.path} ...")
+    try:
+        summary = demo_school.build(ctx.path, base_url=f"http://{host}:{port}")
+    except ValueError as exc:
+        raise _fail(exc)
+    click.echo(f"  {summary['families']} families, {summary['students']} students, "
+               f"{summary['notices']} notices, {summary['events']} receipts so far")
+    click.echo("  Staff sign-ins (user / password / role):")
+    for username, password, role in summary["staff"]:
+        click.echo(f"    {username:<10} {password:<13} {role}")
+    click.echo(f"  A family's personal page: {summary['sample_link']}")
+    if not build_only:
+        _serve(ctx, host, port)
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0 for the office network).")
+@click.option("--port", default=5000, show_default=True, type=int)
+@pass_ctx
+def serve(ctx: Context, host: str, port: int) -> None:
+    """Serve the staff web, family pages and API with waitress."""
+    ctx.db()
+    _serve(ctx, host, port)
+
+
+def _serve(ctx: Context, host: str, port: int) -> None:
+    import waitress
+
+    from server.app import create_app
+
+    app = create_app({"DATABASE": str(ctx.path)})
+    click.echo(f"PaperBridge is running at http://{host}:{port}/  (Ctrl+C to stop)")
+    waitress.serve(app, host=host, port=port, threads=8, ident="PaperBridge")
+
+
+# ---- roster ----------------------------------------------------------------------------------
+
+@cli.group("roster")
+def roster_group() -> None:
+    """Import and list families, students and guardians."""
+
+
+@roster_group.command("import")
+@click.argument("source", type=click.Path(exists=True, path_type=Path))
+@click.option("--region", help="Phone region for numbers without a country code (default: the school setting).")
+@pass_ctx
+def roster_import(ctx: Context, source: Path, region: str | None) -> None:
+    """Import a roster CSV (UTF-8, GBK or Big5; Chinese or English headers) or a OneRoster 1.1 folder/zip.
+
+    Exit status: 0 all rows imported, 1 some rows rejected, 2 nothing imported.
+
+    Example: paperbridge roster import 2026秋季名单.csv
+    """
+    try:
+        report = roster.import_roster(ctx.db(), source, region=region)
+    except PaperBridgeError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(2)
+    click.echo(f"{report.source} ({report.format}): {report.imported_rows} of {report.rows} rows imported; "
+               f"{report.families_created} new families, {report.students_added} new students, "
+               f"{report.students_updated} updated, {report.students_deactivated} marked as left.")
+    for problem in report.warnings:
+        click.echo(f"  warning {problem}", err=True)
+    for problem in report.rejected:
+        click.echo(f"  rejected {problem}", err=True)
+    if report.exit_code == 2:
+        click.echo("Nothing was imported; the database is unchanged.", err=True)
+    sys.exit(report.exit_code)
+
+
+@roster_group.command("list")
+@click.option("--format", "fmt", type=click.Choice(output.FORMATS), default="table", show_default=True)
+@click.option("--show-phones", is_flag=True, help="Show full phone numbers (masked by default).")
+@click.option("--class", "class_id", help="Only families with a student in this class.")
+@pass_ctx
+def roster_list(ctx: Context, fmt: str, show_phones: bool, class_id: str | None) -> None:
+    """Families with their students, guardians, language and family code."""
+    families = roster.list_families(ctx.db())
+    if class_id:
+        families = [f for f in families if any(s["class_id"] == class_id for s in f["students"])]
+    rows = [{
+        "code": f["code"], "family": f["display_name"], "language": f["language"],
+        "channel": f["preferred_channel"],
+        "students": [f"{s['name']} ({s['class_id']})" for s in f["students"]],
+        "guardians": [f"{g['name']} {g['phone'] if show_phones else phones.mask(g['phone'])}".strip()
+                      + ("" if g["phone_valid"] or not g["phone"] else " [invalid number]") for g in f["guardians"]],
+    } for f in families]
+    columns = ["code", "family", "students", "guardians", "language", "channel"]
+    _print(rows, columns, fmt)
+
+
+def _print(rows: list[dict], columns: list[str], fmt: str) -> None:
+    if fmt == "json":
+        click.echo(output.to_json(rows))
+    elif fmt == "csv":
+        click.echo(output.to_csv(rows, columns), nl=False)
+    else:
+        flat = [{k: ", ".join(v) if isinstance(v, list) else v for k, v in r.items()} for r in rows]
+        click.echo(output.table(flat, columns))
+
+
+# ---- notices ---------------------------------------------------------------------------------
+
+@cli.group("notice")
+def notice_group() -> None:
+    """Write and list notices."""
+
+
+@notice_group.command("add")
+@click.option("--title", required=True, help="Title in the main language.")
+@click.option("--body", required=True, help="Text in the main language.")
+@click.option("--lang", default="zh-Hans", show_default=True, type=click.Choice(["zh-Hans", "zh-Hant", "en"]))
+@click.option("--translation", nargs=3, multiple=True, metavar="LANG TITLE BODY", help="Another language version.")
+@click.option("--class", "classes", multiple=True, help="Audience class (repeat); none means the whole school.")
+@click.option("--reply", multiple=True, help="Reply option: yes, no, attend, absent, agree, disagree, or key:label.")
+@click.option("--no-confirm", is_flag=True, help="Reading is enough; no confirmation asked.")
+@click.option("--due", help="Answer-by date, YYYY-MM-DD.")
+@click.option("--private", is_flag=True, help="Sensitive: never printed; read on the phone only after the family code.")
+@click.option("--publish-at", help="Publish later (YYYY-MM-DD HH:MM, school time). Default: now.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@pass_ctx
+def notice_add(ctx: Context, title, body, lang, translation, classes, reply, no_confirm, due, private, publish_at, fmt):
+    """Add a notice and print its id.
+
+    Example: paperbridge notice add --title 秋游 --body 周五去植物园 --class 3A --reply attend --reply absent
+             --translation en "Autumn trip" "Friday, botanical garden"
+    """
+    texts = {lang: (title, body)}
+    for other, t, b in translation:
+        texts[other] = (t, b)
+    try:
+        notice_id = notices.add_notice(ctx.db(), texts=texts, classes=list(classes) or None,
+                                       requires_confirmation=not no_confirm, reply_options=list(reply),
+                                       due_date=due, private=private, publish_at=publish_at, created_by="cli")
+    except ValueError as exc:
+        raise _fail(exc)
+    click.echo(output.to_json({"id": notice_id}) if fmt == "json" else str(notice_id))
+
+
+@notice_group.command("list")
+@click.option("--week", help="Only this ISO week, e.g. 2026-W48.")
+@click.option("--format", "fmt", type=click.Choice(output.FORMATS), default="table", show_default=True)
+@pass_ctx
+def notice_list(ctx: Context, week: str | None, fmt: str) -> None:
+    """List notices, newest first."""
+    rows = [{"id": n["id"], "week": n["week"], "title": notices.title_for(n, n["primary_language"]),
+             "audience": "school" if n["whole_school"] else n["classes"],
+             "languages": sorted(n["texts"]), "replies": [o["key"] for o in n["reply_options"]],
+             "due": n["due_date"], "private": bool(n["private"]), "publish_at": n["publish_at"]}
+            for n in notices.list_notices(ctx.db(), week=week)]
+    _print(rows, ["id", "week", "title", "audience", "languages", "replies", "due", "private", "publish_at"], fmt)
+
+
+@cli.command("status")
+@click.option("--notice", "notice_id", required=True, type=int, help="Notice id (see `notice list`).")
+@click.option("--class", "class_id", help="Only this class.")
+@click.option("--format", "fmt", type=click.Choice(output.FORMATS), default="table", show_default=True)
+@pass_ctx
+def status_cmd(ctx: Context, notice_id: int, class_id: str | None, fmt: str) -> None:
+    """Combined receipt status of a notice: per family, plus totals by channel."""
+    try:
+        report = status.notice_report(ctx.db(), notice_id, [class_id] if class_id else None)
+    except PaperBridgeError as exc:
+        raise _fail(exc)
+    if fmt == "json":
+        click.echo(output.to_json(report))
+        return
+    columns = ["code", "classes", "students", "state", "first_at", "channels", "reply"]
+    if fmt == "csv":
+        click.echo(output.to_csv(report["families"], columns), nl=False)
+        return
+    _print(report["families"], columns, "table")
+    t = report["totals"]
+    click.echo(f"\n{report['notice']['title']}: {t['confirmed']} confirmed, {t['read']} read, {t['unread']} unread "
+               f"of {t['families']} families.")
+    click.echo("By channel: " + (", ".join(f"{k} {v}" for k, v in report["by_channel"].items()) or "none yet"))
+
+
+@cli.group("receipts")
+def receipts_group() -> None:
+    """Read receipts from other platforms."""
+
+
+@receipts_group.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@pass_ctx
+def receipts_import(ctx: Context, file: Path) -> None:
+    """Import a read list (CSV: student id, family code or phone; notice id or title; read time).
+
+    Re-importing the same file records nothing new. Exit status: 0 all matched, 1 some unmatched, 2 none matched.
+    """
+    try:
+        report = receipts.import_file(ctx.db(), file)
+    except (ValueError, PaperBridgeError) as exc:
+        raise _fail(exc)
+    click.echo(f"{report.recorded} receipts recorded, {report.duplicates} already known, {len(report.unmatched)} unmatched.")
+    for line in report.unmatched:
+        click.echo(f"  unmatched {line}", err=True)
+    sys.exit(report.exit_code)
+
+
+# ---- people and operations ---------------------------------------------------------------------
+
+@cli.group("user")
+def user_group() -> None:
+    """Staff accounts."""
+
+
+@user_group.command("add")
+@click.argument("username")
+@click.option("--role", type=click.Choice(users.ROLES), required=True)
+@click.option("--name", "display_name", default="", help="Name shown in the interface.")
+@click.option("--class", "classes", multiple=True, help="A teacher's class (repeat).")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True,
+              help="Password (volunteers: a PIN of 4+ digits). Asked for when not given.")
+@pass_ctx
+def user_add(ctx: Context, username, role, display_name, classes, password) -> None:
+    """Create a staff account. Example: paperbridge user add chen --role teacher --class 3A"""
+    try:
+        users.add_user(ctx.db(), username, password, role, display_name=display_name, classes=list(classes))
+    except ValueError as exc:
+        raise _fail(exc)
+    click.echo(f"Created {role} {username}.")
+
+
+@cli.group("integration")
+def integration_group() -> None:
+    """Tokens for platforms that POST receipts to /api/receipts."""
+
+
+@integration_group.command("add")
+@click.argument("name")
+@pass_ctx
+def integration_add(ctx: Context, name: str) -> None:
+    """Create a token (shown once). Example: paperbridge integration add wechat"""
+    try:
+        token = users.add_integration(ctx.db(), name)
+    except (ValueError, sqlite3.IntegrityError) as exc:
+        raise _fail(exc if isinstance(exc, ValueError) else ValueError(f"integration {name!r} already exists"))
+    click.echo(token)
+
+
+@cli.group("family")
+def family_group() -> None:
+    """A family's personal link."""
+
+
+@family_group.command("link")
+@click.argument("code")
+@click.option("--revoke", is_flag=True, help="Withdraw the current link and print a new one.")
+@pass_ctx
+def family_link(ctx: Context, code: str, revoke: bool) -> None:
+    """Print the family's personal link. Example: paperbridge family link 100017"""
+    db = ctx.db()
+    family = roster.family_by_code(db, code.strip())
+    if family is None:
+        raise click.ClickException(f"no family has the code {code}")
+    if revoke:
+        links.revoke(db, family["id"])
+    click.echo(links.url(db, family["id"]))
+
+
+@cli.command()
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@pass_ctx
+def backup(ctx: Context, file: Path) -> None:
+    """Copy the database with SQLite's online backup (safe while the server runs).
+
+    Example: paperbridge backup /mnt/usb/paperbridge-2026-11-23.db
+    """
+    db = ctx.db()
+    file.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=file.parent, prefix=f".{file.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        target = sqlite3.connect(tmp)
+        with target:
+            db.conn.backup(target)
+        target.close()
+        os.replace(tmp, file)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    events = db.execute("SELECT count(*) FROM events").fetchone()[0]
+    click.echo(f"Backed up {ctx.path} to {file} ({file.stat().st_size // 1024} KiB, {events} ledger events).")
+
+
+@cli.command("void")
+@click.argument("event_id")
+@click.option("--reason", required=True, help="Why this receipt is wrong.")
+@click.option("--by", "actor", required=True, help="Who is correcting it.")
+@pass_ctx
+def void_cmd(ctx: Context, event_id: str, reason: str, actor: str) -> None:
+    """Cancel a mistaken receipt (the ledger keeps both, marked)."""
+    try:
+        result = ledger.void(ctx.db(), event_id, actor=actor, reason=reason)
+    except (ValueError, PaperBridgeError) as exc:
+        raise _fail(exc)
+    click.echo("Voided." if result.recorded else "Already voided.")
+
+
+def main() -> None:
+    cli(prog_name="paperbridge")

@@ -1,0 +1,33 @@
+"""Small domain exceptions. The CLI and the web turn them into plain messages."""
+
+
+class PaperBridgeError(Exception):
+    """Base class: the message is written for an office worker to read."""
+
+
+class NotInitialized(PaperBridgeError):
+    pass
+
+
+class UnknownFamily(PaperBridgeError):
+    pass
+
+
+class UnknownNotice(PaperBridgeError):
+    pass
+
+
+class UnknownEvent(PaperBridgeError):
+    pass
+
+
+class BadSignature(PaperBridgeError):
+    pass
+
+
+class BadCode(PaperBridgeError):
+    pass
+
+
+class ImportFailed(PaperBridgeError):
+    pass

@@ -1,0 +1,223 @@
+"""The read ledger: append-only receipt events and the status derived from them.
+
+Every channel (digital, paper, voice, sms, kiosk, in person) is an adapter that
+turns its evidence into :class:`Event` objects and calls :func:`record`. Nothing
+but :func:`derive_status` decides a status.
+
+Example::
+
+    event = new_event(notice_id=3, family_id=17, channel="digital", kind="read",
+                      dedupe_key="link:17:3:read")
+    record(db, [event])            # RecordResult(recorded=1, duplicates=0)
+    record(db, [event])            # replay: RecordResult(recorded=0, duplicates=1)
+    notice_status(db, 3)[17].state # 'read'
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+
+from sqlite_utils import Database
+
+from server import clock
+from server.db import write_transaction
+from server.errors import UnknownEvent, UnknownFamily, UnknownNotice
+
+CHANNELS = ("digital", "paper", "voice", "sms", "kiosk", "in_person")
+KINDS = ("delivered", "read", "confirmed", "reply", "void")
+# What each kind says about acknowledgement; a reply answers the notice, so it confirms it.
+_ACK = {"read": "read", "confirmed": "confirmed", "reply": "confirmed"}
+_RANK = {"unread": 0, "read": 1, "confirmed": 2}
+
+
+@dataclass(frozen=True)
+class Event:
+    id: str
+    notice_id: int
+    family_id: int
+    channel: str
+    kind: str
+    occurred_at: str
+    dedupe_key: str
+    payload: dict = field(default_factory=dict)
+    source: str = ""
+    actor: str = ""
+    voids: str | None = None
+    recorded_at: str | None = None
+
+    def row(self) -> dict:
+        return {
+            "id": self.id, "notice_id": self.notice_id, "family_id": self.family_id,
+            "channel": self.channel, "kind": self.kind,
+            "payload": json.dumps(self.payload, ensure_ascii=False, sort_keys=True),
+            "occurred_at": self.occurred_at, "recorded_at": self.recorded_at or clock.now_iso(),
+            "source": self.source, "actor": self.actor,
+            "dedupe_key": self.dedupe_key, "voids": self.voids,
+        }
+
+
+def new_event(
+    notice_id: int,
+    family_id: int,
+    channel: str,
+    kind: str,
+    *,
+    dedupe_key: str | None = None,
+    payload: dict | None = None,
+    occurred_at: str | None = None,
+    source: str = "",
+    actor: str = "",
+    voids: str | None = None,
+    event_id: str | None = None,
+) -> Event:
+    """Build a validated event. Without a dedupe key the event id is the key."""
+    if channel not in CHANNELS:
+        raise ValueError(f"unknown channel {channel!r}; one of {', '.join(CHANNELS)}")
+    if kind not in KINDS:
+        raise ValueError(f"unknown kind {kind!r}; one of {', '.join(KINDS)}")
+    if (kind == "void") != (voids is not None):
+        raise ValueError("a void event must name the event it cancels, and only a void may")
+    if kind == "reply" and not (payload or {}).get("choice"):
+        raise ValueError("a reply event needs payload['choice']")
+    event_id = event_id or clock.uuid7()
+    return Event(
+        id=event_id, notice_id=int(notice_id), family_id=int(family_id), channel=channel, kind=kind,
+        occurred_at=clock.normalize(occurred_at) if occurred_at else clock.now_iso(),
+        dedupe_key=dedupe_key or f"id:{event_id}", payload=dict(payload or {}),
+        source=source, actor=actor, voids=voids,
+    )
+
+
+@dataclass(frozen=True)
+class RecordResult:
+    recorded: int
+    duplicates: int
+
+
+def record(db: Database, events: Iterable[Event]) -> RecordResult:
+    """Append events in one transaction. Replays (same id or dedupe key) record nothing.
+
+    Raises UnknownNotice / UnknownFamily / UnknownEvent and records nothing of
+    the batch when an event points at something that does not exist.
+    """
+    recorded = duplicates = 0
+    with write_transaction(db):
+        for event in events:
+            _check_references(db, event)
+            cursor = db.execute(
+                "INSERT OR IGNORE INTO events (id, notice_id, family_id, channel, kind, payload,"
+                " occurred_at, recorded_at, source, actor, dedupe_key, voids)"
+                " VALUES (:id, :notice_id, :family_id, :channel, :kind, :payload, :occurred_at,"
+                " :recorded_at, :source, :actor, :dedupe_key, :voids)",
+                event.row(),
+            )
+            if cursor.rowcount:
+                recorded += 1
+            else:
+                duplicates += 1
+    return RecordResult(recorded, duplicates)
+
+
+def _check_references(db: Database, event: Event) -> None:
+    if not db.execute("SELECT 1 FROM notices WHERE id = ?", [event.notice_id]).fetchone():
+        raise UnknownNotice(f"notice {event.notice_id} does not exist")
+    if not db.execute("SELECT 1 FROM families WHERE id = ?", [event.family_id]).fetchone():
+        raise UnknownFamily(f"family {event.family_id} does not exist")
+    if event.voids is None:
+        return
+    target = db.execute(
+        "SELECT notice_id, family_id, kind FROM events WHERE id = ?", [event.voids]
+    ).fetchone()
+    if target is None or target[2] == "void":
+        raise UnknownEvent(f"event {event.voids} does not exist or is itself a void")
+    if (target[0], target[1]) != (event.notice_id, event.family_id):
+        raise UnknownEvent(f"event {event.voids} belongs to another notice or family")
+
+
+@dataclass(frozen=True)
+class Status:
+    """Derived receipt status of one notice for one family."""
+
+    state: str = "unread"  # unread | read | confirmed
+    first_at: str | None = None  # earliest read or confirmation
+    confirmed_at: str | None = None
+    channels: tuple[str, ...] = ()  # channels that contributed a read or confirmation
+    reply: str | None = None  # latest reply choice
+    reply_at: str | None = None
+    delivered: tuple[str, ...] = ()  # channels that carried it to the family
+
+    def as_dict(self) -> dict:
+        return {
+            "state": self.state, "first_at": self.first_at, "confirmed_at": self.confirmed_at,
+            "channels": list(self.channels), "reply": self.reply, "reply_at": self.reply_at,
+            "delivered": list(self.delivered),
+        }
+
+
+def derive_status(events: Iterable[Event]) -> Status:
+    """Fold one (notice, family)'s events into a status; arrival order does not matter."""
+    events = list(events)
+    voided = {e.voids for e in events if e.kind == "void"}
+    live = sorted((e for e in events if e.kind != "void" and e.id not in voided),
+                  key=lambda e: (e.occurred_at, e.id))
+    acks = [e for e in live if e.kind in _ACK]
+    replies = [e for e in live if e.kind == "reply"]
+    confirmations = [e for e in acks if _ACK[e.kind] == "confirmed"]
+    state = max((_ACK[e.kind] for e in acks), key=_RANK.__getitem__, default="unread")
+    return Status(
+        state=state,
+        first_at=acks[0].occurred_at if acks else None,
+        confirmed_at=confirmations[0].occurred_at if confirmations else None,
+        channels=tuple(sorted({e.channel for e in acks})),
+        reply=replies[-1].payload["choice"] if replies else None,
+        reply_at=replies[-1].occurred_at if replies else None,
+        delivered=tuple(sorted({e.channel for e in live if e.kind == "delivered"})),
+    )
+
+
+def _from_row(row: dict) -> Event:
+    row = dict(row)
+    row.pop("seq", None)
+    row["payload"] = json.loads(row["payload"])
+    return Event(**row)
+
+
+def events_for(db: Database, notice_id: int | None = None, family_id: int | None = None) -> Iterator[Event]:
+    """Events in recording order, filtered by notice and/or family."""
+    where, params = [], []
+    if notice_id is not None:
+        where.append("notice_id = ?"); params.append(notice_id)
+    if family_id is not None:
+        where.append("family_id = ?"); params.append(family_id)
+    sql = "SELECT * FROM events" + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY seq"
+    return (_from_row(r) for r in db.query(sql, params))
+
+
+def notice_status(db: Database, notice_id: int) -> dict[int, Status]:
+    """Status of every family that has events for this notice (others are unread)."""
+    by_family: dict[int, list[Event]] = {}
+    for event in events_for(db, notice_id=notice_id):
+        by_family.setdefault(event.family_id, []).append(event)
+    return {family_id: derive_status(evs) for family_id, evs in by_family.items()}
+
+
+def family_status(db: Database, family_id: int) -> dict[int, Status]:
+    """Status of every notice this family has events for."""
+    by_notice: dict[int, list[Event]] = {}
+    for event in events_for(db, family_id=family_id):
+        by_notice.setdefault(event.notice_id, []).append(event)
+    return {notice_id: derive_status(evs) for notice_id, evs in by_notice.items()}
+
+
+def void(db: Database, event_id: str, *, actor: str, reason: str) -> RecordResult:
+    """Cancel a mistaken event by appending a void that names it (the trail stays)."""
+    row = db.execute("SELECT notice_id, family_id, channel FROM events WHERE id = ?", [event_id]).fetchone()
+    if row is None:
+        raise UnknownEvent(f"event {event_id} does not exist")
+    if not reason.strip():
+        raise ValueError("say why the event is being voided")
+    event = new_event(row[0], row[1], row[2], "void", voids=event_id, actor=actor,
+                      payload={"reason": reason.strip()}, dedupe_key=f"void:{event_id}")
+    return record(db, [event])

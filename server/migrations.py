@@ -1,0 +1,157 @@
+"""The server's schema, as named and ordered migrations (each in a transaction).
+
+Add a new migration at the end; never edit one that has shipped.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+migrations = Migrations("paperbridge")
+
+
+def run_sql(db: Database, script: str) -> None:
+    """Run several statements one by one, inside the caller's transaction.
+
+    (``executescript`` would commit the migration's transaction half way.)
+    """
+    statement = ""
+    for line in script.splitlines(keepends=True):
+        statement += line
+        if sqlite3.complete_statement(statement):
+            db.execute(statement)
+            statement = ""
+    if statement.strip():
+        raise ValueError(f"incomplete SQL statement: {statement!r}")
+
+
+@migrations(name="0001_core")
+def core(db: Database) -> None:
+    run_sql(db, """
+CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+
+CREATE TABLE classes (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL
+);
+
+CREATE TABLE families (
+    id INTEGER PRIMARY KEY,
+    code TEXT NOT NULL UNIQUE,
+    source_id TEXT UNIQUE,
+    display_name TEXT NOT NULL,
+    language TEXT NOT NULL,
+    preferred_channel TEXT NOT NULL,
+    has_smartphone INTEGER NOT NULL DEFAULT 0,
+    link_version INTEGER NOT NULL DEFAULT 1,
+    active INTEGER NOT NULL DEFAULT 1,
+    updated_at TEXT NOT NULL
+);
+
+CREATE TABLE students (
+    id INTEGER PRIMARY KEY,
+    source_id TEXT NOT NULL UNIQUE,
+    name TEXT NOT NULL,
+    class_id TEXT NOT NULL REFERENCES classes(id),
+    family_id INTEGER NOT NULL REFERENCES families(id),
+    active INTEGER NOT NULL DEFAULT 1,
+    updated_at TEXT NOT NULL
+);
+CREATE INDEX students_family ON students(family_id);
+CREATE INDEX students_class ON students(class_id);
+
+CREATE TABLE guardians (
+    id INTEGER PRIMARY KEY,
+    family_id INTEGER NOT NULL REFERENCES families(id),
+    match_key TEXT NOT NULL,
+    name TEXT NOT NULL,
+    phone TEXT,
+    phone_valid INTEGER NOT NULL DEFAULT 0,
+    language TEXT NOT NULL,
+    has_smartphone INTEGER NOT NULL DEFAULT 0,
+    active INTEGER NOT NULL DEFAULT 1,
+    UNIQUE (family_id, match_key)
+);
+CREATE INDEX guardians_phone ON guardians(phone);
+
+CREATE TABLE notices (
+    id INTEGER PRIMARY KEY,
+    primary_language TEXT NOT NULL,
+    whole_school INTEGER NOT NULL DEFAULT 0,
+    requires_confirmation INTEGER NOT NULL DEFAULT 1,
+    reply_options TEXT NOT NULL DEFAULT '[]',
+    due_date TEXT,
+    private INTEGER NOT NULL DEFAULT 0,
+    publish_at TEXT NOT NULL,
+    week TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    created_by TEXT NOT NULL
+);
+CREATE INDEX notices_week ON notices(week);
+
+CREATE TABLE notice_texts (
+    notice_id INTEGER NOT NULL REFERENCES notices(id),
+    language TEXT NOT NULL,
+    title TEXT NOT NULL,
+    body TEXT NOT NULL,
+    PRIMARY KEY (notice_id, language)
+);
+
+CREATE TABLE notice_classes (
+    notice_id INTEGER NOT NULL REFERENCES notices(id),
+    class_id TEXT NOT NULL REFERENCES classes(id),
+    PRIMARY KEY (notice_id, class_id)
+);
+
+CREATE TABLE events (
+    seq INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    notice_id INTEGER NOT NULL REFERENCES notices(id),
+    family_id INTEGER NOT NULL REFERENCES families(id),
+    channel TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    payload TEXT NOT NULL DEFAULT '{}',
+    occurred_at TEXT NOT NULL,
+    recorded_at TEXT NOT NULL,
+    source TEXT NOT NULL DEFAULT '',
+    actor TEXT NOT NULL DEFAULT '',
+    dedupe_key TEXT NOT NULL UNIQUE,
+    voids TEXT REFERENCES events(id)
+);
+CREATE INDEX events_notice_family ON events(notice_id, family_id);
+CREATE INDEX events_family ON events(family_id);
+
+CREATE TRIGGER events_no_update BEFORE UPDATE ON events
+BEGIN SELECT RAISE(ABORT, 'the read ledger is append-only: record a void event instead'); END;
+CREATE TRIGGER events_no_delete BEFORE DELETE ON events
+BEGIN SELECT RAISE(ABORT, 'the read ledger is append-only: record a void event instead'); END;
+
+CREATE TABLE users (
+    id INTEGER PRIMARY KEY,
+    username TEXT NOT NULL UNIQUE COLLATE NOCASE,
+    display_name TEXT NOT NULL,
+    role TEXT NOT NULL CHECK (role IN ('admin', 'office', 'teacher', 'volunteer')),
+    password_hash TEXT NOT NULL,
+    active INTEGER NOT NULL DEFAULT 1,
+    failed_logins INTEGER NOT NULL DEFAULT 0,
+    locked_until TEXT,
+    created_at TEXT NOT NULL
+);
+
+CREATE TABLE user_classes (
+    user_id INTEGER NOT NULL REFERENCES users(id),
+    class_id TEXT NOT NULL REFERENCES classes(id),
+    PRIMARY KEY (user_id, class_id)
+);
+
+CREATE TABLE integrations (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    token_hash TEXT NOT NULL UNIQUE,
+    created_at TEXT NOT NULL,
+    revoked_at TEXT
+);
+""")

@@ -1,0 +1,161 @@
+"""Notices: language versions, audience, reply options, privacy and scheduled publishing.
+
+Example::
+
+    notice_id = add_notice(db, texts={"zh-Hans": ("秋游通知", "周五去植物园。"),
+                                      "en": ("Autumn trip", "Friday, botanical garden.")},
+                           classes=["3A"], reply_options=["attend", "absent"])
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+from sqlite_utils import Database
+
+from server import clock, languages, roster, settings
+from server.db import write_transaction
+from server.errors import UnknownNotice
+
+# Common answers with their labels; any other option is written "key:label".
+REPLY_VOCABULARY = {
+    "yes": {"zh-Hans": "是", "zh-Hant": "是", "en": "Yes"},
+    "no": {"zh-Hans": "否", "zh-Hant": "否", "en": "No"},
+    "attend": {"zh-Hans": "参加", "zh-Hant": "參加", "en": "Will attend"},
+    "absent": {"zh-Hans": "不参加", "zh-Hant": "不參加", "en": "Will not attend"},
+    "agree": {"zh-Hans": "同意", "zh-Hant": "同意", "en": "I agree"},
+    "disagree": {"zh-Hans": "不同意", "zh-Hant": "不同意", "en": "I do not agree"},
+}
+
+
+def parse_reply_option(text: str) -> dict:
+    """'attend' -> vocabulary labels; 'bus:坐校车' -> one label for every language."""
+    key, _, label = text.partition(":")
+    key = key.strip().lower()
+    if not key.replace("_", "").isalnum() or len(key) > 20:
+        raise ValueError(f"reply option {text!r}: the key must be a short word like 'yes' or 'bus'")
+    if label.strip():
+        return {"key": key, "labels": {lang: label.strip() for lang in languages.TEXT_LANGUAGES}}
+    if key not in REPLY_VOCABULARY:
+        raise ValueError(f"reply option {key!r} is not a known answer "
+                         f"({', '.join(REPLY_VOCABULARY)}); write it as key:label")
+    return {"key": key, "labels": dict(REPLY_VOCABULARY[key])}
+
+
+def add_notice(
+    db: Database,
+    *,
+    texts: dict[str, tuple[str, str]],
+    classes: list[str] | None = None,
+    requires_confirmation: bool = True,
+    reply_options: list[str] | None = None,
+    due_date: str | None = None,
+    private: bool = False,
+    publish_at: str | None = None,
+    created_by: str = "system",
+) -> int:
+    """Create a notice; ``classes=None`` means the whole school. Returns the new id."""
+    if not texts:
+        raise ValueError("a notice needs a title and body in at least one language")
+    for lang, (title, body) in texts.items():
+        if lang not in languages.TEXT_LANGUAGES:
+            raise ValueError(f"notices are written in {', '.join(languages.TEXT_LANGUAGES)}, not {lang!r}")
+        if not title.strip() or not body.strip():
+            raise ValueError(f"the {lang} version needs both a title and a body")
+    options = [parse_reply_option(o) for o in reply_options or []]
+    if len({o["key"] for o in options}) != len(options):
+        raise ValueError("reply options must differ")
+    if due_date:
+        due_date = dt.date.fromisoformat(due_date.strip()).isoformat()
+    zone = settings.zone(db)
+    publish = clock.parse(publish_at, zone) if publish_at else clock.now()
+    with write_transaction(db):
+        _check_classes(db, classes)
+        notice_id = db["notices"].insert({
+            "primary_language": next(iter(texts)), "whole_school": int(classes is None),
+            "requires_confirmation": int(requires_confirmation),
+            "reply_options": json.dumps(options, ensure_ascii=False), "due_date": due_date,
+            "private": int(private), "publish_at": clock.iso(publish),
+            "week": clock.iso_week(publish, zone), "created_at": clock.now_iso(), "created_by": created_by,
+        }).last_pk
+        db["notice_texts"].insert_all(
+            {"notice_id": notice_id, "language": lang, "title": t.strip(), "body": b.strip()}
+            for lang, (t, b) in texts.items())
+        db["notice_classes"].insert_all({"notice_id": notice_id, "class_id": c} for c in classes or [])
+    return notice_id
+
+
+def _check_classes(db: Database, classes: list[str] | None) -> None:
+    if classes is None:
+        return
+    if not classes:
+        raise ValueError("name at least one class, or send it to the whole school")
+    known = {r[0] for r in db.execute("SELECT id FROM classes").fetchall()}
+    unknown = [c for c in classes if c not in known]
+    if unknown:
+        raise ValueError(f"unknown class {', '.join(unknown)}; known classes: {', '.join(sorted(known)) or 'none yet'}")
+
+
+def get_notice(db: Database, notice_id: int) -> dict:
+    rows = list(db.query("SELECT * FROM notices WHERE id = ?", [notice_id]))
+    if not rows:
+        raise UnknownNotice(f"notice {notice_id} does not exist")
+    return _expand(db, rows[0])
+
+
+def _expand(db: Database, notice: dict) -> dict:
+    notice["reply_options"] = json.loads(notice["reply_options"])
+    notice["texts"] = {r["language"]: {"title": r["title"], "body": r["body"]} for r in
+                       db.query("SELECT * FROM notice_texts WHERE notice_id = ?", [notice["id"]])}
+    notice["classes"] = [r[0] for r in db.execute(
+        "SELECT class_id FROM notice_classes WHERE notice_id = ? ORDER BY class_id", [notice["id"]]).fetchall()]
+    return notice
+
+
+def list_notices(db: Database, *, week: str | None = None, class_ids: list[str] | None = None,
+                 published_only: bool = False) -> list[dict]:
+    """Notices, newest first; ``class_ids`` keeps those addressed to any of them (or the whole school)."""
+    where, params = [], []
+    if week:
+        where.append("week = ?"); params.append(week)
+    if published_only:
+        where.append("publish_at <= ?"); params.append(clock.now_iso())
+    sql = "SELECT * FROM notices" + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY publish_at DESC, id DESC"
+    notices = [_expand(db, row) for row in db.query(sql, params)]
+    if class_ids is not None:
+        notices = [n for n in notices if n["whole_school"] or set(n["classes"]) & set(class_ids)]
+    return notices
+
+
+def text_for(notice: dict, language: str) -> tuple[str, str, str]:
+    """(title, body, language used), falling back when the family's language is missing."""
+    for lang in languages.text_fallbacks(language) + tuple(notice["texts"]):
+        if lang in notice["texts"]:
+            return notice["texts"][lang]["title"], notice["texts"][lang]["body"], lang
+    raise UnknownNotice(f"notice {notice['id']} has no text")
+
+
+def title_for(notice: dict, language: str) -> str:
+    return text_for(notice, language)[0]
+
+
+def reply_label(notice: dict, key: str, language: str) -> str:
+    for option in notice["reply_options"]:
+        if option["key"] == key:
+            for lang in languages.text_fallbacks(language):
+                if lang in option["labels"]:
+                    return option["labels"][lang]
+    return key
+
+
+def audience(db: Database, notice: dict, class_ids: list[str] | None = None) -> list[int]:
+    """Active families the notice is addressed to, optionally narrowed to some classes."""
+    classes = None if notice["whole_school"] else notice["classes"]
+    if class_ids is not None:
+        classes = [c for c in (classes if classes is not None else class_ids) if c in class_ids]
+    return roster.families_in_classes(db, classes)
+
+
+def is_published(notice: dict) -> bool:
+    return notice["publish_at"] <= clock.now_iso()

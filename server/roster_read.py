@@ -1,0 +1,221 @@
+"""Reading roster files into plain rows: the school's CSV (any common encoding) or OneRoster 1.1.
+
+Nothing here touches the database; :mod:`server.roster` validates, groups and applies.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import charset_normalizer
+
+from server.errors import ImportFailed
+
+FIELDS = ("student_id", "student_name", "class", "guardian_name", "guardian_phone",
+          "guardian_language", "family_id", "preferred_channel", "has_smartphone")
+REQUIRED = ("student_id", "student_name", "class")
+
+HEADER_ALIASES = {
+    "student_id": ["student id", "student no", "student number", "学号", "學號", "学生编号", "學生編號"],
+    "student_name": ["student name", "student", "学生姓名", "學生姓名", "学生", "學生"],
+    "class": ["class", "class id", "form", "班级", "班級"],
+    "guardian_name": ["guardian name", "guardian", "parent name", "parent", "家长姓名", "家長姓名",
+                      "监护人", "監護人", "家长", "家長"],
+    "guardian_phone": ["guardian phone", "phone", "parent phone", "mobile", "联系电话", "聯絡電話",
+                       "聯繫電話", "联络电话", "电话", "電話", "手机", "手機"],
+    "guardian_language": ["guardian language", "language", "语言", "語言"],
+    "family_id": ["family id", "household id", "家庭编号", "家庭編號"],
+    "preferred_channel": ["preferred channel", "channel", "首选渠道", "首選渠道", "联络方式", "聯絡方式"],
+    "has_smartphone": ["has smartphone", "smartphone", "有智能手机", "有智能手機", "智能手机", "智能手機"],
+}
+_HEADER_LOOKUP = {alias: name for name, aliases in HEADER_ALIASES.items() for alias in aliases + [name.replace("_", " ")]}
+
+
+@dataclass
+class RosterRow:
+    file: str
+    line: int
+    values: dict[str, str] = field(default_factory=dict)
+
+    def get(self, name: str) -> str:
+        return (self.values.get(name) or "").strip()
+
+
+@dataclass
+class RowProblem:
+    file: str
+    line: int
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}: {self.reason}"
+
+
+def _header_key(text: str) -> str:
+    return " ".join(text.strip().strip("\ufeff").lower().replace("_", " ").replace("-", " ").split())
+
+
+def decode(data: bytes) -> tuple[str, str]:
+    """Bytes -> (text, encoding name). UTF-8 (with or without BOM), UTF-16, GB18030/GBK, Big5."""
+    if data.startswith(codecs.BOM_UTF8):
+        return data[len(codecs.BOM_UTF8):].decode("utf-8"), "utf-8-sig"
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return data.decode("utf-16"), "utf-16"
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    candidates = {}
+    for encoding in ("gb18030", "big5hkscs"):
+        try:
+            candidates[encoding] = data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    if not candidates:
+        raise ImportFailed("The file is not UTF-8, GBK/GB18030 or Big5 text. Save it from Excel as 'CSV UTF-8'.")
+    if len(candidates) == 1:
+        encoding, text = next(iter(candidates.items()))
+        return text, encoding
+    return _pick_encoding(data, candidates)
+
+
+def _pick_encoding(data: bytes, candidates: dict[str, str]) -> tuple[str, str]:
+    """Both GBK and Big5 decode these bytes: known Chinese headers decide, then charset_normalizer."""
+    def header_hits(text: str) -> int:
+        first = text.splitlines()[0] if text else ""
+        return sum(_header_key(cell) in _HEADER_LOOKUP for cell in first.split(","))
+    scores = {enc: header_hits(text) for enc, text in candidates.items()}
+    best = max(scores.values())
+    winners = [enc for enc, score in scores.items() if score == best]
+    if len(winners) == 1:
+        return candidates[winners[0]], winners[0]
+    guess = charset_normalizer.from_bytes(data, cp_isolation=["gb18030", "big5"]).best()
+    encoding = "big5hkscs" if guess is not None and guess.encoding.startswith("big5") else "gb18030"
+    return candidates[encoding], encoding
+
+
+def read_csv(path: Path) -> tuple[list[RosterRow], str]:
+    """The school's roster CSV: returns the rows (with file line numbers) and the encoding found."""
+    text, encoding = decode(path.read_bytes())
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise ImportFailed(f"{path.name} is empty.") from None
+    columns = [_HEADER_LOOKUP.get(_header_key(h)) for h in header]
+    missing = [name for name in REQUIRED if name not in columns]
+    if missing:
+        raise ImportFailed(
+            f"{path.name}: no column for {', '.join(missing)}. The first line must name the columns, "
+            f"for example: 学号,学生姓名,班级,家长姓名,联系电话,语言 (or student id, student name, class, ...)."
+        )
+    rows = []
+    for cells in reader:
+        if not any(c.strip() for c in cells):
+            continue
+        values = {col: cell for col, cell in zip(columns, cells) if col}
+        rows.append(RosterRow(path.name, reader.line_num, values))
+    return rows, encoding
+
+
+# ---- OneRoster 1.1 ----------------------------------------------------------------------------
+
+ONEROSTER_FILES = ("users.csv", "classes.csv", "enrollments.csv")
+GUARDIAN_ROLES = {"parent", "guardian", "relative"}
+
+
+def is_oneroster(path: Path) -> bool:
+    if path.is_dir():
+        return all((path / name).exists() for name in ONEROSTER_FILES)
+    return path.suffix.lower() == ".zip"
+
+
+def _oneroster_tables(path: Path) -> dict[str, list[tuple[int, dict]]]:
+    def load(name: str, data: bytes) -> list[tuple[int, dict]]:
+        reader = csv.DictReader(io.StringIO(decode(data)[0], newline=""))
+        return [(reader.line_num, row) for row in reader]
+
+    tables = {}
+    if path.is_dir():
+        for name in ONEROSTER_FILES:
+            tables[name] = load(name, (path / name).read_bytes())
+        return tables
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = {Path(n).name: n for n in archive.namelist()}
+            for name in ONEROSTER_FILES:
+                if name not in names:
+                    raise ImportFailed(f"{path.name} has no {name}: not a OneRoster 1.1 export.")
+                tables[name] = load(name, archive.read(names[name]))
+    except zipfile.BadZipFile:
+        raise ImportFailed(f"{path.name} is not a readable zip file.") from None
+    return tables
+
+
+def _person_name(row: dict) -> str:
+    given, family = (row.get("givenName") or "").strip(), (row.get("familyName") or "").strip()
+    if any("\u4e00" <= ch <= "\u9fff" for ch in given + family):
+        return family + given  # Chinese names: family name first, no space
+    return " ".join(part for part in (given, family) if part)
+
+
+def read_oneroster(path: Path) -> tuple[list[RosterRow], list[RowProblem]]:
+    """OneRoster 1.1 CSV (folder or zip) -> the same rows as the school CSV."""
+    tables = _oneroster_tables(path)
+    active = lambda row: (row.get("status") or "active").strip() != "tobedeleted"  # noqa: E731
+    users = {r["sourcedId"]: (line, r) for line, r in tables["users.csv"] if active(r)}
+    classes = {r["sourcedId"]: r for _, r in tables["classes.csv"] if active(r)}
+    class_of: dict[str, str] = {}
+    for _, enrol in tables["enrollments.csv"]:
+        if active(enrol) and (enrol.get("role") or "").strip() == "student":
+            cls = classes.get(enrol.get("classSourcedId", ""))
+            if cls is not None:
+                class_of.setdefault(enrol["userSourcedId"], (cls.get("classCode") or cls.get("title") or "").strip())
+    guardians_of: dict[str, list[str]] = {}
+    for uid, (_, user) in users.items():
+        agents = [a.strip() for a in (user.get("agentSourcedIds") or "").split(",") if a.strip()]
+        role = (user.get("role") or "").strip()
+        for agent in agents:
+            if role in GUARDIAN_ROLES:
+                guardians_of.setdefault(agent, []).append(uid)
+            elif role == "student":
+                guardians_of.setdefault(uid, []).append(agent)
+    rows, problems = [], []
+    for uid, (line, user) in users.items():
+        if (user.get("role") or "").strip() != "student":
+            continue
+        if uid not in class_of:
+            problems.append(RowProblem("users.csv", line, f"student {uid} has no class enrollment"))
+            continue
+        base = {"student_id": (user.get("identifier") or "").strip() or uid,
+                "student_name": _person_name(user), "class": class_of[uid],
+                "guardian_language": (user.get("metadata.language") or "").strip()}
+        guardian_ids = [g for g in dict.fromkeys(guardians_of.get(uid, [])) if g in users]
+        if not guardian_ids:
+            rows.append(RosterRow("users.csv", line, dict(base)))
+        for gid in guardian_ids:
+            guardian = users[gid][1]
+            rows.append(RosterRow("users.csv", line, {
+                **base, "guardian_name": _person_name(guardian),
+                "guardian_phone": (guardian.get("phone") or guardian.get("sms") or "").strip(),
+                "guardian_language": (guardian.get("metadata.language") or base["guardian_language"]).strip(),
+            }))
+    return rows, problems
+
+
+def read_roster(path: Path) -> tuple[list[RosterRow], list[RowProblem], str]:
+    """Rows, problems found while reading, and a description of the format."""
+    if not path.exists():
+        raise ImportFailed(f"{path} does not exist.")
+    if is_oneroster(path):
+        rows, problems = read_oneroster(path)
+        return rows, problems, "OneRoster 1.1"
+    if path.is_dir():
+        raise ImportFailed(f"{path} is a folder without OneRoster users.csv, classes.csv and enrollments.csv.")
+    rows, encoding = read_csv(path)
+    return rows, [], f"CSV ({encoding})"

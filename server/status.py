@@ -1,0 +1,59 @@
+"""Combined receipt status of a notice: one row per family, totals by state and channel."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from sqlite_utils import Database
+
+from server import ledger, notices
+
+
+def notice_report(db: Database, notice_id: int, class_ids: list[str] | None = None) -> dict:
+    """Everything `paperbridge status` and the notice page show, as plain data.
+
+    ``class_ids`` narrows the report to a teacher's own classes.
+    """
+    notice = notices.get_notice(db, notice_id)
+    family_ids = notices.audience(db, notice, class_ids)
+    statuses = ledger.notice_status(db, notice_id)
+    info = _family_info(db, family_ids)
+    families = []
+    for fid in family_ids:
+        status = statuses.get(fid, ledger.Status())
+        done = status.state == "confirmed" or (status.state == "read" and not notice["requires_confirmation"])
+        families.append({**info[fid], **status.as_dict(), "done": done})
+    families.sort(key=lambda f: (f["classes"], f["students"]))
+    by_state = Counter(f["state"] for f in families)
+    by_channel = Counter(ch for f in families for ch in f["channels"])
+    replies = Counter(f["reply"] for f in families if f["reply"])
+    return {
+        "notice": {"id": notice["id"], "title": notices.title_for(notice, notice["primary_language"]),
+                   "week": notice["week"], "requires_confirmation": bool(notice["requires_confirmation"]),
+                   "private": bool(notice["private"]), "publish_at": notice["publish_at"],
+                   "reply_options": [o["key"] for o in notice["reply_options"]]},
+        "totals": {"families": len(families), "unread": by_state["unread"], "read": by_state["read"],
+                   "confirmed": by_state["confirmed"], "done": sum(f["done"] for f in families)},
+        "by_channel": dict(sorted(by_channel.items())),
+        "replies": dict(sorted(replies.items())),
+        "families": families,
+    }
+
+
+def _family_info(db: Database, family_ids: list[int]) -> dict[int, dict]:
+    info: dict[int, dict] = {}
+    if not family_ids:
+        return info
+    marks = ",".join("?" * len(family_ids))
+    for row in db.query(f"SELECT id, code, display_name, language, preferred_channel FROM families WHERE id IN ({marks})", family_ids):
+        info[row["id"]] = {"family_id": row["id"], "code": row["code"], "family": row["display_name"],
+                           "language": row["language"], "preferred_channel": row["preferred_channel"],
+                           "students": "", "classes": ""}
+    students: dict[int, list[tuple[str, str]]] = {}
+    for row in db.query(f"SELECT family_id, name, class_id FROM students WHERE active = 1 AND family_id IN ({marks})"
+                        " ORDER BY class_id, name", family_ids):
+        students.setdefault(row["family_id"], []).append((row["class_id"], row["name"]))
+    for fid, kids in students.items():
+        info[fid]["students"] = ", ".join(name for _, name in kids)
+        info[fid]["classes"] = ", ".join(sorted({cls for cls, _ in kids}))
+    return info

@@ -1,0 +1,101 @@
+"""Staff accounts (admin, office, teacher, volunteer) and integration tokens."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+
+from sqlite_utils import Database
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from server import clock
+
+ROLES = ("admin", "office", "teacher", "volunteer")
+MAX_FAILED_LOGINS = 5
+LOCKOUT = dt.timedelta(minutes=15)
+MIN_PASSWORD = 8
+MIN_PIN = 4
+
+
+def add_user(db: Database, username: str, password: str, role: str, *, display_name: str = "",
+             classes: list[str] | None = None) -> int:
+    """Create a staff account. Volunteers sign in with a PIN of 4+ digits, others with 8+ characters."""
+    username = username.strip()
+    if not username or not username.replace("_", "").replace(".", "").replace("-", "").isalnum():
+        raise ValueError("a username is letters, digits, '.', '-' or '_'")
+    if role not in ROLES:
+        raise ValueError(f"role must be one of {', '.join(ROLES)}")
+    if role == "volunteer":
+        if not (password.isdigit() and len(password) >= MIN_PIN):
+            raise ValueError(f"a volunteer PIN is at least {MIN_PIN} digits")
+    elif len(password) < MIN_PASSWORD:
+        raise ValueError(f"a password is at least {MIN_PASSWORD} characters")
+    if db.execute("SELECT 1 FROM users WHERE username = ?", [username]).fetchone():
+        raise ValueError(f"user {username!r} already exists")
+    if role == "teacher" and not classes:
+        raise ValueError("a teacher account needs at least one class (--class)")
+    known = {r[0] for r in db.execute("SELECT id FROM classes").fetchall()}
+    unknown = [c for c in classes or [] if c not in known]
+    if unknown:
+        raise ValueError(f"unknown class {', '.join(unknown)}")
+    with db.atomic():
+        user_id = db["users"].insert({
+            "username": username, "display_name": display_name.strip() or username, "role": role,
+            "password_hash": generate_password_hash(password), "created_at": clock.now_iso(),
+        }).last_pk
+        db["user_classes"].insert_all({"user_id": user_id, "class_id": c} for c in classes or [])
+    return user_id
+
+
+def authenticate(db: Database, username: str, password: str) -> dict | None:
+    """The user if the password is right and the account is not locked; counts failures."""
+    rows = list(db.query("SELECT * FROM users WHERE username = ? AND active = 1", [username.strip()]))
+    if not rows:
+        check_password_hash(generate_password_hash("x"), password)  # same work for unknown names
+        return None
+    user = rows[0]
+    if user["locked_until"] and user["locked_until"] > clock.now_iso():
+        return None
+    if not check_password_hash(user["password_hash"], password):
+        failed = user["failed_logins"] + 1
+        locked = clock.iso(clock.now() + LOCKOUT) if failed >= MAX_FAILED_LOGINS else None
+        db.execute("UPDATE users SET failed_logins = ?, locked_until = ? WHERE id = ?",
+                   [0 if locked else failed, locked, user["id"]])
+        return None
+    db.execute("UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = ?", [user["id"]])
+    return get_user(db, user["id"])
+
+
+def get_user(db: Database, user_id: int) -> dict | None:
+    rows = list(db.query("SELECT id, username, display_name, role, active FROM users WHERE id = ?", [user_id]))
+    if not rows or not rows[0]["active"]:
+        return None
+    user = rows[0]
+    user["classes"] = [r[0] for r in db.execute(
+        "SELECT class_id FROM user_classes WHERE user_id = ? ORDER BY class_id", [user_id]).fetchall()]
+    return user
+
+
+def class_scope(user: dict) -> list[str] | None:
+    """The classes a user may see: None means all (admin, office)."""
+    return user["classes"] if user["role"] == "teacher" else None
+
+
+def _hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def add_integration(db: Database, name: str) -> str:
+    """Create a bearer token for an external platform. Only its hash is stored."""
+    if not name.strip():
+        raise ValueError("name the integration")
+    token = "pbi_" + secrets.token_urlsafe(32)
+    db["integrations"].insert({"name": name.strip(), "token_hash": _hash_token(token), "created_at": clock.now_iso()})
+    return token
+
+
+def integration_for_token(db: Database, token: str) -> str | None:
+    row = db.execute("SELECT name FROM integrations WHERE token_hash = ? AND revoked_at IS NULL",
+                     [_hash_token(token)]).fetchone()
+    return row[0] if row else None

@@ -1,0 +1,55 @@
+"""Blueprints of the staff web, the family pages and the JSON API, with shared helpers."""
+
+from __future__ import annotations
+
+from functools import wraps
+
+from flask import abort, g, redirect, request, session, url_for
+
+from server import users
+from server.app import get_db
+
+STAFF = ("admin", "office", "teacher")
+
+
+def current_user() -> dict | None:
+    if "user" not in g:
+        user_id = session.get("user_id")
+        g.user = users.get_user(get_db(), user_id) if user_id else None
+    return g.user
+
+
+def login_required(*roles: str):
+    """Only signed-in staff of these roles; others are sent to sign in (or refused)."""
+    def decorator(view):
+        @wraps(view)
+        def wrapped(*args, **kwargs):
+            user = current_user()
+            if user is None:
+                return redirect(url_for("auth.login", next=request.full_path))
+            if roles and user["role"] not in roles:
+                abort(403)
+            return view(*args, **kwargs)
+        return wrapped
+    return decorator
+
+
+def init_app(app) -> None:
+    """Template helpers and the HTML error pages."""
+    from flask import render_template
+    from flask_babel import gettext as _
+
+    from server import clock, settings
+
+    @app.template_filter("localtime")
+    def localtime(value: str) -> str:
+        return clock.parse(value).astimezone(settings.zone(get_db())).strftime("%m-%d %H:%M")
+
+    app.jinja_env.globals.update(current_user=current_user, now_iso=clock.now_iso)
+
+    def page(code: int, message: str):
+        return render_template("error.html", code=code, message=message), code
+
+    app.register_error_handler(403, lambda _e: page(403, _("You do not have access to this page.")))
+    app.register_error_handler(404, lambda _e: page(404, _("This page does not exist, or is not yours to see.")))
+    app.register_error_handler(400, lambda e: page(400, getattr(e, "description", "") or _("Bad request.")))

@@ -1,0 +1,65 @@
+"""JSON API for integrations: POST /api/receipts with a bearer token per integration.
+
+One error shape everywhere: {"error": {"code": "...", "message": "..."}}.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, jsonify, request
+
+from server import receipts, users
+from server.app import get_db
+
+bp = Blueprint("api", __name__, url_prefix="/api")
+MAX_RECEIPTS = 5000
+
+
+def error(code: str, message: str, status: int):
+    return jsonify({"error": {"code": code, "message": message}}), status
+
+
+@bp.errorhandler(404)
+def not_found(_exc):
+    return error("not_found", "no such API endpoint", 404)
+
+
+@bp.errorhandler(405)
+def wrong_method(_exc):
+    return error("method_not_allowed", "this endpoint does not take that method", 405)
+
+
+def _integration() -> str | None:
+    header = request.headers.get("Authorization", "")
+    if not header.startswith("Bearer "):
+        return None
+    return users.integration_for_token(get_db(), header.removeprefix("Bearer ").strip())
+
+
+@bp.route("/receipts", methods=["POST"])
+def post_receipts():
+    """Body: {"receipts": [{"notice": "12", "student_id": "S001" | "phone": ... | "family_code": ...,
+    "read_at": "2026-11-23T08:00:00+08:00", "kind": "read"}]}"""
+    name = _integration()
+    if name is None:
+        return error("unauthorized", "send a valid integration token as 'Authorization: Bearer ...'", 401)
+    body = request.get_json(silent=True)
+    items = body.get("receipts") if isinstance(body, dict) else None
+    if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+        return error("bad_request", "the body must be JSON: {\"receipts\": [{...}, ...]}", 400)
+    if len(items) > MAX_RECEIPTS:
+        return error("too_large", f"send at most {MAX_RECEIPTS} receipts per request", 413)
+    batch = []
+    for index, item in enumerate(items):
+        fields = {"notice": item.get("notice"), "student": item.get("student_id"), "phone": item.get("phone"),
+                  "family": item.get("family_code"), "read_at": item.get("read_at"), "kind": item.get("kind") or "read"}
+        if not all(v is None or isinstance(v, (str, int)) for v in fields.values()):
+            return error("bad_request", f"receipt {index}: values must be strings", 400)
+        batch.append((f"receipt {index}", receipts.Receipt(**{k: str(v) if v is not None else "" for k, v in fields.items()})))
+    report = receipts.record_receipts(get_db(), batch, source=f"api:{name}")
+    return jsonify({"recorded": report.recorded, "duplicates": report.duplicates, "unmatched": report.unmatched})
+
+
+@bp.route("/health")
+def health():
+    get_db().execute("SELECT 1").fetchone()
+    return jsonify({"ok": True})

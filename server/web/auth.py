@@ -1,0 +1,52 @@
+"""Signing in and out, and switching the interface language."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+
+from server import users
+from server.app import LOCALES, get_db
+
+bp = Blueprint("auth", __name__)
+
+
+def _safe_next(target: str | None) -> str:
+    if target and target.startswith("/") and not target.startswith("//"):
+        return target
+    return url_for("dashboard.index")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    if request.method == "POST":
+        user = users.authenticate(get_db(), request.form.get("username", ""), request.form.get("password", ""))
+        if user is None:
+            flash(_("Wrong user name or password, or the account is locked for 15 minutes after 5 tries."), "error")
+            return render_template("login.html"), 401
+        if user["role"] == "volunteer":
+            flash(_("Volunteer accounts sign in at the help-desk kiosk."), "error")
+            return render_template("login.html"), 403
+        lang = session.get("lang")
+        session.clear()
+        session["user_id"] = user["id"]
+        if lang:
+            session["lang"] = lang
+        return redirect(_safe_next(request.args.get("next")))
+    return render_template("login.html")
+
+
+@bp.route("/logout", methods=["POST"])
+def logout():
+    lang = session.get("lang")
+    session.clear()
+    if lang:
+        session["lang"] = lang
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/lang/<code>", methods=["POST"])
+def set_language(code: str):
+    if code in LOCALES:
+        session["lang"] = code
+    return redirect(_safe_next(request.form.get("next")))

@@ -1,0 +1,133 @@
+"""Staff pages: notices with their combined receipt status, new notices, families."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+
+from server import ledger, links, notices, roster, status, users
+from server.app import get_db
+from server.errors import UnknownNotice
+from server.languages import LANGUAGES, TEXT_LANGUAGES
+from server.web import STAFF, current_user, login_required
+
+bp = Blueprint("dashboard", __name__)
+
+
+def _scope() -> list[str] | None:
+    return users.class_scope(current_user())
+
+
+def _notice_or_404(notice_id: int) -> dict:
+    try:
+        notice = notices.get_notice(get_db(), notice_id)
+    except UnknownNotice:
+        abort(404)
+    scope = _scope()
+    if scope is not None and not notice["whole_school"] and not set(notice["classes"]) & set(scope):
+        abort(404)  # a teacher does not learn that another class's notice exists
+    return notice
+
+
+@bp.route("/")
+@login_required(*STAFF)
+def index():
+    db = get_db()
+    rows = []
+    for notice in notices.list_notices(db, class_ids=_scope()):
+        report = status.notice_report(db, notice["id"], _scope())
+        rows.append({"notice": notice, "title": notices.title_for(notice, _ui_language()),
+                     "totals": report["totals"]})
+    return render_template("notices.html", rows=rows)
+
+
+@bp.route("/notices/<int:notice_id>")
+@login_required(*STAFF)
+def notice(notice_id: int):
+    notice = _notice_or_404(notice_id)
+    report = status.notice_report(get_db(), notice_id, _scope())
+    show = request.args.get("show", "all")
+    families = [f for f in report["families"] if show == "all" or (show == "open") != f["done"]]
+    title, body, _lang = notices.text_for(notice, _ui_language())
+    return render_template("notice.html", notice=notice, title=title, body=body, report=report,
+                           families=families, show=show)
+
+
+@bp.route("/notices/new", methods=["GET", "POST"])
+@login_required(*STAFF)
+def new_notice():
+    db = get_db()
+    scope = _scope()
+    classes = [r[0] for r in db.execute("SELECT id FROM classes ORDER BY id").fetchall()]
+    if scope is not None:
+        classes = [c for c in classes if c in scope]
+    if request.method == "POST":
+        try:
+            notice_id = notices.add_notice(db, **_notice_form(scope), created_by=current_user()["username"])
+        except ValueError as exc:
+            flash(str(exc), "error")
+            return render_template("notice_new.html", classes=classes, form=request.form,
+                                   chosen=request.form.getlist("classes"), languages=TEXT_LANGUAGES,
+                                   vocabulary=notices.REPLY_VOCABULARY), 400
+        flash(_("Notice saved."), "ok")
+        return redirect(url_for("dashboard.notice", notice_id=notice_id))
+    return render_template("notice_new.html", classes=classes, form={}, chosen=[], languages=TEXT_LANGUAGES,
+                           vocabulary=notices.REPLY_VOCABULARY)
+
+
+def _notice_form(scope: list[str] | None) -> dict:
+    form = request.form
+    texts = {lang: (form.get(f"title_{lang}", ""), form.get(f"body_{lang}", ""))
+             for lang in TEXT_LANGUAGES if form.get(f"title_{lang}", "").strip() or form.get(f"body_{lang}", "").strip()}
+    whole_school = form.get("audience") == "school"
+    if whole_school and scope is not None:
+        raise ValueError(_("Teachers send notices to their own classes."))
+    chosen = form.getlist("classes")
+    if scope is not None and set(chosen) - set(scope):
+        raise ValueError(_("Teachers send notices to their own classes."))
+    return {
+        "texts": texts, "classes": None if whole_school else chosen,
+        "requires_confirmation": form.get("requires_confirmation") == "on",
+        "reply_options": form.getlist("reply"), "due_date": form.get("due_date") or None,
+        "private": form.get("private") == "on", "publish_at": form.get("publish_at") or None,
+    }
+
+
+@bp.route("/families")
+@login_required(*STAFF)
+def families():
+    scope = _scope()
+    rows = roster.list_families(get_db())
+    if scope is not None:
+        rows = [f for f in rows if any(s["class_id"] in scope for s in f["students"])]
+    query = request.args.get("q", "").strip()
+    if query:
+        rows = [f for f in rows if query == f["code"] or any(query in s["name"] for s in f["students"])
+                or query in f["display_name"]]
+    return render_template("families.html", families=rows, query=query, languages=LANGUAGES)
+
+
+@bp.route("/families/<int:family_id>")
+@login_required(*STAFF)
+def family(family_id: int):
+    db = get_db()
+    found = [f for f in roster.list_families(db, include_inactive=True) if f["id"] == family_id]
+    scope = _scope()
+    if not found or (scope is not None and not any(s["class_id"] in scope and s["active"] for s in found[0]["students"])):
+        abort(404)
+    fam = found[0]
+    class_ids = sorted({s["class_id"] for s in fam["students"] if s["active"]})
+    statuses = ledger.family_status(db, family_id)
+    rows = []
+    for notice in notices.list_notices(db, class_ids=class_ids):
+        rows.append({"notice": notice, "title": notices.title_for(notice, fam["language"]),
+                     "status": statuses.get(notice["id"], ledger.Status())})
+    events = list(ledger.events_for(db, family_id=family_id))
+    link = links.url(db, family_id) if current_user()["role"] in ("admin", "office") else None
+    return render_template("family.html", family=fam, rows=rows, events=events, link=link, languages=LANGUAGES)
+
+
+def _ui_language() -> str:
+    from flask_babel import get_locale
+
+    return {"zh_Hans": "zh-Hans", "zh_Hant": "zh-Hant"}.get(str(get_locale()), "en")

@@ -1,0 +1,98 @@
+"""The digital channel: each family's personal link to a light page in their language.
+
+Opening a notice records ``read``; "I have read it" records ``confirmed``; a reply
+records ``reply``. All channel ``digital``, actor the family.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+from flask import Blueprint, abort, g, redirect, render_template, request, url_for
+
+from server import ledger, links, notices
+from server.app import LOCALES, get_db
+from server.errors import BadSignature, UnknownNotice
+from server.languages import ui_locale
+
+bp = Blueprint("family", __name__, url_prefix="/f")
+# Link previews in chat apps fetch a URL without a person reading it.
+_PREVIEW_AGENTS = re.compile(r"bot|preview|facebookexternalhit|whatsapp|telegram|slack|discord|skype|curl|wget",
+                             re.IGNORECASE)
+
+
+def _family(token: str) -> dict:
+    db = get_db()
+    try:
+        family_id = links.family_for_token(db, token)
+    except BadSignature:
+        abort(404)
+    family = db["families"].get(family_id)
+    family["students"] = list(db.query(
+        "SELECT name, class_id FROM students WHERE family_id = ? AND active = 1 ORDER BY class_id, name", [family_id]))
+    chosen = request.args.get("lang")
+    g.family_locale = chosen if chosen in LOCALES else ui_locale(family["language"])
+    return family
+
+
+def _family_notices(family: dict) -> list[dict]:
+    classes = sorted({s["class_id"] for s in family["students"]})
+    return notices.list_notices(get_db(), class_ids=classes, published_only=True)
+
+
+def _notice(family: dict, notice_id: int) -> dict:
+    for notice in _family_notices(family):
+        if notice["id"] == notice_id:
+            return notice
+    abort(404)
+
+
+def _language(family: dict) -> str:
+    return {"zh_Hans": "zh-Hans", "zh_Hant": "zh-Hant", "en": "en"}.get(g.family_locale, family["language"])
+
+
+@bp.route("/<token>")
+def home(token: str):
+    family = _family(token)
+    statuses = ledger.family_status(get_db(), family["id"])
+    rows = [{"notice": n, "title": notices.title_for(n, _language(family)),
+             "status": statuses.get(n["id"], ledger.Status())} for n in _family_notices(family)]
+    return render_template("family_home.html", family=family, rows=rows, token=token)
+
+
+@bp.route("/<token>/n/<int:notice_id>")
+def notice(token: str, notice_id: int):
+    family = _family(token)
+    notice = _notice(family, notice_id)
+    if not _PREVIEW_AGENTS.search(request.headers.get("User-Agent", "")):
+        _record(family["id"], notice_id, "read", f"link:{family['id']}:{notice_id}:read")
+    title, body, lang = notices.text_for(notice, _language(family))
+    status = ledger.family_status(get_db(), family["id"]).get(notice_id, ledger.Status())
+    options = [(o["key"], notices.reply_label(notice, o["key"], _language(family))) for o in notice["reply_options"]]
+    return render_template("family_notice.html", family=family, notice=notice, title=title, body=body,
+                           fallback=lang != _language(family), status=status, options=options,
+                           token=token, nonce=uuid.uuid4().hex)
+
+
+@bp.route("/<token>/n/<int:notice_id>", methods=["POST"])
+def answer(token: str, notice_id: int):
+    family = _family(token)
+    notice = _notice(family, notice_id)
+    nonce = re.sub(r"[^0-9a-f]", "", request.form.get("nonce", ""))[:32] or uuid.uuid4().hex
+    choice = request.form.get("choice", "")
+    if choice:
+        if choice not in {o["key"] for o in notice["reply_options"]}:
+            abort(400)
+        _record(family["id"], notice_id, "reply", f"link:{family['id']}:{notice_id}:reply:{nonce}", {"choice": choice})
+    _record(family["id"], notice_id, "confirmed", f"link:{family['id']}:{notice_id}:confirmed")
+    return redirect(url_for("family.notice", token=token, notice_id=notice_id, lang=request.args.get("lang")))
+
+
+def _record(family_id: int, notice_id: int, kind: str, key: str, payload: dict | None = None) -> None:
+    try:
+        event = ledger.new_event(notice_id, family_id, "digital", kind, dedupe_key=key, payload=payload,
+                                 source="family-link", actor="family")
+        ledger.record(get_db(), [event])
+    except UnknownNotice:
+        abort(404)
