@@ -29,8 +29,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     db = database.connect(app.config["DATABASE"])
     try:
         settings.initialize(db)
-        app.config.setdefault("SECRET_KEY", hmac.new(settings.school_secret(db), b"flask-session",
-                                                     hashlib.sha256).hexdigest())
+        if not app.config.get("SECRET_KEY"):
+            app.config["SECRET_KEY"] = hmac.new(settings.school_secret(db), b"flask-session",
+                                                hashlib.sha256).hexdigest()
         app.config["SCHOOL_NAME"] = settings.get(db, "school_name")
     finally:
         db.close()

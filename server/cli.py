@@ -22,6 +22,7 @@ from server.errors import PaperBridgeError
 
 class Context:
     def __init__(self, path: str | None):
+        self.explicit = bool(path)
         self.path = database.resolve_path(path)
         self._db: Database | None = None
 
@@ -108,6 +109,8 @@ def demo(ctx: Context, build_only: bool, host: str, port: int) -> None:
 
     Example: paperbridge demo        (then open http://127.0.0.1:5000)
     """
+    if not ctx.explicit:
+        ctx.path = database.instance_dir() / "demo.db"  # never mixed with the school's own data
     click.echo(f"Building the demo school in {ctx.path} ...")
     try:
         summary = demo_school.build(ctx.path, base_url=f"http://{host}:{port}")

@@ -37,6 +37,7 @@ def login_required(*roles: str):
 def init_app(app) -> None:
     """Template helpers and the HTML error pages."""
     from flask import render_template
+    from flask_babel import get_locale
     from flask_babel import gettext as _
 
     from server import clock, settings
@@ -45,7 +46,7 @@ def init_app(app) -> None:
     def localtime(value: str) -> str:
         return clock.parse(value).astimezone(settings.zone(get_db())).strftime("%m-%d %H:%M")
 
-    app.jinja_env.globals.update(current_user=current_user, now_iso=clock.now_iso)
+    app.jinja_env.globals.update(current_user=current_user, now_iso=clock.now_iso, get_locale=get_locale)
 
     def page(code: int, message: str):
         return render_template("error.html", code=code, message=message), code

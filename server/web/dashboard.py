@@ -49,8 +49,9 @@ def notice(notice_id: int):
     show = request.args.get("show", "all")
     families = [f for f in report["families"] if show == "all" or (show == "open") != f["done"]]
     title, body, _lang = notices.text_for(notice, _ui_language())
+    labels = {o["key"]: notices.reply_label(notice, o["key"], _ui_language()) for o in notice["reply_options"]}
     return render_template("notice.html", notice=notice, title=title, body=body, report=report,
-                           families=families, show=show)
+                           families=families, show=show, labels=labels)
 
 
 @bp.route("/notices/new", methods=["GET", "POST"])
@@ -120,8 +121,9 @@ def family(family_id: int):
     statuses = ledger.family_status(db, family_id)
     rows = []
     for notice in notices.list_notices(db, class_ids=class_ids):
-        rows.append({"notice": notice, "title": notices.title_for(notice, fam["language"]),
-                     "status": statuses.get(notice["id"], ledger.Status())})
+        state = statuses.get(notice["id"], ledger.Status())
+        rows.append({"notice": notice, "title": notices.title_for(notice, _ui_language()), "status": state,
+                     "reply_label": notices.reply_label(notice, state.reply, _ui_language()) if state.reply else ""})
     events = list(ledger.events_for(db, family_id=family_id))
     link = links.url(db, family_id) if current_user()["role"] in ("admin", "office") else None
     return render_template("family.html", family=fam, rows=rows, events=events, link=link, languages=LANGUAGES)

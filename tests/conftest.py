@@ -1,0 +1,91 @@
+"""Shared fixtures: a real SQLite file per test, the Flask app, a live WSGI server, Chromium."""
+
+from __future__ import annotations
+
+import re
+import threading
+from pathlib import Path
+
+import pytest
+
+from server import db as database
+from server import settings, users
+from server.app import create_app
+from tests.builders import small_school
+
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "school.db"
+
+
+@pytest.fixture
+def db(db_path: Path):
+    connection = database.connect(db_path)
+    settings.initialize(connection, school_id="TEST", default_region="CN", timezone="Asia/Shanghai")
+    yield connection
+    connection.close()
+
+
+@pytest.fixture
+def school(db, tmp_path):
+    """A small school with staff of every role. Returns family ids by student id."""
+    families = small_school(db, tmp_path)
+    users.add_user(db, "admin", "admin-pass", "admin")
+    users.add_user(db, "office", "office-pass", "office")
+    users.add_user(db, "t3a", "teacher-pass", "teacher", classes=["3A"])
+    users.add_user(db, "t3b", "teacher-pass", "teacher", classes=["3B"])
+    users.add_user(db, "vol", "2468", "volunteer")
+    return families
+
+
+@pytest.fixture
+def app(db, db_path):
+    return create_app({"DATABASE": str(db_path), "TESTING": True})
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+def csrf_token(client, url: str = "/login") -> str:
+    page = client.get(url).get_data(as_text=True)
+    return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+
+
+@pytest.fixture
+def login(client):
+    def do(username: str, password: str):
+        token = csrf_token(client)
+        return client.post("/login", data={"username": username, "password": password, "csrf_token": token})
+    return do
+
+
+@pytest.fixture
+def live_server(app):
+    """The app behind a real waitress server on a free loopback port."""
+    from waitress import create_server
+
+    server = create_server(app, host="127.0.0.1", port=0, threads=4)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.effective_port}"
+    server.close()
+    thread.join(timeout=5)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not CHROMIUM.exists():
+        pytest.fail("Debian's chromium is missing: run ./run.sh test, which installs it")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--disable-sync", "--no-first-run", "--disable-quic"])
+        yield chromium
+        chromium.close()

@@ -1,0 +1,174 @@
+import zipfile
+
+import pytest
+
+from server import ledger, roster
+from server.errors import ImportFailed
+from tests.builders import HEADER, make_notice, row, write_roster
+
+ZH_HEADER = ["学号", "学生姓名", "班级", "家长姓名", "联系电话", "语言", "家庭编号", "首选渠道", "有智能手机"]
+HANT_HEADER = ["學號", "學生姓名", "班級", "家長姓名", "聯絡電話", "語言", "家庭編號", "首選渠道", "有智能手機"]
+
+
+def families(db):
+    return {tuple(sorted(s["source_id"] for s in f["students"])): f for f in roster.list_families(db)}
+
+
+@pytest.mark.parametrize("encoding, header", [
+    ("utf-8", HEADER), ("utf-8-sig", ZH_HEADER), ("gbk", ZH_HEADER), ("gb18030", ZH_HEADER),
+    ("big5", HANT_HEADER), ("utf-16", ZH_HEADER),
+])
+def test_encodings_and_chinese_headers(db, tmp_path, encoding, header):
+    name, cls = ("陳美玲", "三年級1班") if encoding == "big5" else ("王小明", "三年级1班")
+    path = write_roster(tmp_path / "r.csv", [row("S1", name, cls, "家長", "13800138001")],
+                        header=header, encoding=encoding)
+    report = roster.import_roster(db, path)
+    assert report.exit_code == 0, report.rejected
+    assert [s["name"] for f in roster.list_families(db) for s in f["students"]] == [name]
+
+
+def test_gbk_file_with_english_headers_keeps_names(db, tmp_path):
+    rows = [row(f"S{i}", n, "3A", n[0] + "奶奶", f"1380013800{i}") for i, n in enumerate(["王小明", "李华", "张伟", "刘洋"])]
+    report = roster.import_roster(db, write_roster(tmp_path / "r.csv", rows, encoding="gbk"))
+    assert report.format == "CSV (gb18030)"
+    assert sorted(s["name"] for f in roster.list_families(db) for s in f["students"]) == sorted(["王小明", "李华", "张伟", "刘洋"])
+
+
+def test_bad_rows_are_reported_by_line_and_good_rows_import(db, tmp_path):
+    path = write_roster(tmp_path / "r.csv", [
+        row("S1"),
+        row("", "无学号"),                                   # line 3
+        row("S3", "李华", "3A", language="klingon"),          # line 4
+        row("S4", "张伟", "3B", channel="pigeon"),            # line 5
+        row("S5", "刘洋", "3B", smartphone="maybe"),          # line 6
+        row("S1", "王小明", "4A"),                            # line 7: same student, other class
+        row("S6", "赵敏", "", phone="13800138006"),           # line 8
+        row("S7", "孙丽", "3B", phone="12345"),               # imported, phone flagged
+    ])
+    report = roster.import_roster(db, path)
+    assert report.exit_code == 1
+    assert [(p.line, p.reason.split(" ")[0]) for p in report.rejected] == [
+        (3, "missing"), (4, "unknown"), (5, "unknown"), (6, "'has"), (7, "student"), (8, "missing")]
+    assert "other" not in report.rejected[4].reason and "class" in report.rejected[4].reason
+    assert report.imported_rows == 2
+    flagged = [g for f in roster.list_families(db) for g in f["guardians"] if not g["phone_valid"]]
+    assert [g["phone"] for g in flagged] == ["12345"]
+    assert any("12345" in str(w) for w in report.warnings)
+
+
+def test_nothing_imported_leaves_database_unchanged(db, tmp_path):
+    report = roster.import_roster(db, write_roster(tmp_path / "r.csv", [row("", "x"), row("S2", "", "3A")]))
+    assert report.exit_code == 2
+    assert db.execute("SELECT count(*) FROM families").fetchone()[0] == 0
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"", "empty"),
+    (b"name,phone\nx,1\n", "no column for student_id"),
+    (bytes(range(256)) * 4, "not UTF-8"),
+])
+def test_unreadable_files_fail_clearly(db, tmp_path, content, message):
+    path = tmp_path / "r.csv"
+    path.write_bytes(content)
+    with pytest.raises(ImportFailed, match=message):
+        roster.import_roster(db, path)
+
+
+def test_siblings_and_two_guardians_make_one_household(db, tmp_path):
+    roster.import_roster(db, write_roster(tmp_path / "r.csv", [
+        row("S1", "王小明", "3A", "王妈妈", "13800138001"),
+        row("S2", "王小红", "4B", "王妈妈", "13800138001"),   # sibling, same phone, other class
+        row("S2", "王小红", "4B", "王奶奶", "13900139002"),   # grandmother's own phone
+        row("S3", "李华", "3A", "王奶奶", "139 0013 9002"),   # cousin looked after by grandmother
+        row("S4", "张伟", "3A", "张爸爸", "13700137004"),
+    ]))
+    found = families(db)
+    assert set(found) == {("S1", "S2", "S3"), ("S4",)}
+    assert {g["phone"] for g in found[("S1", "S2", "S3")]["guardians"]} == {"+8613800138001", "+8613900139002"}
+
+
+def test_family_id_column_wins_and_distinct_family_ids_never_merge(db, tmp_path):
+    report = roster.import_roster(db, write_roster(tmp_path / "r.csv", [
+        row("S1", "甲", "3A", "奶奶", "13800138001", family_id="F1"),
+        row("S2", "乙", "3A", "奶奶", "13800138001", family_id="F2"),  # same grandmother, other household
+        row("S3", "丙", "3B", "丙妈妈", "13700137003", family_id="F1"),
+    ]))
+    assert set(families(db)) == {("S1", "S3"), ("S2",)}
+    assert any("shared by two family ids" in str(w) for w in report.warnings)
+
+
+def test_reimport_updates_in_place_and_marks_leavers_inactive(db, tmp_path):
+    first = [row("S1", "王小明", "3A"), row("S2", "陈美玲", "3A", "陈婆婆", "13800138002")]
+    roster.import_roster(db, write_roster(tmp_path / "a.csv", first))
+    before = {k: f["code"] for k, f in families(db).items()}
+    family_of_s2 = families(db)[("S2",)]["id"]
+    notice_id = make_notice(db)
+    ledger.record(db, [ledger.new_event(notice_id, family_of_s2, "paper", "confirmed")])
+
+    report = roster.import_roster(db, write_roster(tmp_path / "b.csv", [row("S1", "王小明", "4A"), row("S3", "新生", "3A", phone="13600136003")]))
+    assert (report.students_added, report.students_updated, report.students_deactivated) == (1, 1, 1)
+    assert families(db)[("S1",)]["code"] == before[("S1",)]
+    assert db.execute("SELECT count(*) FROM students").fetchone()[0] == 3
+    assert db["families"].get(family_of_s2)["active"] == 0
+    assert ledger.notice_status(db, notice_id)[family_of_s2].state == "confirmed"  # receipts stay
+
+    again = roster.import_roster(db, write_roster(tmp_path / "b.csv", [row("S1", "王小明", "4A"), row("S3", "新生", "3A", phone="13600136003")]))
+    assert (again.families_created, again.students_added, again.students_deactivated) == (0, 0, 0)
+    assert db.execute("SELECT count(*) FROM families").fetchone()[0] == 3
+
+
+def test_a_rejected_row_does_not_mark_its_student_as_left(db, tmp_path):
+    roster.import_roster(db, write_roster(tmp_path / "a.csv", [row("S1"), row("S2", "李华", "3A", phone="13800138002")]))
+    report = roster.import_roster(db, write_roster(tmp_path / "b.csv", [row("S1"), row("S2", "李华", "3A", language="??")]))
+    assert report.exit_code == 1 and report.students_deactivated == 0
+
+
+def test_a_crash_mid_import_leaves_the_database_as_before(db, tmp_path, monkeypatch):
+    roster.import_roster(db, write_roster(tmp_path / "a.csv", [row("S1")]))
+    def boom(*_args):
+        raise OSError("disk full")
+    monkeypatch.setattr(roster, "_deactivate_missing", boom)
+    with pytest.raises(OSError):
+        roster.import_roster(db, write_roster(tmp_path / "b.csv", [row("S1", "改名"), row("S2", "李华", "3B", phone="13800138002")]))
+    assert [s["name"] for f in roster.list_families(db) for s in f["students"]] == ["王小明"]
+    assert db.execute("SELECT count(*) FROM classes").fetchone()[0] == 1
+
+
+def oneroster_files(folder):
+    folder.mkdir()
+    (folder / "orgs.csv").write_text("sourcedId,status,name,type\nORG1,active,Demo School,school\n")
+    (folder / "classes.csv").write_text("sourcedId,status,title,classCode,schoolSourcedId\nC1,active,Class 3A,3A,ORG1\nC2,active,Class 4B,4B,ORG1\n")
+    (folder / "users.csv").write_text(
+        "sourcedId,status,role,givenName,familyName,identifier,phone,sms,agentSourcedIds\n"
+        "U1,active,student,小明,王,S1,,,\n"
+        "U2,active,student,小红,王,S2,,,\n"
+        "U3,active,parent,丽,王,,13800138001,,\"U1,U2\"\n"
+        "U4,active,guardian,Grace,Lee,,,+85291234567,U5\n"
+        "U5,active,student,Amy,Lee,S5,,,\n"
+        "U6,active,student,无班,张,S6,,,\n", encoding="utf-8")
+    (folder / "enrollments.csv").write_text(
+        "sourcedId,status,classSourcedId,userSourcedId,role\nE1,active,C1,U1,student\nE2,active,C2,U2,student\nE3,active,C1,U5,student\n")
+    return folder
+
+
+def test_oneroster_folder(db, tmp_path):
+    report = roster.import_roster(db, oneroster_files(tmp_path / "or"))
+    assert report.format == "OneRoster 1.1" and report.exit_code == 1
+    assert "no class enrollment" in report.rejected[0].reason and report.rejected[0].line == 7
+    found = families(db)
+    assert set(found) == {("S1", "S2"), ("S5",)}
+    assert [s["name"] for s in found[("S1", "S2")]["students"]] == ["王小明", "王小红"]
+    assert found[("S5",)]["guardians"][0]["phone"] == "+85291234567"
+
+
+def test_oneroster_zip(db, tmp_path):
+    folder = oneroster_files(tmp_path / "or")
+    archive = tmp_path / "oneroster.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        for f in folder.iterdir():
+            z.write(f, f"export/{f.name}")
+    assert roster.import_roster(db, archive).imported_rows == 3
+    broken = tmp_path / "broken.zip"
+    broken.write_bytes(b"PK not really")
+    with pytest.raises(ImportFailed, match="not a readable zip"):
+        roster.import_roster(db, broken)
