@@ -31,7 +31,12 @@ def normalize(raw: str, region: str) -> Phone:
 
 
 def mask(phone: str | None) -> str:
-    """'+8613812345678' -> '+86 *** **** 5678' style: enough to recognise, not to dial."""
+    """'+8613812345678' -> '+86 *******5678': enough to recognise, not to dial."""
     if not phone:
         return ""
-    return phone[:3] + "*" * max(len(phone) - 7, 0) + phone[-4:] if len(phone) > 7 else "****"
+    try:
+        number = phonenumbers.parse(phone)
+        national = str(number.national_number)
+        return f"+{number.country_code} " + "*" * max(len(national) - 4, 0) + national[-4:]
+    except phonenumbers.NumberParseException:
+        return "*" * max(len(phone) - 4, 0) + phone[-4:]

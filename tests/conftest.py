@@ -31,14 +31,19 @@ def db(db_path: Path):
 
 @pytest.fixture
 def school(db, tmp_path):
-    """A small school with staff of every role. Returns family ids by student id."""
-    families = small_school(db, tmp_path)
+    """A small school: three families in classes 3A and 3B. Returns family ids by student id."""
+    return small_school(db, tmp_path)
+
+
+@pytest.fixture
+def staff(db, school):
+    """Staff of every role (password hashing is slow: only tests that sign in use this)."""
     users.add_user(db, "admin", "admin-pass", "admin")
     users.add_user(db, "office", "office-pass", "office")
     users.add_user(db, "t3a", "teacher-pass", "teacher", classes=["3A"])
     users.add_user(db, "t3b", "teacher-pass", "teacher", classes=["3B"])
     users.add_user(db, "vol", "2468", "volunteer")
-    return families
+    return school
 
 
 @pytest.fixture

@@ -1,0 +1,140 @@
+"""The `paperbridge` command, run as an office worker would: the installed script in a subprocess."""
+
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+
+import click
+import pytest
+
+from server.cli import cli
+from tests.builders import row, write_roster
+
+PB = shutil.which("paperbridge") or os.path.join(os.path.dirname(os.sys.executable), "paperbridge")
+
+
+def run(db_path, *args, check=True):
+    env = {**os.environ, "PAPERBRIDGE_DB": str(db_path)}
+    result = subprocess.run([PB, *map(str, args)], capture_output=True, text=True, env=env, timeout=120)
+    if check and result.returncode != 0:
+        raise AssertionError(f"exit {result.returncode}: {result.stderr}")
+    return result
+
+
+def all_commands(group=cli, prefix=()):
+    for name, command in group.commands.items():
+        yield prefix + (name,)
+        if isinstance(command, click.Group):
+            yield from all_commands(command, prefix + (name,))
+
+
+@pytest.mark.parametrize("path", list(all_commands()), ids=" ".join)
+def test_every_command_has_help(path):
+    command = cli
+    for name in path:
+        command = command.commands[name]
+    assert command.help and len(command.help.strip()) > 10
+
+
+def test_commands_need_init_first(tmp_path):
+    result = run(tmp_path / "x.db", "roster", "list", check=False)
+    assert result.returncode == 1 and "paperbridge init" in result.stderr
+
+
+def test_office_round_trip(tmp_path):
+    db = tmp_path / "school.db"
+    assert "Created" in run(db, "init", "--school-id", "rsp", "--region", "HK").stdout
+    assert "Already set up" in run(db, "init").stdout
+
+    roster_file = write_roster(tmp_path / "roster.csv", [
+        row("S1", "陳大文", "3A", "陳太", "9123 4567", "zh-Hant"),
+        row("S2", "李小明", "3B", "李婆婆", "6123 4567"),
+        row("", "沒有學號", "3B"),
+    ])
+    result = run(db, "roster", "import", roster_file, check=False)
+    assert result.returncode == 1
+    assert "2 of 3 rows imported" in result.stdout and "roster.csv:4: missing student id" in result.stderr
+
+    listed = json.loads(run(db, "roster", "list", "--format", "json").stdout)
+    assert [f["students"] for f in listed] == [["陳大文 (3A)"], ["李小明 (3B)"]]
+    assert "+852 ****4567" in listed[0]["guardians"][0] and "9123" not in listed[0]["guardians"][0]
+    shown = json.loads(run(db, "roster", "list", "--format", "json", "--show-phones").stdout)
+    assert "+85291234567" in shown[0]["guardians"][0]
+
+    notice_id = run(db, "notice", "add", "--title", "秋遊", "--body", "週五去植物園", "--lang", "zh-Hant",
+                    "--class", "3A", "--reply", "attend", "--reply", "absent",
+                    "--translation", "en", "Trip", "Friday").stdout.strip()
+    assert notice_id.isdigit()
+    notices_json = json.loads(run(db, "notice", "list", "--format", "json").stdout)
+    assert notices_json[0]["id"] == int(notice_id) and notices_json[0]["languages"] == ["en", "zh-Hant"]
+
+    receipts_file = tmp_path / "reads.csv"
+    receipts_file.write_text(f"student id,notice,read time\nS1,{notice_id},2026-11-23 09:00\n")
+    assert "1 receipts recorded" in run(db, "receipts", "import", receipts_file).stdout
+    assert "0 receipts recorded, 1 already known" in run(db, "receipts", "import", receipts_file).stdout
+
+    report = json.loads(run(db, "status", "--notice", notice_id, "--format", "json").stdout)
+    assert report["totals"]["read"] == 1 and report["by_channel"] == {"digital": 1}
+    csv_out = run(db, "status", "--notice", notice_id, "--format", "csv").stdout
+    assert csv_out.splitlines()[0] == "code,classes,students,state,first_at,channels,reply"
+    assert "陳大文" in run(db, "status", "--notice", notice_id).stdout
+
+
+def test_roster_import_exit_codes(tmp_path):
+    db = tmp_path / "school.db"
+    run(db, "init")
+    good = write_roster(tmp_path / "good.csv", [row("S1")])
+    bad = write_roster(tmp_path / "bad.csv", [row("", "x")])
+    assert run(db, "roster", "import", good, check=False).returncode == 0
+    result = run(db, "roster", "import", bad, check=False)
+    assert result.returncode == 2 and "database is unchanged" in result.stderr
+    missing_columns = tmp_path / "columns.csv"
+    missing_columns.write_text("name,phone\nx,1\n")
+    result = run(db, "roster", "import", missing_columns, check=False)
+    assert result.returncode == 2 and "no column for student_id" in result.stderr
+
+
+def test_clear_errors_for_bad_arguments(tmp_path):
+    db = tmp_path / "school.db"
+    run(db, "init")
+    for args, message in [
+        (("notice", "add", "--title", "t", "--body", "b", "--class", "9Z"), "unknown class 9Z"),
+        (("status", "--notice", "99"), "notice 99 does not exist"),
+        (("setting", "set", "timezone", "Mars/Olympus"), "unknown time zone"),
+        (("user", "add", "x", "--role", "teacher", "--password", "longenough"), "needs at least one class"),
+        (("user", "add", "x", "--role", "office", "--password", "short"), "at least 8 characters"),
+        (("family", "link", "12345"), "no family has the code"),
+    ]:
+        result = run(db, *args, check=False)
+        assert result.returncode == 1 and message in result.stderr, (args, result.stderr)
+
+
+def test_backup_is_a_complete_copy(tmp_path):
+    db = tmp_path / "school.db"
+    run(db, "demo", "--build-only")
+    target = tmp_path / "usb" / "backup.db"
+    assert "ledger events" in run(db, "backup", target).stdout
+    original, copy = sqlite3.connect(db), sqlite3.connect(target)
+    for table in ("families", "students", "guardians", "notices", "events", "users"):
+        assert original.execute(f"SELECT * FROM {table} ORDER BY 1").fetchall() == \
+               copy.execute(f"SELECT * FROM {table} ORDER BY 1").fetchall()
+    assert not [p for p in target.parent.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_demo_builds_this_weeks_school_and_never_overwrites_real_data(tmp_path):
+    db = tmp_path / "demo.db"
+    out = run(db, "demo", "--build-only").stdout
+    assert "90 families" in out and "admin-demo" in out
+    conn = sqlite3.connect(db)
+    counts = dict(conn.execute("SELECT channel, count(*) FROM events GROUP BY channel").fetchall())
+    assert set(counts) == {"digital", "paper", "voice", "sms", "kiosk"}
+    assert conn.execute("SELECT count(DISTINCT class_id) FROM students").fetchone()[0] == 3
+    assert conn.execute("SELECT count(DISTINCT language) FROM families").fetchone()[0] >= 3
+    assert "Building" in run(db, "demo", "--build-only").stdout  # rebuilding a demo is fine
+
+    real = tmp_path / "real.db"
+    run(real, "init")
+    result = run(real, "demo", "--build-only", check=False)
+    assert result.returncode == 1 and "will not overwrite" in result.stderr

@@ -1,0 +1,65 @@
+"""POST /api/receipts over real HTTP, through a waitress server on loopback."""
+
+import json
+import urllib.error
+import urllib.request
+
+import pytest
+
+from server import ledger, users
+from tests.builders import make_notice
+
+
+def post(base, body, token=None, raw=None):
+    data = raw if raw is not None else json.dumps(body).encode()
+    request = urllib.request.Request(base + "/api/receipts", data=data, method="POST",
+                                     headers={"Content-Type": "application/json"})
+    if token:
+        request.add_header("Authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, json.load(response)
+    except urllib.error.HTTPError as error:
+        return error.code, json.load(error)
+
+
+@pytest.fixture
+def token(db):
+    return users.add_integration(db, "wechat")
+
+
+def test_receipts_are_recorded_and_replays_are_duplicates(live_server, db, school, token):
+    notice_id = make_notice(db)
+    body = {"receipts": [{"notice": str(notice_id), "student_id": "S1", "read_at": "2026-11-23T08:00:00+08:00"},
+                         {"notice": notice_id, "phone": "13800138002", "kind": "confirmed"},
+                         {"notice": notice_id, "student_id": "S404"}]}
+    status, answer = post(live_server, body, token)
+    assert status == 200 and (answer["recorded"], answer["duplicates"]) == (2, 0)
+    assert "S404" in answer["unmatched"][0]
+    status, answer = post(live_server, body, token)
+    assert (answer["recorded"], answer["duplicates"]) == (0, 2)
+    assert ledger.notice_status(db, notice_id)[school["S2"]].state == "confirmed"
+
+
+@pytest.mark.parametrize("body, raw, code", [
+    (None, b"not json", "bad_request"),
+    ({"receipts": "nope"}, None, "bad_request"),
+    ({"receipts": [["a"]]}, None, "bad_request"),
+    ({"receipts": [{"notice": {"x": 1}, "student_id": "S1"}]}, None, "bad_request"),
+])
+def test_bad_bodies_get_one_error_shape(live_server, db, school, token, body, raw, code):
+    status, answer = post(live_server, body, token, raw)
+    assert status == 400 and answer["error"]["code"] == code and answer["error"]["message"]
+
+
+def test_tokens_are_required_and_revocable(live_server, db, school, token):
+    assert post(live_server, {"receipts": []})[0] == 401
+    assert post(live_server, {"receipts": []}, "pbi_wrong")[0] == 401
+    db.execute("UPDATE integrations SET revoked_at = '2026-11-23T00:00:00Z'")
+    status, answer = post(live_server, {"receipts": []}, token)
+    assert status == 401 and answer["error"]["code"] == "unauthorized"
+
+
+def test_oversized_batches_are_refused(live_server, db, school, token):
+    status, answer = post(live_server, {"receipts": [{"notice": "1", "student_id": "S1"}] * 5001}, token)
+    assert status == 413 and answer["error"]["code"] == "too_large"
