@@ -1,0 +1,59 @@
+"""Take the README's screenshots from a freshly built demo school.
+
+Usage: .venv/bin/python scripts/screenshots.py [OUT_DIR]   (default docs/images)
+Needs Debian's chromium (./run.sh test installs it).
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+import threading
+from pathlib import Path
+
+from playwright.sync_api import sync_playwright
+from waitress import create_server
+
+from server import demo, links
+from server import db as database
+from server.app import create_app
+
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run"]
+
+
+def main(out: Path) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "demo.db"
+        demo.build(path)
+        server = create_server(create_app({"DATABASE": str(path)}), host="127.0.0.1", port=0)
+        threading.Thread(target=server.run, daemon=True).start()
+        base = f"http://127.0.0.1:{server.effective_port}"
+        db = database.connect(path)
+        family_id = db.execute("SELECT id FROM families WHERE language = 'zh-Hant' ORDER BY id LIMIT 1").fetchone()[0]
+        family_link = base + "/f/" + links.make_token(db, family_id)
+        db.close()
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
+            staff = browser.new_page(viewport={"width": 1200, "height": 820}, locale="zh-CN")
+            staff.goto(base + "/login")
+            staff.fill("input[name=username]", "office")
+            staff.fill("input[name=password]", "office-demo")
+            staff.click("button.primary")
+            staff.screenshot(path=str(out / "notices.png"))
+            staff.click("text=秋季植物园研学")
+            staff.screenshot(path=str(out / "notice-status.png"))
+            phone = browser.new_page(viewport={"width": 390, "height": 700}, is_mobile=True)
+            phone.goto(family_link)
+            phone.screenshot(path=str(out / "family-home.png"))
+            phone.click("ul.notices li >> nth=0")
+            phone.wait_for_load_state("load")
+            phone.screenshot(path=str(out / "family-notice.png"))
+            browser.close()
+        server.close()
+    print(f"screenshots written to {out}")
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1]) if len(sys.argv) > 1 else Path("docs/images"))

@@ -1,0 +1,60 @@
+"""Meta-tests that keep the code, the docs and the catalogues in step."""
+
+import re
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+from babel.messages.extract import extract_from_dir
+from babel.messages.mofile import read_mo
+from babel.messages.pofile import read_po
+
+from server import settings
+
+ROOT = Path(__file__).resolve().parent.parent
+SOURCES = [p for folder in ("server", "print", "ivr", "kiosk", "tests", "bench", "scripts")
+           for p in (ROOT / folder).rglob("*.py")]
+
+
+def test_no_module_rebinds_the_builtin_print():
+    bad = [f"{p.relative_to(ROOT)}:{n}" for p in SOURCES
+           for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1)
+           if re.match(r"\s*import print(\.|\s|$)", line)]
+    assert bad == [], "write `from print.x import y`, never `import print.x`"
+
+
+def test_every_setting_is_documented():
+    docs = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+    assert [s.name for s in settings.SETTINGS if f"`{s.name}`" not in docs] == []
+
+
+def test_readme_names_the_two_commands_and_ci_runs_the_test_one():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert "./run.sh demo" in readme and "./run.sh test" in readme
+    ci = [line for line in (ROOT / ".ci" / "run").read_text().splitlines()
+          if line.strip() and not line.startswith(("#", "set "))]
+    assert ci == ["./run.sh test"]
+
+
+def test_every_message_is_translated_and_compiled():
+    method_map = [("server/**.py", "python"), ("server/templates/**.html", "jinja2")]
+    keywords = {"_": None, "gettext": None}
+    wanted = {m[2] for m in extract_from_dir(str(ROOT), method_map, keywords=keywords)}
+    for locale in ("zh_Hans", "zh_Hant"):
+        folder = ROOT / "server" / "translations" / locale / "LC_MESSAGES"
+        with (folder / "messages.po").open("rb") as f:
+            po = {m.id: m.string for m in read_po(f) if m.id}
+        with (folder / "messages.mo").open("rb") as f:
+            mo = {m.id: m.string for m in read_mo(f) if m.id}
+        assert sorted(wanted - {k for k, v in po.items() if v}) == [], f"untranslated in {locale}"
+        assert mo == po, f"{locale}: run `pybabel compile -d server/translations`"
+
+
+def test_package_data_ships_templates_and_catalogues(tmp_path):
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(ROOT)],
+                   check=True, capture_output=True)
+    names = zipfile.ZipFile(next(tmp_path.glob("*.whl"))).namelist()
+    assert "server/templates/base.html" in names and "server/static/style.css" in names
+    assert "server/translations/zh_Hant/LC_MESSAGES/messages.mo" in names
+    assert {"print/__init__.py", "ivr/__init__.py", "kiosk/__init__.py"} <= set(names)
