@@ -412,5 +412,64 @@ def void_cmd(ctx: Context, event_id: str, reason: str, actor: str) -> None:
     click.echo("Voided." if result.recorded else "Already voided.")
 
 
+# ---- paper ---------------------------------------------------------------------------------------
+
+@cli.group("bulletin")
+def bulletin_group() -> None:
+    """Weekly printed bulletins with return slips."""
+
+
+@bulletin_group.command("print")
+@click.option("--week", required=True, help="ISO week, e.g. 2026-W48 (this week: `date +%G-W%V`).")
+@click.option("--class", "classes", multiple=True, help="Only these classes (repeat).")
+@click.option("--family", "family_code", help="Reprint for one family (its family code).")
+@click.option("--paper", type=click.Choice(["a4", "letter"]), default="a4", show_default=True)
+@click.option("--large-print", is_flag=True, help="Larger type (14 pt and up) for elderly readers.")
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="PDF file to write.")
+@pass_ctx
+def bulletin_print(ctx: Context, week, classes, family_code, paper, large_print, out) -> None:
+    """Print the week's bulletins: class packs, one section per family, a signed slip at the bottom.
+
+    Example: paperbridge bulletin print --week 2026-W48 --class 3A --out 3A-w48.pdf
+    """
+    from print.bulletin import print_bulletins
+
+    db = ctx.db()
+    try:
+        with click.progressbar(length=_count_families(db, classes, family_code), label="Laying out bulletins",
+                               file=sys.stderr) as bar:
+            summary = print_bulletins(db, week, out=out, classes=list(classes) or None, family_code=family_code,
+                                      paper=paper, large_print=large_print, progress=lambda: bar.update(1))
+    except (ValueError, PaperBridgeError) as exc:
+        raise _fail(exc)
+    click.echo(f"{summary.out}: {summary.families} families, {summary.pages} pages, {summary.slips} slips "
+               f"for {summary.week}.")
+    if summary.without_notices:
+        click.echo(f"{summary.without_notices} families have no notice this week and get no bulletin.")
+    if summary.private_only:
+        click.echo(f"{summary.private_only} families have only private notices: a page says how to hear them.")
+
+
+def _count_families(db: Database, classes, family_code) -> int:
+    if family_code:
+        return 1
+    return len(roster.families_in_classes(db, list(classes) if classes else None))
+
+
+@bulletin_group.command("sent")
+@click.option("--week", required=True, help="ISO week of the printed batch.")
+@click.option("--class", "classes", multiple=True, help="Only these classes (repeat).")
+@pass_ctx
+def bulletin_sent(ctx: Context, week, classes) -> None:
+    """Record that the week's printed bulletins were handed out (paper `delivered`). Safe to repeat."""
+    from print.bulletin import mark_sent
+
+    try:
+        result = mark_sent(ctx.db(), week, list(classes) or None)
+    except (ValueError, PaperBridgeError) as exc:
+        raise _fail(exc)
+    click.echo(f"{result.recorded} family-notices recorded as delivered on paper ({result.duplicates} already were).")
+
+
 def main() -> None:
     cli(prog_name="paperbridge")

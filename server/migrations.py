@@ -155,3 +155,20 @@ CREATE TABLE integrations (
     revoked_at TEXT
 );
 """)
+
+
+@migrations(name="0002_slips")
+def slips(db: Database) -> None:
+    """Every printed return slip: its serial is in the QR, its notices are its rows."""
+    run_sql(db, """
+CREATE TABLE slips (
+    id INTEGER PRIMARY KEY,
+    family_id INTEGER NOT NULL REFERENCES families(id),
+    week TEXT NOT NULL,
+    layout INTEGER NOT NULL,
+    notice_ids TEXT NOT NULL,
+    batch TEXT NOT NULL,
+    printed_at TEXT NOT NULL
+);
+CREATE INDEX slips_week_family ON slips(week, family_id);
+""")

@@ -22,10 +22,10 @@ from server.errors import UnknownNotice
 REPLY_VOCABULARY = {
     "yes": {"zh-Hans": "是", "zh-Hant": "是", "en": "Yes"},
     "no": {"zh-Hans": "否", "zh-Hant": "否", "en": "No"},
-    "attend": {"zh-Hans": "参加", "zh-Hant": "參加", "en": "Will attend"},
-    "absent": {"zh-Hans": "不参加", "zh-Hant": "不參加", "en": "Will not attend"},
-    "agree": {"zh-Hans": "同意", "zh-Hant": "同意", "en": "I agree"},
-    "disagree": {"zh-Hans": "不同意", "zh-Hant": "不同意", "en": "I do not agree"},
+    "attend": {"zh-Hans": "参加", "zh-Hant": "參加", "en": "Attending"},
+    "absent": {"zh-Hans": "不参加", "zh-Hant": "不參加", "en": "Not attending"},
+    "agree": {"zh-Hans": "同意", "zh-Hant": "同意", "en": "Agree"},
+    "disagree": {"zh-Hans": "不同意", "zh-Hant": "不同意", "en": "Disagree"},
 }
 
 

@@ -29,6 +29,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("default_language", "zh-Hans", "Language for families whose roster row names none."),
     Setting("timezone", "Asia/Shanghai", "The school's time zone: notice weeks and printed times use it."),
     Setting("base_url", "http://127.0.0.1:5000", "Address that family links printed or texted point to."),
+    Setting("phone_line", "", "The school's PaperBridge phone number, printed on bulletins (empty: none yet)."),
 )
 BY_NAME = {s.name: s for s in SETTINGS}
 SECRET_KEY = "school_secret"
@@ -83,6 +84,14 @@ def put(db: Database, name: str, value: str) -> None:
 
 def school_secret(db: Database) -> bytes:
     return bytes.fromhex(get(db, SECRET_KEY))
+
+
+def slip_keys(db: Database) -> dict[str, bytes]:
+    """Signing keys by key id, for verifying slips ('A' is the secret made at init)."""
+    return {"A": school_secret(db)}
+
+
+CURRENT_KEY_ID = "A"
 
 
 def zone(db: Database) -> ZoneInfo:

@@ -66,7 +66,7 @@ def check_family_code(typed: str) -> str:
 
 TAG_BYTES = 8
 FORMAT = "PB1"
-_PAYLOAD_RE = re.compile(r"^PB(\d)([A-Z])\.([A-Z0-9]{1,8})\.(\d{4})\.(\d{2,12})\.(\d{1,6})\.([A-Z2-7]{13})$")
+_PAYLOAD_RE = re.compile(r"^PB(\d)([A-Z])\.([A-Z0-9]{1,8})\.(\d{4})\.(\d{2,12})\.(\d{1,8})\.([A-Z2-7]{13})$")
 
 
 @dataclass(frozen=True)

@@ -38,7 +38,8 @@ def test_readme_names_the_two_commands_and_ci_runs_the_test_one():
 
 
 def test_every_message_is_translated_and_compiled():
-    method_map = [("server/**.py", "python"), ("server/templates/**.html", "jinja2")]
+    method_map = [("server/**.py", "python"), ("print/**.py", "python"), ("ivr/**.py", "python"),
+                  ("kiosk/**.py", "python"), ("server/templates/**.html", "jinja2"), ("kiosk/templates/**.html", "jinja2")]
     keywords = {"_": None, "gettext": None}
     wanted = {m[2] for m in extract_from_dir(str(ROOT), method_map, keywords=keywords)}
     for locale in ("zh_Hans", "zh_Hant"):

@@ -1,0 +1,44 @@
+"""Refresh the translation catalogues: extract messages, merge into each .po, compile .mo.
+
+Usage: .venv/bin/python scripts/translations.py
+Prints the messages still untranslated; fill them in server/translations/*/LC_MESSAGES/messages.po
+and run it again (tests/test_project.py fails while any is missing).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from babel.messages.pofile import read_po
+
+ROOT = Path(__file__).resolve().parent.parent
+CATALOGUES = ROOT / "server" / "translations"
+
+
+def pybabel(*args: str) -> None:
+    subprocess.run([sys.executable, "-m", "babel.messages.frontend", *args], check=True, cwd=ROOT,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def main() -> int:
+    with tempfile.TemporaryDirectory() as tmp:
+        template = str(Path(tmp) / "messages.pot")
+        pybabel("extract", "-F", "babel.cfg", "-k", "_", "-k", "gettext", "--no-location", "--sort-output",
+                "-o", template, ".")
+        pybabel("update", "-i", template, "-d", str(CATALOGUES), "--no-fuzzy-matching", "--ignore-obsolete")
+    pybabel("compile", "-d", str(CATALOGUES))
+    missing = 0
+    for po in sorted(CATALOGUES.glob("*/LC_MESSAGES/messages.po")):
+        with po.open("rb") as f:
+            for message in read_po(f):
+                if message.id and not message.string:
+                    missing += 1
+                    print(f"{po.parent.parent.name}: {message.id}")
+    return 1 if missing else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
