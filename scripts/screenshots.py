@@ -1,4 +1,4 @@
-"""Take the README's screenshots from a freshly built demo school.
+"""Take the README's screenshots and bulletin page images from a freshly built demo school.
 
 Usage: .venv/bin/python scripts/screenshots.py [OUT_DIR]   (default docs/images)
 Needs Debian's chromium (./run.sh test installs it).
@@ -6,6 +6,7 @@ Needs Debian's chromium (./run.sh test installs it).
 
 from __future__ import annotations
 
+import subprocess
 import sys
 import tempfile
 import threading
@@ -14,7 +15,8 @@ from pathlib import Path
 from playwright.sync_api import sync_playwright
 from waitress import create_server
 
-from server import demo, links
+from print.bulletin import print_bulletins
+from server import clock, demo, links, settings
 from server import db as database
 from server.app import create_app
 
@@ -33,6 +35,7 @@ def main(out: Path) -> None:
         db = database.connect(path)
         family_id = db.execute("SELECT id FROM families WHERE language = 'zh-Hant' ORDER BY id LIMIT 1").fetchone()[0]
         family_link = base + "/f/" + links.make_token(db, family_id)
+        bulletin_pages(db, Path(folder), out)
         db.close()
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
@@ -53,6 +56,17 @@ def main(out: Path) -> None:
             browser.close()
         server.close()
     print(f"screenshots written to {out}")
+
+
+def bulletin_pages(db, folder: Path, out: Path) -> None:
+    """One printed page per language: bulletin-zh-Hans.png, bulletin-zh-Hant.png, bulletin-en.png."""
+    week = clock.iso_week(clock.now(), settings.zone(db))
+    for language in ("zh-Hans", "zh-Hant", "en"):
+        code = db.execute("SELECT code FROM families WHERE language = ? AND active = 1 ORDER BY id LIMIT 1",
+                          [language]).fetchone()[0]
+        pdf = print_bulletins(db, week, out=folder / f"{language}.pdf", family_code=code).out
+        subprocess.run(["pdftoppm", "-r", "75", "-png", "-f", "2", "-l", "2", "-singlefile", str(pdf),
+                        str(out / f"bulletin-{language}")], check=True)
 
 
 if __name__ == "__main__":

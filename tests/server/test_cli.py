@@ -138,3 +138,18 @@ def test_demo_builds_this_weeks_school_and_never_overwrites_real_data(tmp_path):
     run(real, "init")
     result = run(real, "demo", "--build-only", check=False)
     assert result.returncode == 1 and "will not overwrite" in result.stderr
+
+
+def test_bulletin_print_and_sent(tmp_path):
+    db = tmp_path / "demo.db"
+    run(db, "demo", "--build-only")
+    week = json.loads(run(db, "notice", "list", "--format", "json").stdout)[0]["week"]
+    out = run(db, "bulletin", "print", "--week", week, "--class", "3A", "--out", tmp_path / "3A.pdf").stdout
+    assert "30 families" in out and (tmp_path / "3A.pdf").stat().st_size > 10_000
+    assert "recorded as delivered" in run(db, "bulletin", "sent", "--week", week, "--class", "3A").stdout
+    assert "0 family-notices recorded" in run(db, "bulletin", "sent", "--week", week, "--class", "3A").stdout
+    result = run(db, "bulletin", "print", "--week", "2026-48", "--out", tmp_path / "x.pdf", check=False)
+    assert result.returncode == 1 and "not an ISO week" in result.stderr
+    result = run(db, "bulletin", "print", "--week", week, "--family", "123", "--out", tmp_path / "x.pdf", check=False)
+    assert result.returncode == 1 and "No current family has the code 123" in result.stderr
+    assert not (tmp_path / "x.pdf").exists()
