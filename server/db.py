@@ -72,3 +72,16 @@ def write_transaction(db: Database) -> Iterator[Database]:
         raise
     else:
         db.conn.execute("COMMIT")
+
+
+def file_of(db: Database) -> Path:
+    """The file behind an open database."""
+    row = db.execute("PRAGMA database_list").fetchone()
+    return Path(row[2])
+
+
+def evidence_dir(db: Database) -> Path:
+    """Slip crops and page images kept as evidence, beside the database file."""
+    folder = file_of(db).parent / (file_of(db).stem + "-evidence")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder

@@ -172,3 +172,70 @@ CREATE TABLE slips (
 );
 CREATE INDEX slips_week_family ON slips(week, family_id);
 """)
+
+
+@migrations(name="0003_scanning")
+def scanning(db: Database) -> None:
+    """Scan batches, per-page outcomes, the review queue, and follow-ups for the teacher."""
+    run_sql(db, """
+CREATE TABLE scan_batches (
+    id TEXT PRIMARY KEY,
+    origin TEXT NOT NULL,
+    started_at TEXT NOT NULL,
+    finished_at TEXT,
+    pages INTEGER NOT NULL DEFAULT 0,
+    slips INTEGER NOT NULL DEFAULT 0,
+    recorded INTEGER NOT NULL DEFAULT 0,
+    duplicates INTEGER NOT NULL DEFAULT 0,
+    review INTEGER NOT NULL DEFAULT 0,
+    errors INTEGER NOT NULL DEFAULT 0
+);
+
+CREATE TABLE scan_pages (
+    id INTEGER PRIMARY KEY,
+    batch_id TEXT NOT NULL REFERENCES scan_batches(id),
+    file TEXT NOT NULL,
+    page INTEGER NOT NULL,
+    outcome TEXT NOT NULL,
+    family_id INTEGER REFERENCES families(id),
+    slip_serial INTEGER,
+    reason TEXT NOT NULL DEFAULT '',
+    marks TEXT NOT NULL DEFAULT '{}',
+    evidence TEXT
+);
+CREATE INDEX scan_pages_batch ON scan_pages(batch_id);
+CREATE INDEX scan_pages_family ON scan_pages(family_id);
+
+CREATE TABLE review_items (
+    id INTEGER PRIMARY KEY,
+    fingerprint TEXT NOT NULL UNIQUE,
+    batch_id TEXT NOT NULL REFERENCES scan_batches(id),
+    file TEXT NOT NULL,
+    page INTEGER NOT NULL,
+    reason TEXT NOT NULL,
+    qr_text TEXT,
+    slip_serial INTEGER,
+    family_id INTEGER REFERENCES families(id),
+    marks TEXT NOT NULL DEFAULT '{}',
+    page_image TEXT,
+    crop_image TEXT,
+    status TEXT NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'resolved', 'discarded')),
+    resolved_by TEXT,
+    resolved_at TEXT,
+    created_at TEXT NOT NULL
+);
+CREATE INDEX review_items_status ON review_items(status);
+
+CREATE TABLE followups (
+    id INTEGER PRIMARY KEY,
+    dedupe_key TEXT NOT NULL UNIQUE,
+    family_id INTEGER NOT NULL REFERENCES families(id),
+    notice_id INTEGER REFERENCES notices(id),
+    reason TEXT NOT NULL,
+    source TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    done_at TEXT
+);
+CREATE INDEX followups_family ON followups(family_id);
+""")

@@ -1,0 +1,47 @@
+"""Evidence images (slip crops, review page images), stored beside the database by content hash."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import tempfile
+from pathlib import Path
+
+import cv2
+import numpy as np
+from sqlite_utils import Database
+
+from server.db import evidence_dir
+
+_NAME = re.compile(r"^[0-9a-f]{32}\.(webp|jpg)$")
+
+
+def store(db: Database, data: bytes, suffix: str) -> str:
+    """Write once (temp file, then rename); returns the file name to put in events."""
+    name = f"{hashlib.sha256(data).hexdigest()[:32]}.{suffix}"
+    target = evidence_dir(db) / name
+    if not target.exists():
+        fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".tmp")
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+        os.replace(tmp, target)
+    return name
+
+
+def store_page(db: Database, image: np.ndarray, longest: int = 1400) -> str:
+    """A reduced JPEG of a whole page, for the review queue."""
+    scale = min(1.0, longest / max(image.shape))
+    small = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else image
+    ok, data = cv2.imencode(".jpg", small, [cv2.IMWRITE_JPEG_QUALITY, 70])
+    if not ok:
+        raise ValueError("could not encode the page image")
+    return store(db, data.tobytes(), "jpg")
+
+
+def path_for(db: Database, name: str) -> Path | None:
+    """The file for an evidence name, or None for anything that is not one (no path tricks)."""
+    if not _NAME.match(name):
+        return None
+    path = evidence_dir(db) / name
+    return path if path.exists() else None

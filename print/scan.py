@@ -1,0 +1,235 @@
+"""Scanning returned slips into the ledger, or into the review queue — never a guess.
+
+Example::
+
+    report = scan_paths(db, [Path("scans/2026-11-24.pdf")])
+    report.summary()   # {'pages': 31, 'slips': 30, 'recorded': 74, 'duplicates': 0, 'review': 1, 'errors': 0}
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+from sqlite_utils import Database
+
+from print import bulletin, evidence, qr_decode, scan_input, slip_reader
+from print.layout import LAYOUTS
+from server import clock, ledger, settings, tokens
+from server.db import write_transaction
+from server.errors import BadSignature
+
+MAX_SLIP_AGE_WEEKS = 8
+MAX_ALIGNMENT_ERROR_MM = 1.5
+
+
+@dataclass
+class Outcome:
+    """What happened to one slip (or one page without a slip)."""
+
+    file: str
+    page: int
+    outcome: str  # recorded | duplicate | review | no_slip | error
+    reason: str = ""
+    family_code: str | None = None
+    slip_serial: int | None = None
+    marks: dict = field(default_factory=dict)
+    recorded: int = 0
+    duplicates: int = 0
+    family_id: int | None = None
+    evidence: str | None = None
+
+    def as_dict(self) -> dict:
+        data = asdict(self)
+        data.pop("family_id")
+        return data
+
+
+@dataclass
+class BatchReport:
+    batch_id: str
+    outcomes: list[Outcome] = field(default_factory=list)
+    pages: int = 0
+
+    def summary(self) -> dict:
+        slips = [o for o in self.outcomes if o.outcome in ("recorded", "duplicate", "review")]
+        return {"batch": self.batch_id, "pages": self.pages, "slips": len(slips),
+                "recorded": sum(o.recorded for o in self.outcomes),
+                "duplicates": sum(o.duplicates for o in self.outcomes),
+                "review": sum(o.outcome == "review" for o in self.outcomes),
+                "errors": sum(o.outcome == "error" for o in self.outcomes)}
+
+
+class Scanner:
+    def __init__(self, db: Database, batch_id: str):
+        self.db, self.batch_id = db, batch_id
+        self.school = settings.get(db, "school_id")
+        self.keys = settings.slip_keys(db)
+
+    def scan_page(self, page: scan_input.Page) -> list[Outcome]:
+        if page.error:
+            return [Outcome(page.file, page.number, "error", page.error)]
+        gray = page.image
+        if float(gray.std()) < 4:
+            return [Outcome(page.file, page.number, "no_slip", "blank page")]
+        codes = qr_decode.find_codes(gray)
+        if not codes:
+            if slip_reader.find_slip_outlines(gray, LAYOUTS[1]):
+                return [self._review(page, "a slip is on this page but its QR code cannot be read")]
+            return [Outcome(page.file, page.number, "no_slip", "no slip on this page")]
+        return [self._slip(page, code) for code in codes]
+
+    def _slip(self, page: scan_input.Page, code: qr_decode.Found) -> Outcome:
+        try:
+            slip = tokens.verify_slip(code.text, self.keys, self.school)
+        except BadSignature as exc:
+            return self._review(page, f"the QR code is not a valid slip of this school: {exc}", qr_text=code.text)
+        record = bulletin.slip_record(self.db, slip.serial)
+        family = self.db["families"].get(record["family_id"]) if record else None
+        if record is None or family["code"] != slip.family_code or record["week"] != slip.week:
+            return self._review(page, "the slip does not match any printed slip on record", qr_text=code.text)
+        if _weeks_between(slip.week, clock.now()) > MAX_SLIP_AGE_WEEKS:
+            return self._review(page, f"the slip is from {slip.week}, more than {MAX_SLIP_AGE_WEEKS} weeks ago",
+                                qr_text=code.text, record=record)
+        aligned = slip_reader.align(page.image, code.corners, code.text, record["layout"])
+        if aligned is None or aligned.error_mm > MAX_ALIGNMENT_ERROR_MM:
+            return self._review(page, "the slip's corner markers cannot be found (torn, folded or cut off?)",
+                                qr_text=code.text, record=record)
+        marks = slip_reader.read_marks(aligned.slip, record["layout"],
+                                       [len(n["reply_options"][:len(record["layout"].reply_x)]) for n in record["notices"]])
+        crop = evidence.store(self.db, slip_reader.evidence_crop(aligned.slip), "webp")
+        problem = _doubt(marks, record)
+        if problem:
+            return self._review(page, problem, qr_text=code.text, record=record, marks=marks, crop=crop)
+        events, call_me = _events(record, marks, self._source(page), crop)
+        conflict = _conflict(self.db, record["id"], events)
+        if conflict:
+            return self._review(page, conflict, qr_text=code.text, record=record, marks=marks, crop=crop)
+        with write_transaction(self.db):
+            result = ledger.record(self.db, events)
+            if call_me:
+                _follow_up(self.db, record, self._source(page))
+        outcome = "recorded" if result.recorded else "duplicate"
+        return Outcome(page.file, page.number, outcome, family_code=family["code"], slip_serial=record["id"],
+                       marks=marks.states(), recorded=result.recorded, duplicates=result.duplicates,
+                       family_id=family["id"], evidence=crop)
+
+    def _source(self, page: scan_input.Page) -> str:
+        return f"scan:{self.batch_id}:{Path(page.file).name}:p{page.number}"
+
+    def _review(self, page: scan_input.Page, reason: str, *, qr_text: str | None = None, record: dict | None = None,
+                marks: slip_reader.Marks | None = None, crop: str | None = None) -> Outcome:
+        from print import review
+
+        family_id = record["family_id"] if record else None
+        review.add_item(self.db, batch_id=self.batch_id, page=page, reason=reason, qr_text=qr_text,
+                        slip_serial=record["id"] if record else None, family_id=family_id,
+                        marks=marks.states() if marks else {}, crop=crop)
+        code = self.db["families"].get(family_id)["code"] if family_id else None
+        return Outcome(page.file, page.number, "review", reason, family_code=code,
+                       slip_serial=record["id"] if record else None, marks=marks.states() if marks else {},
+                       family_id=family_id, evidence=crop)
+
+
+def _weeks_between(week: str, now: dt.datetime) -> int:
+    year, number = clock.parse_week(week)
+    monday = dt.date.fromisocalendar(year, number, 1)
+    return (now.date() - monday).days // 7
+
+
+def _doubt(marks: slip_reader.Marks, record: dict) -> str:
+    """Why a person must look at these marks, or '' when they are clear."""
+    for row, notice in zip(marks.rows, record["notices"]):
+        boxes = [row["read"]] + row["replies"]
+        if any(b.state == slip_reader.UNCLEAR for b in boxes):
+            return f"a mark for notice {notice['id']} is unclear (faint, scribbled out or partly outside the box)"
+        if sum(b.state == slip_reader.FILLED for b in row["replies"]) > 1:
+            return f"more than one answer is ticked for notice {notice['id']}"
+    if marks.call_me and marks.call_me.state == slip_reader.UNCLEAR:
+        return "the 'please call me' box is unclear"
+    return ""
+
+
+def _events(record: dict, marks: slip_reader.Marks, source: str, crop: str | None):
+    """Receipts from clear marks: every row read (the slip came back), ticks confirm, answers reply."""
+    events = []
+    payload = {"slip": record["id"], "evidence": crop}
+    for row, notice in zip(marks.rows, record["notices"]):
+        key = f"slip:{record['id']}:{notice['id']}"
+        nid, fid = notice["id"], record["family_id"]
+        events.append(ledger.new_event(nid, fid, "paper", "read", dedupe_key=f"{key}:read", source=source,
+                                       actor="family", payload=payload))
+        if row["read"].state == slip_reader.FILLED:
+            events.append(ledger.new_event(nid, fid, "paper", "confirmed", dedupe_key=f"{key}:confirmed",
+                                           source=source, actor="family", payload=payload))
+        for option, box in zip(notice["reply_options"], row["replies"]):
+            if box.state == slip_reader.FILLED:
+                events.append(ledger.new_event(nid, fid, "paper", "reply", dedupe_key=f"{key}:reply", source=source,
+                                               actor="family", payload={**payload, "choice": option["key"]}))
+    call_me = bool(marks.call_me and marks.call_me.state == slip_reader.FILLED)
+    return events, call_me
+
+
+def _conflict(db: Database, serial: int, events: list[ledger.Event]) -> str:
+    """A slip scanned before must read the same now (a photocopy with other marks is not believed)."""
+    before = {r[0]: json.loads(r[1]).get("choice") for r in db.execute(
+        "SELECT dedupe_key, payload FROM events WHERE dedupe_key LIKE ? AND kind != 'void'",
+        [f"slip:{serial}:%"]).fetchall()}
+    if not before:
+        return ""
+    now = {e.dedupe_key: e.payload.get("choice") for e in events}
+    if before != now:
+        return "this slip was scanned before with different marks (a copy, or marks added later)"
+    return ""
+
+
+def _follow_up(db: Database, record: dict, source: str) -> None:
+    db.execute("INSERT OR IGNORE INTO followups (dedupe_key, family_id, notice_id, reason, source, actor, created_at)"
+               " VALUES (?, ?, NULL, ?, ?, 'family', ?)",
+               [f"slip:{record['id']}:call-me", record["family_id"], "ticked 'please call me' on the paper slip",
+                source, clock.now_iso()])
+
+
+def scan_paths(db: Database, paths: Iterable[Path], *, origin: str = "cli",
+               progress: Callable[[Outcome], None] | None = None) -> BatchReport:
+    """Scan files and folders page by page; each slip is committed on its own, so a rerun after
+    a crash records every receipt exactly once."""
+    report = BatchReport(clock.uuid7())
+    db["scan_batches"].insert({"id": report.batch_id, "origin": origin, "started_at": clock.now_iso()})
+    scanner = Scanner(db, report.batch_id)
+    for path in scan_input.expand(list(paths)):
+        for page in scan_input.pages(path):
+            report.pages += 1
+            for outcome in _safely(scanner, page):
+                report.outcomes.append(outcome)
+                _log_outcome(db, report.batch_id, outcome)
+                if progress:
+                    progress(outcome)
+    db["scan_batches"].update(report.batch_id, {**{k: v for k, v in report.summary().items() if k != "batch"},
+                                                "finished_at": clock.now_iso()})
+    return report
+
+
+def _safely(scanner: Scanner, page: scan_input.Page) -> list[Outcome]:
+    """One bad page never stops the batch."""
+    try:
+        return scanner.scan_page(page)
+    except (cv2.error, ValueError, np.linalg.LinAlgError) as exc:
+        return [Outcome(page.file, page.number, "error", f"this page could not be processed ({exc})")]
+
+
+def _log_outcome(db: Database, batch_id: str, outcome: Outcome) -> None:
+    db["scan_pages"].insert({"batch_id": batch_id, "file": outcome.file, "page": outcome.page,
+                             "outcome": outcome.outcome, "family_id": outcome.family_id,
+                             "slip_serial": outcome.slip_serial, "reason": outcome.reason,
+                             "marks": json.dumps(outcome.marks), "evidence": outcome.evidence})
+
+
+def page_fingerprint(image: np.ndarray) -> str:
+    return hashlib.sha256(image.tobytes()).hexdigest()[:32]
