@@ -86,6 +86,20 @@ def render(batch: Batch, slips: dict[int, list[SlipContent]], out, options: Opti
     return doc.page
 
 
+def slip_origin_mm(paper: str, layout: SlipLayout) -> tuple[float, float]:
+    """Where a bulletin page's slip has its top-left marker centre, in mm from the page's top-left.
+
+    The slip always ends at the bottom of the frame, so its place is fixed per paper size
+    (the scan corpus generator draws marks there)."""
+    from print.slip import CUT_BAND
+
+    width, height = PAPERS[paper]
+    frame_width, frame_bottom = width - 2 * MARGIN, MARGIN + 4 * mm
+    block = CUT_BAND + (layout.height + layout.marker + 2) * mm
+    top_marker_from_bottom = frame_bottom + block - CUT_BAND - (layout.marker / 2 + 1) * mm
+    return (MARGIN + (frame_width - layout.width * mm) / 2) / mm, (height - top_marker_from_bottom) / mm
+
+
 def _footer(canvas, doc, font: str, options: Options, batch: Batch) -> None:
     canvas.saveState()
     canvas.setFont(font, 7.5)

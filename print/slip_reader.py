@@ -10,6 +10,7 @@ clearly filled, and unclear in between.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 
 import cv2
@@ -34,8 +35,8 @@ class Aligned:
 @dataclass
 class BoxReading:
     state: str
-    coverage: float  # share of the box interior that is ink
-    darkness: float  # mean darkness of the interior, 0 paper .. 1 ink
+    coverage: float  # share of the interior at least half as dark as the printed border (pen)
+    faint: float  # share at least an eighth as dark (pencil)
 
 
 @dataclass
@@ -61,25 +62,26 @@ def _project(h: np.ndarray, points: np.ndarray) -> np.ndarray:
 
 
 def align(gray: np.ndarray, corners: np.ndarray, qr_text: str, layout: SlipLayout) -> Aligned | None:
-    """Find the four markers, nearest first, each predicted from what is already found.
+    """Find the four markers and map the slip; None when they cannot be found with confidence.
 
-    The QR alone is too small to extrapolate a perspective across the slip, so the first
-    guesses are similarity transforms; the final mapping is a homography over all points.
+    The QR alone is too small to extrapolate a perspective across the slip, so markers are
+    searched generously around a similarity guess, and the set of candidates that best
+    agrees with the QR's own corners wins (a ticked box of marker size cannot fool it).
     """
     qr_mm = qr_layout_corners(layout, qr_text)
+    qr_px = corners.astype(np.float32)
     markers_mm = np.array(layout.markers(), np.float32)
-    known_mm, known_px = list(qr_mm), list(corners.astype(np.float32))
-    found: dict[int, np.ndarray] = {}
-    for index in (0, 1, 3, 2):  # top-left (beside the QR), top-right, bottom-left, bottom-right
-        guess = _similarity(np.array(known_mm), np.array(known_px))
-        spot = _find_marker(gray, guess, markers_mm[index], layout.marker)
-        if spot is None:
-            return None
-        found[index] = spot
-        known_mm.append(markers_mm[index])
-        known_px.append(np.asarray(spot, np.float32))
+    near = _similarity(qr_mm, qr_px)
+    top_left = _candidates(gray, near, markers_mm[0], layout.marker, radius_mm=8)[:1]
+    if not top_left:
+        return None
+    guess = _similarity(np.vstack([qr_mm, markers_mm[:1]]), np.vstack([qr_px, top_left]))
+    options = [top_left] + [_candidates(gray, guess, markers_mm[i], layout.marker, radius_mm=18)[:3] for i in (1, 2, 3)]
+    if not all(options):
+        return None
+    best = min(itertools.product(*options), key=lambda combo: _qr_error(combo, markers_mm, qr_mm, qr_px))
     src = np.vstack([markers_mm, qr_mm])
-    dst = np.vstack([np.array([found[i] for i in range(4)], np.float32), corners.astype(np.float32)])
+    dst = np.vstack([np.array(best, np.float32), qr_px])
     final, _ = cv2.findHomography(src, dst, 0)
     if final is None:
         return None
@@ -88,43 +90,40 @@ def align(gray: np.ndarray, corners: np.ndarray, qr_text: str, layout: SlipLayou
     return Aligned(final, _warp(gray, final, layout), error)
 
 
+def _qr_error(combo, markers_mm: np.ndarray, qr_mm: np.ndarray, qr_px: np.ndarray) -> float:
+    """How far (in mm) the QR corners land from where four candidate markers put them."""
+    h = cv2.getPerspectiveTransform(np.array(combo, np.float32), markers_mm)
+    return float(np.abs(_project(h, qr_px) - qr_mm).max())
+
+
 def _similarity(points_mm: np.ndarray, points_px: np.ndarray) -> np.ndarray:
-    """A 3x3 rotation + scale + shift (+ perspective once four markers are known) from mm to pixels."""
-    if len(points_mm) >= 7:
-        h, _ = cv2.findHomography(points_mm, points_px, 0)
-        if h is not None:
-            return h
-    matrix, _ = cv2.estimateAffinePartial2D(points_mm, points_px) if len(points_mm) < 6 else \
-        cv2.estimateAffine2D(points_mm, points_px)
+    """Rotation + uniform scale + shift from mm to pixels, as a 3x3 matrix."""
+    matrix, _ = cv2.estimateAffinePartial2D(points_mm.astype(np.float32), points_px.astype(np.float32))
     return np.vstack([matrix, [0, 0, 1]])
 
 
-def _find_marker(gray: np.ndarray, to_image: np.ndarray, centre_mm: np.ndarray, side_mm: float):
-    """The centre (pixels) of a solid dark square near its predicted place, or None."""
-    search_mm = 9.0
-    corners = _project(to_image, np.array([centre_mm + (dx, dy) for dx in (-search_mm, search_mm)
-                                           for dy in (-search_mm, search_mm)]))
+def _candidates(gray: np.ndarray, to_image: np.ndarray, centre_mm: np.ndarray, side_mm: float,
+                radius_mm: float) -> list[np.ndarray]:
+    """Centres (pixels) of solid dark squares of about marker size near a predicted place, nearest first."""
+    corners = _project(to_image, np.array([centre_mm + (dx, dy) for dx in (-radius_mm, radius_mm)
+                                           for dy in (-radius_mm, radius_mm)]))
     x0, y0 = np.floor(corners.min(axis=0)).astype(int)
     x1, y1 = np.ceil(corners.max(axis=0)).astype(int)
     h, w = gray.shape
     x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, w), min(y1, h)
     if x1 - x0 < 8 or y1 - y0 < 8:
-        return None
+        return []
     window = gray[y0:y1, x0:x1]
     _, ink = cv2.threshold(window, 0, 255, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
-    count, labels, stats, centroids = cv2.connectedComponentsWithStats(ink, connectivity=8)
+    count, _, stats, centroids = cv2.connectedComponentsWithStats(ink, connectivity=8)
     expected = _area_px(to_image, centre_mm, side_mm)
     predicted = _project(to_image, centre_mm[None])[0] - (x0, y0)
-    best, best_distance = None, None
+    found = []
     for i in range(1, count):
-        x, y, bw, bh, area = stats[i]
-        fill = area / float(bw * bh)
-        if not (0.45 * expected < area < 1.8 * expected and fill > 0.75 and 0.6 < bw / bh < 1.6):
-            continue
-        distance = np.linalg.norm(centroids[i] - predicted)
-        if best_distance is None or distance < best_distance:
-            best, best_distance = centroids[i] + (x0, y0), distance
-    return best
+        _, _, bw, bh, area = stats[i]
+        if 0.4 * expected < area < 2.0 * expected and area / float(bw * bh) > 0.6 and 0.5 < bw / bh < 2.0:
+            found.append((float(np.linalg.norm(centroids[i] - predicted)), centroids[i] + (x0, y0)))
+    return [centre.astype(np.float32) for _, centre in sorted(found, key=lambda f: f[0])]
 
 
 def _area_px(to_image: np.ndarray, centre_mm: np.ndarray, side_mm: float) -> float:
@@ -146,11 +145,13 @@ def _px(value_mm: float) -> int:
     return int(round((value_mm + MARGIN_MM) * PX_PER_MM))
 
 
-# Margins, tuned on bench/scan_corpus.py's corpus: a clearly empty box stays under the first
-# pair, a mark is over the second, and everything between goes to a person.
-EMPTY_DARKNESS, EMPTY_COVERAGE = 0.05, 0.02
-MARK_COVERAGE = (0.07, 0.62)  # a tick, a cross, a pencil stroke
-SOLID_COVERAGE = 0.88  # a filled square; between the two bands is a scribble: unclear
+# Margins, tuned on bench/scan_corpus.py's corpus. A clearly empty box has almost no
+# pixel even faintly darker than its paper; a mark covers a band typical of pen or pencil
+# strokes; a solid square is nearly all ink. Everything between goes to a person.
+EMPTY_FAINT = 0.012
+PEN_BAND = (0.06, 0.62)  # share of pen ink in a tick or a cross
+PENCIL_MIN = 0.03  # share of faint strokes: a thin pencil tick
+SOLID = 0.88  # a filled square; between the mark band and this is a scribble: unclear
 MIN_CONTRAST = 60  # paper minus ink, in grey levels; less is too faint to judge
 
 
@@ -162,15 +163,27 @@ def read_box(slip: np.ndarray, box: Box) -> BoxReading:
     contrast = paper - ink
     if contrast < MIN_CONTRAST or inner.size == 0:
         return BoxReading(UNCLEAR, 0.0, 0.0)
-    darkness = np.clip((paper - inner.astype(np.float32)) / contrast, 0, 1)
-    coverage, mean = float((darkness > 0.5).mean()), float(darkness.mean())
-    return BoxReading(_classify(coverage, mean), round(coverage, 3), round(mean, 3))
+    darkness = (paper - inner.astype(np.float32)) / contrast
+    coverage, faint = float((darkness > 0.5).mean()), _stroke_share(darkness > 0.125)
+    return BoxReading(classify(coverage, faint), round(coverage, 3), round(faint, 3))
 
 
-def _classify(coverage: float, darkness: float) -> str:
-    if darkness < EMPTY_DARKNESS and coverage < EMPTY_COVERAGE:
+def _stroke_share(mask: np.ndarray, min_pixels: int = 24) -> float:
+    """Share of the interior in connected strokes (a pencil line), not in specks of noise."""
+    count, _, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    strokes = sum(int(stats[i][4]) for i in range(1, count) if stats[i][4] >= min_pixels)
+    return strokes / mask.size
+
+
+def classify(coverage: float, faint: float) -> str:
+    """Empty, filled or unclear, with margins between the bands."""
+    if faint < EMPTY_FAINT:
         return EMPTY
-    if coverage >= SOLID_COVERAGE or MARK_COVERAGE[0] <= coverage <= MARK_COVERAGE[1]:
+    if coverage >= SOLID:
+        return FILLED
+    if PEN_BAND[0] <= coverage <= PEN_BAND[1] and faint <= SOLID:
+        return FILLED
+    if coverage < PEN_BAND[0] and PENCIL_MIN <= faint <= PEN_BAND[1]:
         return FILLED
     return UNCLEAR
 
@@ -197,6 +210,7 @@ def _ink_level(slip: np.ndarray, box: Box) -> float:
 
 def read_marks(slip: np.ndarray, layout: SlipLayout, reply_counts: list[int]) -> Marks:
     """Read the read box and reply boxes of each row, and the call-me box."""
+    slip = cv2.medianBlur(slip, 3)  # sensor noise and JPEG speckle, not strokes
     marks = Marks()
     for row, replies in enumerate(reply_counts):
         marks.rows.append({"read": read_box(slip, layout.read_box(row)),

@@ -471,5 +471,48 @@ def bulletin_sent(ctx: Context, week, classes) -> None:
     click.echo(f"{result.recorded} family-notices recorded as delivered on paper ({result.duplicates} already were).")
 
 
+@cli.command()
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object: the summary and an entry per page.")
+@click.option("--watch", "watch_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Keep scanning files that a network scanner drops into this folder.")
+@click.option("--interval", default=3.0, show_default=True, help="Seconds between looks at the --watch folder.")
+@pass_ctx
+def scan(ctx: Context, paths, as_json: bool, watch_dir: Path | None, interval: float) -> None:
+    """Scan returned slips (PDF, TIFF, PNG, JPEG files or folders) into the ledger.
+
+    Clear slips are recorded; anything uncertain goes to the review queue in the web UI.
+    Rescanning records nothing twice.
+
+    Example: paperbridge scan ~/Scans/2026-11-24.pdf
+    """
+    from print import scan as scanning
+    from print import watch
+
+    if bool(paths) == bool(watch_dir):
+        raise click.UsageError("give files or folders to scan, or --watch FOLDER (not both)")
+    db = ctx.db()
+    if watch_dir:
+        watch.run(db, watch_dir, interval=interval, echo=click.echo)
+        return
+    with click.progressbar(length=0, label="Scanning", file=sys.stderr, show_pos=True) as bar:
+        report = scanning.scan_paths(db, list(paths), progress=lambda outcome: bar.update(1))
+    summary = report.summary()
+    if as_json:
+        click.echo(output.to_json({**summary, "pages_detail": [o.as_dict() for o in report.outcomes]}))
+    else:
+        for outcome in report.outcomes:
+            if outcome.outcome in ("review", "error"):
+                click.echo(f"  {outcome.outcome:<6} {Path(outcome.file).name} page {outcome.page}: {outcome.reason}")
+        click.echo(_scan_summary(summary))
+    if summary["errors"] and summary["slips"] == 0:
+        sys.exit(1)
+
+
+def _scan_summary(summary: dict) -> str:
+    return (f"{summary['pages']} pages, {summary['slips']} slips: {summary['recorded']} receipts recorded, "
+            f"{summary['duplicates']} already known, {summary['review']} sent to review, {summary['errors']} errors.")
+
+
 def main() -> None:
     cli(prog_name="paperbridge")
