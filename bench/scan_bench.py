@@ -44,7 +44,9 @@ def evaluate(db_path: Path, pdfs: list[Path], profile: str, seed: int) -> dict:
                   seconds=0.0, pyzbar=0, pyzbar_seconds=0.0)
     for pdf_index, pdf in enumerate(pdfs):
         by_page = slips_by_page(db, pdf)
-        for index, sample in enumerate(samples(pdf, by_page, CURRENT, profile, seed=seed + pdf_index)):
+        scribbles = 0.03 if profile == "hostile" else 0.0  # scribbled-out boxes must go to review
+        for index, sample in enumerate(samples(pdf, by_page, CURRENT, profile, seed=seed + pdf_index,
+                                               scribbles=scribbles)):
             totals["pages"] += 1
             start = time.perf_counter()
             outcomes = scanner.scan_page(Page(f"{pdf.name}", index + 1, sample.image))

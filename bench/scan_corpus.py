@@ -192,21 +192,19 @@ def samples(pdf_path, slips: dict[int, dict], layout: SlipLayout, profile: str, 
 
 
 def slips_by_page(db, pdf_path) -> dict[int, dict]:
-    """Which printed slip is on which page, read from the PDF's text (the family code)."""
+    """Which printed slip is on which page, read from the serial printed on the slip."""
+    import re
     import subprocess
 
     from print.bulletin import slip_record
 
     text = subprocess.run(["pdftotext", "-layout", str(pdf_path), "-"], capture_output=True, text=True,
                           check=True).stdout.split("\f")
-    by_code = {}
-    for row in db.query("SELECT s.id, f.code FROM slips s JOIN families f ON f.id = s.family_id ORDER BY s.id"):
-        by_code[row["code"]] = row["id"]
     pages = {}
     for index, page_text in enumerate(text):
-        for code, serial in by_code.items():
-            if f"v1 · #{serial}" in page_text.replace("\u00a0", " ") and code in page_text:
-                record = slip_record(db, serial)
-                record["family_code"] = code
-                pages[index] = record
+        found = re.search(r"v1 · #(\d+)", page_text)
+        if found:
+            record = slip_record(db, int(found.group(1)))
+            record["family_code"] = db["families"].get(record["family_id"])["code"]
+            pages[index] = record
     return pages

@@ -197,9 +197,9 @@ def _follow_up(db: Database, record: dict, source: str) -> None:
 
 
 def scan_paths(db: Database, paths: Iterable[Path], *, origin: str = "cli",
-               progress: Callable[[Outcome], None] | None = None) -> BatchReport:
+               progress: Callable[[], None] | None = None) -> BatchReport:
     """Scan files and folders page by page; each slip is committed on its own, so a rerun after
-    a crash records every receipt exactly once."""
+    a crash records every receipt exactly once. ``progress()`` is called after each page."""
     report = BatchReport(clock.uuid7())
     db["scan_batches"].insert({"id": report.batch_id, "origin": origin, "started_at": clock.now_iso()})
     scanner = Scanner(db, report.batch_id)
@@ -209,8 +209,8 @@ def scan_paths(db: Database, paths: Iterable[Path], *, origin: str = "cli",
             for outcome in _safely(scanner, page):
                 report.outcomes.append(outcome)
                 _log_outcome(db, report.batch_id, outcome)
-                if progress:
-                    progress(outcome)
+            if progress:
+                progress()
     db["scan_batches"].update(report.batch_id, {**{k: v for k, v in report.summary().items() if k != "batch"},
                                                 "finished_at": clock.now_iso()})
     return report

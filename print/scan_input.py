@@ -29,7 +29,8 @@ class Page:
 
 
 def _kind(path: Path) -> str:
-    head = path.open("rb").read(8)
+    with path.open("rb") as file:
+        head = file.read(8)
     if head.startswith(b"%PDF"):
         return "pdf"
     if head[:4] in (b"II*\x00", b"MM\x00*"):
@@ -91,20 +92,38 @@ def _image_pages(path: Path) -> Iterator[Page]:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            picture = Image.open(path)
-            if picture.width * picture.height > MAX_PIXELS:
-                yield Page(name, 1, error=f"the image is too large ({picture.width}x{picture.height} pixels)")
-                return
-            for number, frame in enumerate(ImageSequence.Iterator(picture), 1):
-                if frame.width * frame.height > MAX_PIXELS:
-                    yield Page(name, number, error="this page is too large")
-                    continue
-                upright = ImageOps.exif_transpose(frame)
-                yield Page(name, number, np.asarray(upright.convert("L")).copy())
+            with Image.open(path) as picture:
+                if picture.width * picture.height > MAX_PIXELS:
+                    yield Page(name, 1, error=f"the image is too large ({picture.width}x{picture.height} pixels)")
+                    return
+                for number, frame in enumerate(ImageSequence.Iterator(picture), 1):
+                    if frame.width * frame.height > MAX_PIXELS:
+                        yield Page(name, number, error="this page is too large")
+                        continue
+                    upright = ImageOps.exif_transpose(frame)
+                    yield Page(name, number, np.asarray(upright.convert("L")).copy())
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         yield Page(name, 1, error="the image is too large (decompression bomb guard)")
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         yield Page(name, 1, error=f"the image is damaged or incomplete ({exc})")
+
+
+def count_pages(path: Path) -> int:
+    """Pages in a file, cheaply (for a progress bar); 1 for anything unreadable."""
+    try:
+        kind = _kind(path) if path.stat().st_size else ""
+        if kind == "pdf":
+            document = pdfium.PdfDocument(str(path))
+            try:
+                return len(document)
+            finally:
+                document.close()
+        if kind in ("tiff", "image"):
+            with Image.open(path) as picture:
+                return getattr(picture, "n_frames", 1)
+    except (OSError, pdfium.PdfiumError, UnidentifiedImageError, Image.DecompressionBombError):
+        pass
+    return 1
 
 
 def expand(paths: list[Path]) -> list[Path]:

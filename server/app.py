@@ -21,6 +21,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     """Build the app for the database in ``test_config['DATABASE']`` or the usual place."""
     app = Flask(__name__)
     app.config.from_mapping(DATABASE=str(database.resolve_path()), SESSION_COOKIE_HTTPONLY=True,
+                            MAX_CONTENT_LENGTH=200 * 1024 * 1024,
                             SESSION_COOKIE_SAMESITE="Lax", BABEL_DEFAULT_LOCALE="zh_Hans",
                             BABEL_TRANSLATION_DIRECTORIES=str(Path(__file__).parent / "translations"))
     app.config.from_prefixed_env("PAPERBRIDGE")
@@ -44,10 +45,10 @@ def create_app(test_config: dict | None = None) -> Flask:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from server.web import api, auth, dashboard, family, init_app
+    from server.web import api, auth, dashboard, family, init_app, scanning
 
     init_app(app)
-    for blueprint in (auth.bp, dashboard.bp, family.bp, api.bp):
+    for blueprint in (auth.bp, dashboard.bp, family.bp, api.bp, scanning.bp):
         app.register_blueprint(blueprint)
     csrf.exempt(api.bp)
 

@@ -495,8 +495,12 @@ def scan(ctx: Context, paths, as_json: bool, watch_dir: Path | None, interval: f
     if watch_dir:
         watch.run(db, watch_dir, interval=interval, echo=click.echo)
         return
-    with click.progressbar(length=0, label="Scanning", file=sys.stderr, show_pos=True) as bar:
-        report = scanning.scan_paths(db, list(paths), progress=lambda outcome: bar.update(1))
+    from print.scan_input import count_pages, expand
+
+    files = expand(list(paths))
+    with click.progressbar(length=sum(count_pages(f) for f in files), label="Scanning pages", file=sys.stderr,
+                           show_pos=True) as bar:
+        report = scanning.scan_paths(db, files, progress=lambda: bar.update(1))
     summary = report.summary()
     if as_json:
         click.echo(output.to_json({**summary, "pages_detail": [o.as_dict() for o in report.outcomes]}))

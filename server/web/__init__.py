@@ -46,7 +46,11 @@ def init_app(app) -> None:
     def localtime(value: str) -> str:
         return clock.parse(value).astimezone(settings.zone(get_db())).strftime("%m-%d %H:%M")
 
-    app.jinja_env.globals.update(current_user=current_user, now_iso=clock.now_iso, get_locale=get_locale)
+    def review_count() -> int:
+        return get_db().execute("SELECT count(*) FROM review_items WHERE status = 'open'").fetchone()[0]
+
+    app.jinja_env.globals.update(current_user=current_user, now_iso=clock.now_iso, get_locale=get_locale,
+                                 review_count=review_count)
 
     def page(code: int, message: str):
         return render_template("error.html", code=code, message=message), code
