@@ -77,10 +77,12 @@ class Marker:
                          self.px(b[0] + jitter(), b[1] + jitter()), ink, width, cv2.LINE_AA)
         elif style == "fill":
             cv2.rectangle(self.image, self.px(x + 0.3, y + 0.3), self.px(x + w - 0.3, y + h - 0.3), ink, -1)
-        elif style == "scribble":
+        elif style == "scribble":  # crossing a box out: dense zigzags that overshoot its edges
+            over = r.uniform(0.8, 1.6)
             for _ in range(14):
-                cv2.line(self.image, self.px(x + r.uniform(0, w), y + r.uniform(0, h)),
-                         self.px(x + r.uniform(0, w), y + r.uniform(0, h)), ink, width * 2, cv2.LINE_AA)
+                cv2.line(self.image, self.px(x - over + r.uniform(0, w + 2 * over), y - over + r.uniform(0, h + 2 * over)),
+                         self.px(x - over + r.uniform(0, w + 2 * over), y - over + r.uniform(0, h + 2 * over)),
+                         ink, width * 2, cv2.LINE_AA)
 
 
 def mark_slip(image: np.ndarray, dpi: int, layout: SlipLayout, notices: list[dict], rng: random.Random,

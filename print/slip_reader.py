@@ -36,7 +36,8 @@ class Aligned:
 class BoxReading:
     state: str
     coverage: float  # share of the interior at least half as dark as the printed border (pen)
-    faint: float  # share at least an eighth as dark (pencil)
+    faint: float  # share at least an eighth as dark, in strokes (pencil)
+    outside: float = 0.0  # share of ink in a frame just outside the box
 
 
 @dataclass
@@ -149,9 +150,10 @@ def _px(value_mm: float) -> int:
 # pixel even faintly darker than its paper; a mark covers a band typical of pen or pencil
 # strokes; a solid square is nearly all ink. Everything between goes to a person.
 EMPTY_FAINT = 0.012
-PEN_BAND = (0.06, 0.62)  # share of pen ink in a tick or a cross
+PEN_BAND = (0.06, 0.58)  # share of pen ink in a tick or a cross
 PENCIL_MIN = 0.03  # share of faint strokes: a thin pencil tick
 SOLID = 0.88  # a filled square; between the mark band and this is a scribble: unclear
+SPILL = 0.04  # ink in the frame around a box: it was scribbled out (ticks stay under 0.01)
 MIN_CONTRAST = 60  # paper minus ink, in grey levels; less is too faint to judge
 
 
@@ -162,10 +164,21 @@ def read_box(slip: np.ndarray, box: Box) -> BoxReading:
     ink = _ink_level(slip, box)
     contrast = paper - ink
     if contrast < MIN_CONTRAST or inner.size == 0:
-        return BoxReading(UNCLEAR, 0.0, 0.0)
+        return BoxReading(UNCLEAR, 0.0, 0.0, 0.0)
     darkness = (paper - inner.astype(np.float32)) / contrast
     coverage, faint = float((darkness > 0.5).mean()), _stroke_share(darkness > 0.125)
-    return BoxReading(classify(coverage, faint), round(coverage, 3), round(faint, 3))
+    outside = _outside_share(slip, box, paper, contrast)
+    return BoxReading(classify(coverage, faint, outside), round(coverage, 3), round(faint, 3), round(outside, 3))
+
+
+def _outside_share(slip: np.ndarray, box: Box, paper: float, contrast: float) -> float:
+    """Share of ink in a thin frame just outside the box: a crossed-out box spills over."""
+    near, far = 0.6, 1.6
+    outer = slip[_px(box.y - far):_px(box.y + box.h + far), _px(box.x - far):_px(box.x + box.w + far)]
+    inner = slip[_px(box.y - near):_px(box.y + box.h + near), _px(box.x - near):_px(box.x + box.w + near)]
+    dark_outer = float(((paper - outer.astype(np.float32)) / contrast > 0.5).sum())
+    dark_inner = float(((paper - inner.astype(np.float32)) / contrast > 0.5).sum())
+    return max(dark_outer - dark_inner, 0.0) / max(outer.size - inner.size, 1)
 
 
 def _stroke_share(mask: np.ndarray, min_pixels: int = 24) -> float:
@@ -175,10 +188,12 @@ def _stroke_share(mask: np.ndarray, min_pixels: int = 24) -> float:
     return strokes / mask.size
 
 
-def classify(coverage: float, faint: float) -> str:
+def classify(coverage: float, faint: float, outside: float = 0.0) -> str:
     """Empty, filled or unclear, with margins between the bands."""
     if faint < EMPTY_FAINT:
         return EMPTY
+    if outside >= SPILL:
+        return UNCLEAR  # ink spilling all round the box: crossed out, not ticked
     if coverage >= SOLID:
         return FILLED
     if PEN_BAND[0] <= coverage <= PEN_BAND[1] and faint <= SOLID:

@@ -36,6 +36,7 @@ def main(out: Path) -> None:
         family_id = db.execute("SELECT id FROM families WHERE language = 'zh-Hant' ORDER BY id LIMIT 1").fetchone()[0]
         family_link = base + "/f/" + links.make_token(db, family_id)
         bulletin_pages(db, Path(folder), out)
+        review_id = scanned_slips(db, Path(folder))
         db.close()
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
@@ -47,6 +48,11 @@ def main(out: Path) -> None:
             staff.screenshot(path=str(out / "notices.png"))
             staff.click("text=秋季植物园研学")
             staff.screenshot(path=str(out / "notice-status.png"))
+            staff.goto(base + "/scans")
+            staff.click("table.list a >> nth=0")
+            staff.screenshot(path=str(out / "scan-batch.png"))
+            staff.goto(f"{base}/review/{review_id}")
+            staff.screenshot(path=str(out / "review.png"), full_page=True)
             phone = browser.new_page(viewport={"width": 390, "height": 700}, is_mobile=True)
             phone.goto(family_link)
             phone.screenshot(path=str(out / "family-home.png"))
@@ -67,6 +73,32 @@ def bulletin_pages(db, folder: Path, out: Path) -> None:
         pdf = print_bulletins(db, week, out=folder / f"{language}.pdf", family_code=code).out
         subprocess.run(["pdftoppm", "-r", "75", "-png", "-f", "2", "-l", "2", "-singlefile", str(pdf),
                         str(out / f"bulletin-{language}")], check=True)
+
+
+def scanned_slips(db, folder: Path) -> int:
+    """Scan a marked office batch of class 4A plus one scribbled slip; return the review item's id."""
+    import random
+
+    import cv2
+
+    from bench.scan_corpus import Marker, rasterise, samples, slips_by_page
+    from print.layout import CURRENT
+    from print.render import slip_origin_mm
+    from print.scan import scan_paths
+
+    week = clock.iso_week(clock.now(), settings.zone(db))
+    pdf = print_bulletins(db, week, out=folder / "4A.pdf", classes=["4A"]).out
+    pages = slips_by_page(db, pdf)
+    images = [s.image for s in samples(pdf, pages, CURRENT, "office", seed=3)]
+    paths = []
+    first = min(pages)
+    images[first] = list(rasterise(pdf, 200))[first]
+    Marker(images[first], 200, slip_origin_mm("a4", CURRENT), random.Random(1)).mark(CURRENT.read_box(1), "scribble")
+    for i, image in enumerate(images):
+        paths.append(folder / f"scan-{i:03d}.png")
+        cv2.imwrite(str(paths[-1]), image)
+    scan_paths(db, paths, origin="office scanner")
+    return db.execute("SELECT id FROM review_items ORDER BY id LIMIT 1").fetchone()[0]
 
 
 if __name__ == "__main__":

@@ -94,3 +94,36 @@ def browser():
             "--disable-sync", "--no-first-run", "--disable-quic"])
         yield chromium
         chromium.close()
+
+
+@pytest.fixture(scope="session")
+def demo_db(tmp_path_factory):
+    from server import demo
+
+    path = tmp_path_factory.mktemp("demo") / "demo.db"
+    demo.build(path)
+    return path
+
+
+@pytest.fixture
+def school_copy(demo_db, tmp_path):
+    """A private copy of the demo school (scans write to the ledger)."""
+    import shutil
+
+    from server import db as database
+
+    path = tmp_path / "school.db"
+    shutil.copy(demo_db, path)
+    connection = database.connect(path)
+    yield connection
+    connection.close()
+
+
+@pytest.fixture
+def printed_4a(school_copy, tmp_path):
+    """Class 4A's bulletins for this week, as printed."""
+    from print.bulletin import print_bulletins
+    from server import clock, settings
+
+    week = clock.iso_week(clock.now(), settings.zone(school_copy))
+    return print_bulletins(school_copy, week, out=tmp_path / "4A.pdf", classes=["4A"]).out

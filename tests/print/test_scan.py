@@ -256,6 +256,8 @@ def test_box_classification_margins():
     assert slip_reader.classify(0.75, 0.9) == "unclear"     # scribbled out
     assert slip_reader.classify(0.0, 0.02) == "unclear"     # a smudge, not a stroke
     assert slip_reader.classify(0.02, 0.05) == "filled"
+    assert slip_reader.classify(0.97, 0.99, outside=0.2) == "unclear"  # crossed out over its edges
+    assert slip_reader.classify(0.3, 0.4, outside=0.005) == "filled"   # a tick that overshoots a little
 
 
 def test_evidence_crop_is_small(school_copy, printed_4a):
