@@ -129,6 +129,37 @@ def family(family_id: int):
     return render_template("family.html", family=fam, rows=rows, events=events, link=link, languages=LANGUAGES)
 
 
+@bp.route("/families/<int:family_id>/bulletin.pdf")
+@login_required("admin", "office")
+def reprint(family_id: int):
+    """A fresh bulletin for one family (new slip serial), for the office to print and hand over."""
+    import tempfile
+    from io import BytesIO
+    from pathlib import Path
+
+    from flask import send_file
+
+    from print.bulletin import print_bulletins
+    from server import clock, settings
+    from server.errors import PaperBridgeError
+
+    db = get_db()
+    rows = list(db.query("SELECT * FROM families WHERE id = ?", [family_id]))
+    if not rows:
+        abort(404)
+    family = rows[0]
+    week = request.args.get("week") or clock.iso_week(clock.now(), settings.zone(db))
+    with tempfile.TemporaryDirectory() as folder:
+        try:
+            out = print_bulletins(db, week, out=Path(folder) / "bulletin.pdf", family_code=family["code"]).out
+        except (PaperBridgeError, ValueError) as exc:
+            flash(str(exc), "error")
+            return redirect(url_for("dashboard.family", family_id=family_id))
+        data = out.read_bytes()
+    return send_file(BytesIO(data), mimetype="application/pdf", as_attachment=True,
+                     download_name=f"bulletin-{family['code']}-{week}.pdf")
+
+
 def _ui_language() -> str:
     from flask_babel import get_locale
 

@@ -102,3 +102,49 @@ def test_teachers_see_only_their_families_slips_and_no_review(school_copy, print
         assert other.get(f"/evidence/{outcome.evidence}").status_code == 404
     assert teacher.get("/review").status_code == 403 and teacher.get("/scans").status_code == 403
     assert teacher.get("/evidence/../../etc/passwd").status_code == 404
+
+
+def test_office_reprints_one_familys_bulletin(office, school_copy):
+    family_id, code = school_copy.execute("SELECT id, code FROM families ORDER BY id LIMIT 1").fetchone()
+    response = office.get(f"/families/{family_id}/bulletin.pdf")
+    assert response.status_code == 200 and response.mimetype == "application/pdf"
+    assert response.data.startswith(b"%PDF") and code in response.headers["Content-Disposition"]
+    assert office.get("/families/99999/bulletin.pdf").status_code == 404
+    before = school_copy.execute("SELECT count(*) FROM slips").fetchone()[0]
+    assert office.get(f"/families/{family_id}/bulletin.pdf?week=2030-W01").status_code == 302
+    assert school_copy.execute("SELECT count(*) FROM slips").fetchone()[0] == before
+
+
+def test_review_in_a_real_browser(browser, school_copy, printed_4a, tmp_path):
+    """Office staff open a review item in Chromium, type the code, tick, and record."""
+    import threading
+
+    from waitress import create_server
+
+    scan_paths(school_copy, [_stained(school_copy, printed_4a, tmp_path)])
+    path = school_copy.execute("PRAGMA database_list").fetchone()[2]
+    server = create_server(create_app({"DATABASE": path}), host="127.0.0.1", port=0, threads=2)
+    threading.Thread(target=server.run, daemon=True).start()
+    base = f"http://127.0.0.1:{server.effective_port}"
+    context = browser.new_context(viewport={"width": 1200, "height": 900}, locale="zh-CN")
+    try:
+        page = context.new_page()
+        page.goto(base + "/login")
+        page.fill("input[name=username]", "office")
+        page.fill("input[name=password]", "office-demo")
+        page.click("button.primary")
+        page.click("nav >> text=人工核对")
+        page.click("table.list a >> nth=1")
+        assert page.locator("img.page").evaluate("img => img.naturalWidth") > 500
+        code = school_copy.execute("SELECT f.code FROM families f JOIN students s ON s.family_id = f.id"
+                                   " WHERE s.class_id = '4A' ORDER BY s.name LIMIT 1").fetchone()[0]
+        page.fill("input[name=family_code]", code)
+        page.click("button:has-text('查找')")
+        page.locator("input[type=checkbox][name^=read_]").first.check()
+        page.click("button:has-text('按回执内容记录')")
+        assert "没有需要核对的回执" in page.content()
+    finally:
+        context.close()
+        server.close()
+    assert school_copy.execute("SELECT count(*) FROM events WHERE kind = 'confirmed' AND actor = 'office'"
+                               " AND source LIKE 'review:%'").fetchone()[0] == 1
