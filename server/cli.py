@@ -129,21 +129,48 @@ def demo(ctx: Context, build_only: bool, host: str, port: int) -> None:
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0 for the office network).")
 @click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--reminders/--no-reminders", default=True, show_default=True,
+              help="Run reminder rounds (`followup run`) every 15 minutes while serving.")
 @pass_ctx
-def serve(ctx: Context, host: str, port: int) -> None:
-    """Serve the staff web, family pages and API with waitress."""
+def serve(ctx: Context, host: str, port: int, reminders: bool) -> None:
+    """Serve the staff web, family pages, phone webhooks and API with waitress."""
     ctx.db()
-    _serve(ctx, host, port)
+    _serve(ctx, host, port, reminders)
 
 
-def _serve(ctx: Context, host: str, port: int) -> None:
+def _serve(ctx: Context, host: str, port: int, reminders: bool = False) -> None:
+    import threading
+
     import waitress
 
     from server.app import create_app
 
     app = create_app({"DATABASE": str(ctx.path)})
+    if reminders:
+        threading.Thread(target=_reminder_loop, args=(ctx.path,), daemon=True).start()
     click.echo(f"PaperBridge is running at http://{host}:{port}/  (Ctrl+C to stop)")
     waitress.serve(app, host=host, port=port, threads=8, ident="PaperBridge")
+
+
+def _reminder_loop(path: Path, every: float = 900) -> None:
+    import logging
+    import time
+
+    from ivr import followup
+
+    log = logging.getLogger("paperbridge.reminders")
+    while True:
+        try:
+            db = database.connect(path)
+            try:
+                sent = followup.run(db)
+            finally:
+                db.close()
+            if sent:
+                log.info("reminder round: %s calls or texts", len(sent))
+        except Exception:  # noqa: BLE001 - a failed round is retried at the next one
+            log.exception("reminder round failed")
+        time.sleep(every)
 
 
 # ---- roster ----------------------------------------------------------------------------------
@@ -516,6 +543,72 @@ def scan(ctx: Context, paths, as_json: bool, watch_dir: Path | None, interval: f
 def _scan_summary(summary: dict) -> str:
     return (f"{summary['pages']} pages, {summary['slips']} slips: {summary['recorded']} receipts recorded, "
             f"{summary['duplicates']} already known, {summary['review']} sent to review, {summary['errors']} errors.")
+
+
+# ---- phone -------------------------------------------------------------------------------------------
+
+@cli.group("ivr")
+def ivr_group() -> None:
+    """The phone line: simulator and consent to calls."""
+
+
+@ivr_group.command("simulate")
+@click.option("--from", "from_number", default="+8613800000000", show_default=True,
+              help="The caller's number (a guardian's number is recognised).")
+@click.option("--speak/--no-speak", default=True, help="Speak prompts with espeak-ng when it is installed.")
+@pass_ctx
+def ivr_simulate(ctx: Context, from_number: str, speak: bool) -> None:
+    """Call the phone line from the terminal: hear the prompts, type keys. No Twilio account needed.
+
+    Example: paperbridge ivr simulate --from +8613812345678
+    """
+    from ivr.simulator import interactive
+    from server.app import create_app
+
+    ctx.db()
+    interactive(create_app({"DATABASE": str(ctx.path)}), from_number, speak)
+
+
+@ivr_group.command("consent")
+@click.argument("phone")
+@click.option("--yes/--no", "consent", required=True, help="Whether this number's owner agrees to reminder calls.")
+@click.option("--note", default="", help="Who agreed and how, e.g. 'grandmother, by phone, 2026-11-20'.")
+@pass_ctx
+def ivr_consent(ctx: Context, phone: str, consent: bool, note: str) -> None:
+    """Record consent to automated reminder calls for one number (given by that number's owner)."""
+    from ivr import followup
+
+    db = ctx.db()
+    number = phones.normalize(phone, settings.get(db, "default_region"))
+    if not number.valid:
+        raise click.ClickException(f"{phone} is not a valid phone number")
+    try:
+        followup.set_consent(db, number.e164, consent, note)
+    except ValueError as exc:
+        raise _fail(exc)
+    click.echo(f"{number.e164}: reminder calls {'allowed' if consent else 'not allowed'}.")
+
+
+@cli.group("followup")
+def followup_group() -> None:
+    """Reminders for notices that stay unconfirmed."""
+
+
+@followup_group.command("run")
+@click.option("--format", "fmt", type=click.Choice(output.FORMATS), default="table", show_default=True)
+@pass_ctx
+def followup_run(ctx: Context, fmt: str) -> None:
+    """One round of reminder calls and texts (dry run without Twilio credentials: logged, not sent)."""
+    from ivr import config, followup
+
+    db = ctx.db()
+    sent = followup.run(db)
+    rows = [{"family": a.family_code, "notice": a.notice_id, "phone": phones.mask(a.phone), "channel": a.channel,
+             "sid": a.sid} for a in sent]
+    _print(rows, ["family", "notice", "phone", "channel", "sid"], fmt)
+    if fmt == "table":
+        mode = "sent through Twilio" if config.load(db).live else "dry run: logged in the outbox, nothing sent"
+        click.echo(f"{len(sent)} reminders ({mode}).")
 
 
 def main() -> None:

@@ -239,3 +239,62 @@ CREATE TABLE followups (
 );
 CREATE INDEX followups_family ON followups(family_id);
 """)
+
+
+@migrations(name="0004_phone")
+def phone(db: Database) -> None:
+    """Calls, per-number consent and opt-outs, contact attempts, wrong-code counts, the dry-run outbox."""
+    run_sql(db, """
+CREATE TABLE calls (
+    sid TEXT PRIMARY KEY,
+    direction TEXT NOT NULL,
+    from_number TEXT NOT NULL DEFAULT '',
+    to_number TEXT NOT NULL DEFAULT '',
+    family_id INTEGER REFERENCES families(id),
+    language TEXT,
+    auth TEXT NOT NULL DEFAULT 'none' CHECK (auth IN ('none', 'callerid', 'code', 'dialled')),
+    code_tries INTEGER NOT NULL DEFAULT 0,
+    status TEXT NOT NULL DEFAULT 'in-progress',
+    started_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+
+CREATE TABLE phone_prefs (
+    phone TEXT PRIMARY KEY,
+    consent_calls INTEGER NOT NULL DEFAULT 0,
+    consent_note TEXT NOT NULL DEFAULT '',
+    do_not_call INTEGER NOT NULL DEFAULT 0,
+    sms_opt_out INTEGER NOT NULL DEFAULT 0,
+    updated_at TEXT NOT NULL
+);
+
+CREATE TABLE contact_attempts (
+    id INTEGER PRIMARY KEY,
+    family_id INTEGER NOT NULL REFERENCES families(id),
+    notice_id INTEGER NOT NULL REFERENCES notices(id),
+    phone TEXT NOT NULL,
+    channel TEXT NOT NULL CHECK (channel IN ('voice', 'sms')),
+    round TEXT NOT NULL,
+    sid TEXT,
+    outcome TEXT NOT NULL DEFAULT 'sent',
+    at TEXT NOT NULL
+);
+CREATE INDEX contact_attempts_family_notice ON contact_attempts(family_id, notice_id);
+CREATE INDEX contact_attempts_sid ON contact_attempts(sid);
+
+CREATE TABLE code_failures (
+    id INTEGER PRIMARY KEY,
+    phone TEXT NOT NULL,
+    family_code TEXT NOT NULL,
+    at TEXT NOT NULL
+);
+CREATE INDEX code_failures_phone ON code_failures(phone, at);
+
+CREATE TABLE outbox (
+    id INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL,
+    to_number TEXT NOT NULL,
+    body TEXT NOT NULL,
+    at TEXT NOT NULL
+);
+""")

@@ -6,6 +6,7 @@ setting can be changed later with ``paperbridge setting set NAME VALUE``.
 
 from __future__ import annotations
 
+import datetime as dt
 import secrets
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -30,6 +31,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("timezone", "Asia/Shanghai", "The school's time zone: notice weeks and printed times use it."),
     Setting("base_url", "http://127.0.0.1:5000", "Address that family links printed or texted point to."),
     Setting("phone_line", "", "The school's PaperBridge phone number, printed on bulletins (empty: none yet)."),
+    Setting("office_phone", "", "Number the phone line puts callers through to when they press 0 (empty: none)."),
+    Setting("office_hours", "08:00-17:00", "When pressing 0 on the phone line reaches the office (local time)."),
+    Setting("quiet_hours", "20:30-08:00", "No reminder calls or texts in this window (local time)."),
+    Setting("followup_delay_hours", "24", "Hours a notice may stay unconfirmed before a reminder call or text."),
+    Setting("max_attempts", "3", "Most reminder calls or texts per family and notice."),
 )
 BY_NAME = {s.name: s for s in SETTINGS}
 SECRET_KEY = "school_secret"
@@ -42,12 +48,30 @@ def validate(name: str, value: str) -> str:
     value = value.strip()
     if name == "school_id" and not (value.isalnum() and value.isascii() and 1 <= len(value) <= 8):
         raise ValueError("school_id must be 1-8 letters or digits")
+    if name in ("office_hours", "quiet_hours"):
+        parse_window(value)
+    if name in ("followup_delay_hours", "max_attempts") and not (value.isdigit() and int(value) > 0):
+        raise ValueError(f"{name} must be a whole number above 0")
     if name == "timezone":
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"unknown time zone {value!r} (example: Asia/Hong_Kong)") from None
     return value.upper() if name == "school_id" else value
+
+
+def parse_window(text: str) -> tuple[dt.time, dt.time]:
+    """'08:00-17:00' -> (08:00, 17:00); a window may wrap past midnight ('20:30-08:00')."""
+    try:
+        start, end = (dt.time.fromisoformat(part.strip()) for part in text.split("-"))
+    except ValueError:
+        raise ValueError(f"{text!r} is not a time window like 08:00-17:00") from None
+    return start, end
+
+
+def in_window(moment: dt.time, window: tuple[dt.time, dt.time]) -> bool:
+    start, end = window
+    return start <= moment < end if start <= end else moment >= start or moment < end
 
 
 def is_initialized(db: Database) -> bool:

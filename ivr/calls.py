@@ -1,0 +1,120 @@
+"""Call state and what a call may hear: the family, how they were identified, their notices."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlite_utils import Database
+
+from server import clock, ledger, notices, phones, settings, tokens
+from server.errors import BadCode
+
+MAX_CODE_TRIES = 3
+RATE_LIMIT = dt.timedelta(hours=1)
+MAX_FAILURES_PER_PHONE = 8
+
+
+def start(db: Database, sid: str, direction: str, from_number: str, to_number: str) -> dict:
+    """The call's row, created on the first webhook (a retried webhook finds it again)."""
+    existing = get(db, sid)
+    if existing:
+        return existing
+    now = clock.now_iso()
+    db["calls"].insert({"sid": sid, "direction": direction, "from_number": from_number, "to_number": to_number,
+                        "started_at": now, "updated_at": now}, ignore=True)
+    return get(db, sid)
+
+
+def get(db: Database, sid: str) -> dict | None:
+    rows = list(db.query("SELECT * FROM calls WHERE sid = ?", [sid]))
+    return rows[0] if rows else None
+
+
+def update(db: Database, sid: str, **values) -> None:
+    db["calls"].update(sid, {**values, "updated_at": clock.now_iso()})
+
+
+def family_for_caller(db: Database, number: str) -> dict | None:
+    """The one active family whose guardian has this number; None if none or several."""
+    phone = phones.normalize(number, settings.get(db, "default_region"))
+    if not phone.valid:
+        return None
+    rows = db.execute("SELECT DISTINCT g.family_id FROM guardians g JOIN families f ON f.id = g.family_id"
+                      " WHERE g.phone = ? AND g.active = 1 AND f.active = 1", [phone.e164]).fetchall()
+    return db["families"].get(rows[0][0]) if len(rows) == 1 else None
+
+
+def rate_limited(db: Database, number: str) -> bool:
+    since = clock.iso(clock.now() - RATE_LIMIT)
+    count = db.execute("SELECT count(*) FROM code_failures WHERE phone = ? AND at >= ?", [number, since]).fetchone()[0]
+    return count >= MAX_FAILURES_PER_PHONE
+
+
+def check_code(db: Database, call: dict, typed: str) -> dict:
+    """The family for a typed code, or BadCode (and the failure is counted)."""
+    try:
+        code = tokens.check_family_code(typed)
+        rows = list(db.query("SELECT * FROM families WHERE code = ? AND active = 1", [code]))
+        if not rows:
+            raise BadCode("no family has that code")
+        if call["family_id"] and call["auth"] == "callerid" and rows[0]["id"] != call["family_id"]:
+            raise BadCode("the code does not belong to this caller's family")
+        return rows[0]
+    except BadCode:
+        db["code_failures"].insert({"phone": call["from_number"], "family_code": typed[:12], "at": clock.now_iso()})
+        update(db, call["sid"], code_tries=call["code_tries"] + 1)
+        raise
+
+
+def playlist(db: Database, call: dict) -> list[dict]:
+    """Notices of this and last week for the family, oldest first; private ones only after the code."""
+    if not call["family_id"]:
+        return []
+    zone = settings.zone(db)
+    now = clock.now()
+    weeks = {clock.iso_week(now, zone), clock.iso_week(now - dt.timedelta(days=7), zone)}
+    classes = sorted({r[0] for r in db.execute(
+        "SELECT class_id FROM students WHERE family_id = ? AND active = 1", [call["family_id"]]).fetchall()})
+    found = [n for n in notices.list_notices(db, class_ids=classes, published_only=True) if n["week"] in weeks]
+    if call["auth"] != "code":
+        found = [n for n in found if not n["private"]]
+    return sorted(found, key=lambda n: (n["publish_at"], n["id"]))
+
+
+def private_waiting(db: Database, call: dict) -> int:
+    if call["auth"] == "code" or not call["family_id"]:
+        return 0
+    return len([n for n in playlist(db, {**call, "auth": "code"}) if n["private"] and not _confirmed(db, call, n)])
+
+
+def _confirmed(db: Database, call: dict, notice: dict) -> bool:
+    return ledger.notice_status(db, notice["id"]).get(call["family_id"], ledger.Status()).state == "confirmed"
+
+
+def next_notice(db: Database, call: dict, after: int | None, private_only: bool = False) -> dict | None:
+    """The first unconfirmed notice after notice ``after`` in the playlist."""
+    items = [n for n in playlist(db, call) if n["private"] or not private_only]
+    if after is not None:
+        ids = [n["id"] for n in items]
+        items = items[ids.index(after) + 1:] if after in ids else items
+    return next((n for n in items if not _confirmed(db, call, n)), None)
+
+
+def record(db: Database, call: dict, notice_id: int, kind: str, choice: str | None = None) -> None:
+    """A keypress as a receipt; the dedupe key is the call and notice, so retries add nothing."""
+    payload = {"choice": choice} if choice else {}
+    event = ledger.new_event(notice_id, call["family_id"], "voice", kind, payload=payload, source=f"call:{call['sid']}",
+                             actor="family", dedupe_key=f"call:{call['sid']}:{notice_id}:{kind}")
+    ledger.record(db, [event])
+
+
+def confirmed_in_call(db: Database, sid: str) -> int:
+    return db.execute("SELECT count(*) FROM events WHERE source = ? AND kind = 'confirmed'",
+                      [f"call:{sid}"]).fetchone()[0]
+
+
+def office_open(db: Database) -> bool:
+    if not settings.get(db, "office_phone"):
+        return False
+    local = clock.now().astimezone(settings.zone(db)).time()
+    return settings.in_window(local, settings.parse_window(settings.get(db, "office_hours")))

@@ -1,0 +1,93 @@
+"""Reminders: call or text families whose notices stay unconfirmed.
+
+A round finds (family, notice) pairs past the delay, outside quiet hours, under the
+attempt limit, with a number that may be used (call consent given by that number's owner,
+no do-not-call, no text opt-out), and contacts each number at most once per round.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlite_utils import Database
+
+from ivr import config, sms
+from ivr.transport import Transport, for_config
+from server import clock, ledger, notices, settings
+
+
+@dataclass
+class Attempt:
+    family_code: str
+    notice_id: int
+    phone: str
+    channel: str
+    sid: str
+
+
+def due(db: Database, now: dt.datetime) -> list[tuple[dict, dict]]:
+    """(notice, family) pairs that have waited too long and may still be chased."""
+    delay = dt.timedelta(hours=int(settings.get(db, "followup_delay_hours")))
+    limit = int(settings.get(db, "max_attempts"))
+    pairs = []
+    for notice in notices.list_notices(db, published_only=True):
+        if not notice["requires_confirmation"] or notice["private"] or clock.parse(notice["publish_at"]) + delay > now:
+            continue
+        statuses = ledger.notice_status(db, notice["id"])
+        for family_id in notices.audience(db, notice):
+            if statuses.get(family_id, ledger.Status()).state == "confirmed":
+                continue
+            tries = db.execute("SELECT count(*) FROM contact_attempts WHERE family_id = ? AND notice_id = ?",
+                               [family_id, notice["id"]]).fetchone()[0]
+            if tries < limit:
+                pairs.append((notice, db["families"].get(family_id)))
+    return pairs
+
+
+def _numbers(db: Database, family: dict, channel: str) -> list[str]:
+    rows = db.query("SELECT g.phone, p.consent_calls, p.do_not_call, p.sms_opt_out FROM guardians g"
+                    " LEFT JOIN phone_prefs p ON p.phone = g.phone"
+                    " WHERE g.family_id = ? AND g.active = 1 AND g.phone_valid = 1 ORDER BY g.id", [family["id"]])
+    if channel == "voice":
+        return [r["phone"] for r in rows if r["consent_calls"] and not r["do_not_call"]]
+    return [r["phone"] for r in rows if not r["sms_opt_out"]]
+
+
+def run(db: Database, transport: Transport | None = None, now: dt.datetime | None = None) -> list[Attempt]:
+    """One round of reminders. Returns what was sent (or, in dry run, logged)."""
+    now = now or clock.now()
+    local = now.astimezone(settings.zone(db)).time()
+    if settings.in_window(local, settings.parse_window(settings.get(db, "quiet_hours"))):
+        return []
+    conf = config.load(db)
+    transport = transport or for_config(db, conf)
+    round_id, called, sent = clock.uuid7(), set(), []
+    school = settings.get(db, "school_name")
+    for notice, family in due(db, now):
+        channel = "voice" if family["preferred_channel"] == "voice" else "sms" if family["preferred_channel"] == "sms" else None
+        if channel is None:
+            continue
+        for phone in _numbers(db, family, channel):
+            if phone in called:
+                continue  # the same number is never rung twice in one round
+            called.add(phone)
+            if channel == "voice":
+                sid = transport.call(phone, conf.url(f"/ivr/voice/outbound?f={family['id']}"))
+            else:
+                sid = transport.text(phone, sms.notice_text(notice, family["language"], school))
+            db["contact_attempts"].insert({"family_id": family["id"], "notice_id": notice["id"], "phone": phone,
+                                           "channel": channel, "round": round_id, "sid": sid, "at": clock.now_iso()})
+            sent.append(Attempt(family["code"], notice["id"], phone, channel, sid))
+            break
+    return sent
+
+
+def set_consent(db: Database, phone: str, consent: bool, note: str) -> None:
+    """Consent to automated calls, given by the owner of this number (say who and how in the note)."""
+    if consent and not note.strip():
+        raise ValueError("say who gave consent and how (e.g. 'grandmother, by phone, 2026-11-20')")
+    db.execute("INSERT INTO phone_prefs (phone, consent_calls, consent_note, updated_at) VALUES (?, ?, ?, ?)"
+               " ON CONFLICT (phone) DO UPDATE SET consent_calls = excluded.consent_calls,"
+               " consent_note = excluded.consent_note, updated_at = excluded.updated_at",
+               [phone, int(consent), note.strip(), clock.now_iso()])
