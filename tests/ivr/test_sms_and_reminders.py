@@ -1,0 +1,127 @@
+import datetime as dt
+import os
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from ivr import followup
+from ivr.simulator import Phone
+from ivr.transport import DryRun
+from server import clock, ledger, settings
+from tests.builders import make_notice
+
+KNOWN, HANT = "+8613800138001", "+8613800138002"
+
+
+def text(app, sender, body, sid="SM1"):
+    phone = Phone(app, sender)
+    response = phone.post("/ivr/sms", {"MessageSid": sid, "From": sender, "To": "+1", "Body": body})
+    assert response.status_code == 200
+    return "".join(ET.fromstring(response.data).itertext())
+
+
+def test_reply_by_text_confirms_and_answers_once(app, db, school):
+    notice = make_notice(db)
+    assert "已收到" in text(app, KNOWN, f"2 {notice}", sid="SMa")
+    text(app, KNOWN, f"2 {notice}", sid="SMa")  # Twilio retrying the same message
+    found = ledger.notice_status(db, notice)[school["S1"]]
+    assert (found.state, found.reply, found.channels) == ("confirmed", "absent", ("sms",))
+    assert db.execute("SELECT count(*) FROM events").fetchone()[0] == 2
+
+
+def test_text_replies_that_cannot_be_placed_are_answered_not_guessed(app, db, school):
+    notice = make_notice(db)
+    assert "没有看懂" in text(app, KNOWN, "yes please")
+    assert "没有这个选项" in text(app, KNOWN, f"7 {notice}")
+    assert "通知编号或家庭编号不正确" in text(app, KNOWN, "1 999")
+    assert "无法确认您的家庭" in text(app, "+8613911112222", f"1 {notice}")
+    code = db["families"].get(school["S1"])["code"]
+    assert "已收到" in text(app, "+8613911112222", f"1 {notice} {code}", sid="SMb")
+    assert "Sorry" in text(app, "+8613800138003", f"1 {notice}")  # a 3B family, a 3A notice
+    assert ledger.notice_status(db, notice)[school["S1"]].state == "confirmed"
+    assert school["S3"] not in ledger.notice_status(db, notice)
+
+
+def test_stop_opts_out_and_start_opts_back_in(app, db, school):
+    assert "不再收到" in text(app, KNOWN, "退订")
+    assert db.execute("SELECT sms_opt_out FROM phone_prefs WHERE phone = ?", [KNOWN]).fetchone()[0] == 1
+    assert "恢复" in text(app, KNOWN, "START")
+    assert db.execute("SELECT sms_opt_out FROM phone_prefs WHERE phone = ?", [KNOWN]).fetchone()[0] == 0
+
+
+@pytest.fixture
+def old_notice(db, school):
+    """A notice published two days ago that families in 3A have not confirmed."""
+    return make_notice(db, publish_at=clock.iso(clock.now() - dt.timedelta(days=2)))
+
+
+def noon(db) -> dt.datetime:
+    local = clock.now().astimezone(settings.zone(db)).replace(hour=12, minute=0)
+    return local.astimezone(dt.timezone.utc)
+
+
+def test_reminders_text_and_call_within_the_rules(db, school, old_notice):
+    db.execute("UPDATE families SET preferred_channel = 'sms' WHERE id = ?", [school["S1"]])
+    db.execute("UPDATE families SET preferred_channel = 'voice' WHERE id = ?", [school["S2"]])
+    sent = followup.run(db, DryRun(db), now=noon(db))
+    assert [(a.family_code, a.channel) for a in sent] == [(db["families"].get(school["S1"])["code"], "sms")]
+    body = db.execute("SELECT body FROM outbox").fetchone()[0]
+    assert f"1 {old_notice}" in body and "退订" in body  # no consent yet: the grandmother is not called
+    followup.set_consent(db, HANT, True, "grandmother herself, by phone, 2026-11-20")
+    sent = followup.run(db, DryRun(db), now=noon(db))
+    assert sorted(a.channel for a in sent) == ["sms", "voice"]
+    call = db.execute("SELECT body FROM outbox WHERE kind = 'call'").fetchone()[0]
+    assert call.endswith(f"/ivr/voice/outbound?f={school['S2']}")
+    followup.run(db, DryRun(db), now=noon(db))
+    followup.run(db, DryRun(db), now=noon(db))
+    assert followup.run(db, DryRun(db), now=noon(db)) == []  # three attempts each, then no more
+    assert db.execute("SELECT max(n) FROM (SELECT count(*) n FROM contact_attempts GROUP BY family_id)").fetchone()[0] == 3
+
+
+def test_no_reminders_in_quiet_hours_after_opt_out_or_once_confirmed(db, school, old_notice):
+    db.execute("UPDATE families SET preferred_channel = 'sms'")
+    local_night = clock.now().astimezone(settings.zone(db)).replace(hour=22, minute=0).astimezone(dt.timezone.utc)
+    assert followup.run(db, DryRun(db), now=local_night) == []
+    db.execute("INSERT INTO phone_prefs (phone, sms_opt_out, updated_at) VALUES (?, 1, 'x')", [KNOWN])
+    ledger.record(db, [ledger.new_event(old_notice, school["S2"], "paper", "confirmed")])
+    assert followup.run(db, DryRun(db), now=noon(db)) == []
+
+
+def test_consent_needs_a_note_about_who_gave_it(db):
+    with pytest.raises(ValueError, match="who gave consent"):
+        followup.set_consent(db, KNOWN, True, "")
+
+
+def test_a_shared_number_is_rung_once_per_round(db, school, old_notice):
+    db.execute("UPDATE guardians SET phone = ? WHERE family_id = ?", [KNOWN, school["S2"]])
+    db.execute("UPDATE families SET preferred_channel = 'voice'")
+    followup.set_consent(db, KNOWN, True, "owner, in person")
+    assert len(followup.run(db, DryRun(db), now=noon(db))) == 1
+
+
+def test_the_outbound_call_names_the_school_and_reads_the_notice(app, db, school, old_notice):
+    settings.put(db, "phone_line", "+862188880000")
+    phone = Phone(app, "+10000000000", to=KNOWN)
+    turn = phone.dial(f"/ivr/voice/outbound?f={school['S1']}")
+    assert "PaperBridge School" in turn.text and "回电请拨" in turn.text and "秋游通知" in turn.text
+    phone.press("1")
+    phone.press("1")
+    assert ledger.notice_status(db, old_notice)[school["S1"]].state == "confirmed"
+
+
+def test_simulator_and_followup_commands_offline(db_path, db, school):
+    make_notice(db, reply_options=[])
+    db.close()
+    pb = str(Path(sys.executable).parent / "paperbridge")
+    env = {**os.environ, "PAPERBRIDGE_DB": str(db_path)}
+    env.pop("TWILIO_ACCOUNT_SID", None)
+    result = subprocess.run([pb, "ivr", "simulate", "--from", KNOWN, "--no-speak"], input="1\n", text=True,
+                            capture_output=True, env=env, timeout=120)
+    assert result.returncode == 0 and "秋游通知" in result.stdout and "谢谢，已确认" in result.stdout
+    status = subprocess.run([pb, "status", "--notice", "1"], text=True, capture_output=True, env=env, timeout=60)
+    assert "confirmed" in status.stdout and "voice" in status.stdout
+    rounds = subprocess.run([pb, "followup", "run"], text=True, capture_output=True, env=env, timeout=60)
+    assert rounds.returncode == 0 and "dry run" in rounds.stdout

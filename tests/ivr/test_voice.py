@@ -1,0 +1,184 @@
+"""Whole calls driven as Twilio drives them: signed webhooks, TwiML parsed, actions followed."""
+
+import datetime as dt
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from ivr import calls
+from ivr.simulator import Phone
+from server import clock, ledger, settings
+from tests.builders import make_notice
+
+KNOWN = "+8613800138001"  # S1's guardian, family language zh-Hans
+HANT = "+8613800138002"  # S2's grandmother, zh-Hant
+STRANGER = "+8613911112222"
+
+
+@pytest.fixture
+def notice(db, school):
+    return make_notice(db, reply_options=[])
+
+
+def status(db, notice_id, family_id):
+    return ledger.notice_status(db, notice_id).get(family_id, ledger.Status())
+
+
+def test_known_caller_hears_the_notice_and_confirms_by_voice(app, db, school, notice):
+    phone = Phone(app, KNOWN)
+    turn = phone.dial()
+    assert "秋游通知" in turn.text and "周五去植物园" in turn.text and "确认已听到请按1" in turn.text
+    turn = phone.press("1")
+    assert "谢谢，已确认" in turn.text and turn.hung_up and "确认了1条通知" in turn.text
+    found = status(db, notice, school["S1"])
+    assert (found.state, found.channels) == ("confirmed", ("voice",))
+
+
+def test_unknown_caller_chooses_a_language_and_types_the_family_code(app, db, school, notice):
+    code = db["families"].get(school["S2"])["code"]
+    phone = Phone(app, STRANGER)
+    turn = phone.dial()
+    assert "普通话请按1" in turn.text and "廣東話請按2" in turn.text and "For English, press 3" in turn.text
+    turn = phone.press("2")
+    assert "請輸入" in turn.text and phone.turn.finish_on_key == "#"
+    turn = phone.press(code)
+    assert "秋游通知" in turn.text  # no Traditional version: the nearest one is read
+    phone.press("1")
+    assert status(db, notice, school["S2"]).state == "confirmed"
+    assert calls.get(db, phone.sid)["auth"] == "code"
+
+
+def test_cantonese_and_english_voices(app, db, school, notice):
+    db.execute("UPDATE families SET language = 'yue-Hant' WHERE id = ?", [school["S2"]])
+    xml = Phone(app, HANT).post("/ivr/voice", {"CallSid": "CA1", "From": HANT, "To": "+1"}).data
+    says = ET.fromstring(xml).findall(".//Say")
+    assert {s.get("language") for s in says} == {"yue-HK"} and all(s.find("prosody").get("rate") for s in says)
+    make_notice(db, classes=None, reply_options=[], texts={"en": ("Sports day", "Wear trainers.")})
+    english = Phone(app, "+8613800138003").dial()
+    assert "Sports day" in english.text and "press 1" in english.text
+
+
+def test_wrong_codes_three_tries_then_goodbye_and_rate_limit(app, db, school, notice):
+    phone = Phone(app, STRANGER)
+    phone.dial()
+    phone.press("1")
+    for _ in range(2):
+        assert "家庭编号不正确" in phone.press("12345").text and not phone.turn.hung_up
+    assert phone.press("99999").hung_up
+    assert not list(db.query("SELECT * FROM events"))
+    for _ in range(6):
+        other = Phone(app, STRANGER)
+        other.dial()
+        other.press("1")
+        turn = other.press("11111")
+    assert "次数太多" in turn.text and turn.hung_up
+
+
+def test_a_retried_webhook_records_nothing_new(app, db, school, notice):
+    phone = Phone(app, KNOWN)
+    turn = phone.dial()
+    action = turn.action
+    for _ in range(3):  # Twilio retries the same request
+        phone.post(action, phone._form(Digits="1"))
+    assert db.execute("SELECT count(*) FROM events WHERE kind = 'confirmed'").fetchone()[0] == 1
+
+
+def test_bad_signature_is_refused_and_records_nothing(app, db, school, notice):
+    phone = Phone(app, KNOWN)
+    action = phone.dial().action
+    form = phone._form(Digits="1")
+    assert phone.post(action, form, sign=False).status_code == 403
+    forged = phone.client.post(action.split("5000", 1)[-1], data=form, headers={"X-Twilio-Signature": "AAAA"})
+    assert forged.status_code == 403
+    assert phone.post("/ivr/voice", {"CallSid": "CA9", "From": KNOWN}, sign=False).status_code == 403
+    assert not list(db.query("SELECT * FROM events"))
+
+
+def test_silence_repeats_once_then_moves_on_and_never_leaves_dead_air(app, db, school):
+    first = make_notice(db, reply_options=[], texts={"zh-Hans": ("第一条", "内容一")})
+    make_notice(db, reply_options=[], texts={"zh-Hans": ("第二条", "内容二")})
+    phone = Phone(app, KNOWN)
+    assert "第一条" in phone.dial().text
+    again = phone.press("")
+    assert "确认已听到请按1" in again.text and "第一条" not in again.text
+    assert "第二条" in phone.press("").text
+    assert status(db, first, school["S1"]).state == "unread"
+    for turn in phone.log:
+        assert turn.action or turn.hung_up  # every step waits for keys or ends cleanly
+
+
+def test_star_repeats_unknown_key_apologises_nine_asks_for_a_call_back(app, db, school, notice):
+    phone = Phone(app, KNOWN)
+    phone.dial()
+    assert "确认已听到请按1" in phone.press("*").text
+    assert "没有这个选项" in phone.press("7").text
+    assert "老师会给您回电" in phone.press("9").text
+    assert db.execute("SELECT family_id, notice_id FROM followups").fetchone() == (school["S1"], notice)
+
+
+def test_zero_reaches_the_office_only_in_office_hours(app, db, school, notice):
+    settings.put(db, "office_phone", "+862112345678")
+    settings.put(db, "office_hours", "00:00-23:59")
+    phone = Phone(app, KNOWN)
+    phone.dial()
+    assert phone.press("0").dialled == "+862112345678"
+    local = clock.now().astimezone(settings.zone(db))
+    closed = f"{(local + dt.timedelta(hours=2)):%H:%M}-{(local + dt.timedelta(hours=3)):%H:%M}"
+    settings.put(db, "office_hours", closed)
+    phone = Phone(app, KNOWN)
+    phone.dial()
+    turn = phone.press("0")
+    assert turn.dialled is None and "下班" in turn.text
+
+
+def test_answers_to_reply_options(app, db, school):
+    notice = make_notice(db)  # attend / absent
+    phone = Phone(app, KNOWN)
+    phone.dial()
+    assert "参加请按1" in phone.press("1").text and "不参加请按2" in phone.turn.text
+    assert "没有这个选项" in phone.press("5").text
+    assert "不参加" in phone.press("2").text
+    found = status(db, notice, school["S1"])
+    assert (found.state, found.reply) == ("confirmed", "absent")
+
+
+def test_private_notices_need_the_family_code(app, db, school):
+    make_notice(db, reply_options=[], texts={"zh-Hans": ("普通通知", "大家好")})
+    secret = make_notice(db, reply_options=[], private=True, texts={"zh-Hans": ("学费提醒", "请缴纳学费")})
+    phone = Phone(app, KNOWN)
+    turn = phone.dial()
+    assert "普通通知" in turn.text and "学费" not in turn.text
+    turn = phone.press("1")
+    assert "1条保密信息" in turn.text and "学费" not in turn.text
+    turn = phone.press(db["families"].get(school["S1"])["code"])
+    assert "学费提醒" in turn.text
+    phone.press("1")
+    assert status(db, secret, school["S1"]).state == "confirmed"
+
+
+def test_another_familys_code_does_not_unlock_private_notices(app, db, school):
+    make_notice(db, reply_options=[], private=True, texts={"zh-Hans": ("学费提醒", "请缴纳学费")})
+    phone = Phone(app, KNOWN)
+    phone.dial()
+    turn = phone.press(db["families"].get(school["S2"])["code"])
+    assert "家庭编号不正确" in turn.text and "学费" not in turn.text
+
+
+def test_long_notices_are_split_into_several_says(app, db, school):
+    make_notice(db, reply_options=[], texts={"zh-Hans": ("长通知", "这是一句很长的话。" * 400)})
+    says = Phone(app, KNOWN).dial().said
+    assert len(says) >= 4 and max(len(s.encode()) for s in says) < 4000
+    assert "".join(says).count("这是一句很长的话。") == 400
+
+
+def test_hangup_mid_flow_and_status_callback(app, db, school, notice):
+    phone = Phone(app, KNOWN)
+    phone.dial()
+    response = phone.post("/ivr/status", phone._form(CallStatus="completed"))
+    assert response.status_code == 204 and calls.get(db, phone.sid)["status"] == "completed"
+    assert not list(db.query("SELECT * FROM events"))
+
+
+def test_a_caller_whose_number_two_families_share_must_type_the_code(app, db, school, notice):
+    db.execute("UPDATE guardians SET phone = ? WHERE family_id = ?", [KNOWN, school["S2"]])
+    assert "普通话请按1" in Phone(app, KNOWN).dial().text
