@@ -88,7 +88,7 @@ def private_waiting(db: Database, call: dict) -> int:
 
 
 def _confirmed(db: Database, call: dict, notice: dict) -> bool:
-    return ledger.notice_status(db, notice["id"]).get(call["family_id"], ledger.Status()).state == "confirmed"
+    return ledger.status_of(db, notice["id"], call["family_id"]).state == "confirmed"
 
 
 def next_notice(db: Database, call: dict, after: int | None, private_only: bool = False) -> dict | None:

@@ -345,7 +345,8 @@ def _finish(response: VoiceResponse, call: dict):
 
 def _goodbye(response: VoiceResponse, call: dict):
     lang = _language(call)
-    say(response, words(lang)("Thank you for calling. Goodbye."), lang)
+    _ = words(lang)
+    say(response, _("Thank you for calling. Goodbye."), lang)
     response.hangup()
     return twiml(response)
 

@@ -60,7 +60,7 @@ def get_db():
     from flask import current_app
 
     if "db" not in g:
-        g.db = database.connect(current_app.config["DATABASE"])
+        g.db = database.connect(current_app.config["DATABASE"], migrate=False)  # migrated in create_app
     return g.db
 
 

@@ -149,7 +149,7 @@ def _serve(ctx: Context, host: str, port: int, reminders: bool = False) -> None:
     if reminders:
         threading.Thread(target=_reminder_loop, args=(ctx.path,), daemon=True).start()
     click.echo(f"PaperBridge is running at http://{host}:{port}/  (Ctrl+C to stop)")
-    waitress.serve(app, host=host, port=port, threads=8, ident="PaperBridge")
+    waitress.serve(app, host=host, port=port, threads=8, connection_limit=1000, ident="PaperBridge")
 
 
 def _reminder_loop(path: Path, every: float = 900) -> None:

@@ -34,8 +34,11 @@ def resolve_path(path: str | os.PathLike | None = None) -> Path:
     return instance_dir() / "paperbridge.db"
 
 
-def connect(path: str | os.PathLike, *, synchronous: str = "NORMAL") -> Database:
-    """Open (creating if needed) and migrate the database at ``path``."""
+def connect(path: str | os.PathLike, *, synchronous: str = "NORMAL", migrate: bool = True) -> Database:
+    """Open (creating if needed) and migrate the database at ``path``.
+
+    The web app migrates once at start and opens request connections with ``migrate=False``.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     conn = sqlite3.connect(str(path), timeout=30, check_same_thread=False)
@@ -44,7 +47,8 @@ def connect(path: str | os.PathLike, *, synchronous: str = "NORMAL") -> Database
     db.execute(f"PRAGMA synchronous={synchronous}")
     db.execute("PRAGMA foreign_keys=ON")
     db.execute("PRAGMA busy_timeout=30000")
-    migrations.apply(db)
+    if migrate:
+        migrations.apply(db)
     return db
 
 

@@ -203,6 +203,11 @@ def notice_status(db: Database, notice_id: int) -> dict[int, Status]:
     return {family_id: derive_status(evs) for family_id, evs in by_family.items()}
 
 
+def status_of(db: Database, notice_id: int, family_id: int) -> Status:
+    """One family's status for one notice (an indexed lookup, for hot paths like the phone line)."""
+    return derive_status(events_for(db, notice_id=notice_id, family_id=family_id))
+
+
 def family_status(db: Database, family_id: int) -> dict[int, Status]:
     """Status of every notice this family has events for."""
     by_notice: dict[int, list[Event]] = {}
