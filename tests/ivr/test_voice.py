@@ -156,6 +156,14 @@ def test_private_notices_need_the_family_code(app, db, school):
     assert status(db, secret, school["S1"]).state == "confirmed"
 
 
+def test_silence_at_the_private_code_prompt_says_goodbye_in_the_callers_language(app, db, school):
+    make_notice(db, reply_options=[], private=True, texts={"zh-Hans": ("学费提醒", "请缴纳学费")})
+    phone = Phone(app, KNOWN)
+    phone.dial()
+    turn = phone.press("")
+    assert turn.hung_up and "谢谢来电，再见" in turn.text
+
+
 def test_another_familys_code_does_not_unlock_private_notices(app, db, school):
     make_notice(db, reply_options=[], private=True, texts={"zh-Hans": ("学费提醒", "请缴纳学费")})
     phone = Phone(app, KNOWN)
