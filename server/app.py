@@ -46,12 +46,12 @@ def create_app(test_config: dict | None = None) -> Flask:
 
 def _register_blueprints(app: Flask) -> None:
     from ivr import sms, voice
-    from server.web import api, auth, dashboard, family, init_app, scanning
+    from server.web import api, auth, dashboard, family, init_app, scanning, sync_api
 
     init_app(app)
-    for blueprint in (auth.bp, dashboard.bp, family.bp, api.bp, scanning.bp, voice.bp, sms.bp):
+    for blueprint in (auth.bp, dashboard.bp, family.bp, api.bp, scanning.bp, voice.bp, sms.bp, sync_api.bp):
         app.register_blueprint(blueprint)
-    for signed_elsewhere in (api.bp, voice.bp, sms.bp):  # bearer tokens / Twilio signatures instead
+    for signed_elsewhere in (api.bp, voice.bp, sms.bp, sync_api.bp):  # bearer tokens / Twilio signatures instead
         csrf.exempt(signed_elsewhere)
 
 

@@ -611,5 +611,114 @@ def followup_run(ctx: Context, fmt: str) -> None:
         click.echo(f"{len(sent)} reminders ({mode}).")
 
 
+# ---- kiosk -------------------------------------------------------------------------------------------
+
+@cli.group("kiosk")
+def kiosk_group() -> None:
+    """The help-desk kiosk: enrol, serve its local UI, sync (and, on the server, codes and revocation)."""
+
+
+def _kiosk_db(path: str | None):
+    from kiosk import store
+
+    return store.connect(store.resolve_path(path))
+
+
+KIOSK_DB = click.option("--kiosk-db", envvar="PAPERBRIDGE_KIOSK_DB", type=click.Path(dir_okay=False),
+                        help="The kiosk's own database (default: $PAPERBRIDGE_KIOSK_DB, else instance/kiosk.db).")
+
+
+@kiosk_group.command("code")
+@click.argument("name")
+@pass_ctx
+def kiosk_code(ctx: Context, name: str) -> None:
+    """(Server) Make a one-time enrolment code for a kiosk. Example: paperbridge kiosk code 'Lobby desk'"""
+    from server import devices
+
+    try:
+        code = devices.new_code(ctx.db(), name)
+    except ValueError as exc:
+        raise _fail(exc)
+    click.echo(f"Enrolment code for {name}: {code} (valid 24 hours, once)")
+
+
+@kiosk_group.command("revoke")
+@click.argument("device_id")
+@pass_ctx
+def kiosk_revoke(ctx: Context, device_id: str) -> None:
+    """(Server) Switch a kiosk off: its token stops working at once."""
+    from server import devices
+
+    try:
+        devices.revoke(ctx.db(), device_id)
+    except PaperBridgeError as exc:
+        raise _fail(exc)
+    click.echo(f"Kiosk {device_id} revoked.")
+
+
+@kiosk_group.command("list")
+@pass_ctx
+def kiosk_list(ctx: Context) -> None:
+    """(Server) Enrolled kiosks, last seen and whether revoked."""
+    rows = list(ctx.db().query("SELECT id, name, enrolled_at, last_seen, revoked_at FROM devices ORDER BY enrolled_at"))
+    click.echo(output.table(rows, ["id", "name", "enrolled_at", "last_seen", "revoked_at"]))
+
+
+@kiosk_group.command("init")
+@click.option("--server", required=True, help="The school server's address, e.g. http://192.168.1.10:5000")
+@click.option("--enroll", "code", required=True, help="The one-time code from `paperbridge kiosk code` on the server.")
+@KIOSK_DB
+def kiosk_init(server: str, code: str, kiosk_db: str | None) -> None:
+    """(Kiosk) Enrol this kiosk with the school server and fetch the roster and notices."""
+    from kiosk import sync
+
+    db = _kiosk_db(kiosk_db)
+    try:
+        name = sync.enrol(db, server, code)
+        result = sync.sync(db)
+    except (sync.Offline, sync.Refused, sync.Revoked) as exc:
+        raise click.ClickException(f"Enrolment failed: {exc}")
+    families = db.execute("SELECT count(*) FROM families WHERE active = 1").fetchone()[0]
+    click.echo(f"Enrolled as '{name}'. {families} families and {result.pulled_pages} pages of changes fetched.")
+
+
+@kiosk_group.command("sync")
+@KIOSK_DB
+def kiosk_sync(kiosk_db: str | None) -> None:
+    """(Kiosk) Send waiting receipts and fetch changes now."""
+    from kiosk import store, sync
+
+    db = _kiosk_db(kiosk_db)
+    try:
+        result = sync.sync(db)
+    except sync.Offline as exc:
+        raise click.ClickException(f"The school server cannot be reached ({exc}); "
+                                   f"{store.waiting(db)} receipts are kept here and sent later.")
+    except (sync.Revoked, sync.Refused) as exc:
+        raise click.ClickException(str(exc))
+    click.echo(f"Sent {result.pushed} receipts ({result.rejected} refused), {result.pulled_pages} pages fetched; "
+               f"{result.bytes_sent} bytes up, {result.bytes_received} bytes down.")
+
+
+@kiosk_group.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5050, show_default=True, type=int)
+@KIOSK_DB
+def kiosk_serve(host: str, port: int, kiosk_db: str | None) -> None:
+    """(Kiosk) The volunteers' web UI on this machine; syncs in the background when the server is reachable."""
+    import waitress
+
+    from kiosk import store
+    from kiosk.app import create_kiosk_app
+
+    path = store.resolve_path(kiosk_db)
+    db = _kiosk_db(kiosk_db)
+    if not store.get(db, "token"):
+        raise click.ClickException("This kiosk is not enrolled: run `paperbridge kiosk init --server URL --enroll CODE`.")
+    db.close()
+    click.echo(f"Help desk at http://{host}:{port}/  (Ctrl+C to stop)")
+    waitress.serve(create_kiosk_app(path, background_sync=True), host=host, port=port, threads=4)
+
+
 def main() -> None:
     cli(prog_name="paperbridge")

@@ -298,3 +298,42 @@ CREATE TABLE outbox (
     at TEXT NOT NULL
 );
 """)
+
+
+@migrations(name="0005_kiosk_sync")
+def kiosk_sync(db: Database) -> None:
+    """Kiosk devices, one-time enrolment codes, and a change feed the kiosks pull from."""
+    run_sql(db, """
+CREATE TABLE devices (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    token_hash TEXT NOT NULL UNIQUE,
+    enrolled_at TEXT NOT NULL,
+    last_seen TEXT,
+    revoked_at TEXT
+);
+
+CREATE TABLE enrol_codes (
+    code_hash TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL,
+    used_at TEXT
+);
+
+CREATE TABLE change_log (
+    seq INTEGER PRIMARY KEY,
+    entity TEXT NOT NULL,
+    entity_id TEXT NOT NULL
+);
+""")
+    for table, key in (("families", "id"), ("students", "id"), ("notices", "id"), ("notice_texts", "notice_id"),
+                       ("notice_classes", "notice_id"), ("users", "id")):
+        entity = {"notice_texts": "notices", "notice_classes": "notices"}.get(table, table)
+        for event in ("INSERT", "UPDATE"):
+            db.execute(f"CREATE TRIGGER change_{table}_{event.lower()} AFTER {event} ON {table} BEGIN "
+                       f"INSERT INTO change_log (entity, entity_id) VALUES ('{entity}', NEW.{key}); END")
+    db.execute("INSERT INTO change_log (entity, entity_id) SELECT 'families', id FROM families")
+    db.execute("INSERT INTO change_log (entity, entity_id) SELECT 'students', id FROM students")
+    db.execute("INSERT INTO change_log (entity, entity_id) SELECT 'notices', id FROM notices")
+    db.execute("INSERT INTO change_log (entity, entity_id) SELECT 'users', id FROM users")

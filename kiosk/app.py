@@ -1,0 +1,243 @@
+"""The help-desk web UI, served by the kiosk itself on localhost, working from its replica."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+from functools import wraps
+
+import cv2
+import numpy as np
+from flask import Flask, abort, flash, g, jsonify, redirect, render_template, request, session, url_for
+from flask_babel import Babel
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFProtect
+from werkzeug.security import check_password_hash
+
+from kiosk import store, sync
+from server import clock, tokens
+from server.app import LOCALES, security_headers
+from server.errors import BadCode
+from server.i18n import DIRECTORY
+
+SYNC_EVERY = 30  # seconds between background syncs
+
+
+def create_kiosk_app(path, *, background_sync: bool = False) -> Flask:
+    app = Flask(__name__)
+    db = store.connect(path)
+    secret = store.get(db, "session_secret")
+    if not secret:
+        import secrets
+
+        secret = secrets.token_hex(32)
+        store.put(db, "session_secret", secret)
+    db.close()
+    app.config.update(KIOSK_DB=str(path), SECRET_KEY=secret, BABEL_DEFAULT_LOCALE="zh_Hans",
+                      BABEL_TRANSLATION_DIRECTORIES=str(DIRECTORY), MAX_CONTENT_LENGTH=4 * 1024 * 1024)
+    CSRFProtect(app)
+    Babel(app, locale_selector=lambda: session.get("lang") if session.get("lang") in LOCALES else "zh_Hans")
+    app.teardown_appcontext(_close)
+    app.after_request(security_headers)
+    app.jinja_env.globals.update(status=_status)
+    _routes(app)
+    if background_sync:
+        threading.Thread(target=_sync_loop, args=(str(path),), daemon=True).start()
+    return app
+
+
+def kdb():
+    if "kdb" not in g:
+        from flask import current_app
+
+        g.kdb = store.connect(current_app.config["KIOSK_DB"])
+    return g.kdb
+
+
+def _close(_exc=None) -> None:
+    db = g.pop("kdb", None)
+    if db is not None:
+        db.close()
+
+
+def _status() -> dict:
+    db = kdb()
+    return {"online": store.get(db, "online") == "1", "waiting": store.waiting(db),
+            "revoked": store.get(db, "revoked") == "1", "name": store.get(db, "name"),
+            "last_sync": store.get(db, "last_sync")}
+
+
+def try_sync(db) -> str:
+    """One sync attempt; remembers whether the server was reachable. Returns a message."""
+    try:
+        result = sync.sync(db)
+    except sync.Offline:
+        store.put(db, "online", "0")
+        return "offline"
+    except (sync.Revoked, sync.Refused) as exc:
+        store.put(db, "online", "0")
+        return str(exc)
+    store.put(db, "online", "1")
+    return f"synced: {result.pushed} sent"
+
+
+def _sync_loop(path: str) -> None:
+    while True:
+        db = store.connect(path)
+        try:
+            try_sync(db)
+        finally:
+            db.close()
+        time.sleep(SYNC_EVERY)
+
+
+def volunteer_required(view):
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        if not session.get("volunteer"):
+            return redirect(url_for("login"))
+        return view(*args, **kwargs)
+    return wrapped
+
+
+def _weeks() -> set[str]:
+    """This and last week, in the school's time zone (sent by the server)."""
+    from zoneinfo import ZoneInfo
+
+    zone, now = ZoneInfo(store.get(kdb(), "timezone", "UTC")), clock.now()
+    return {clock.iso_week(now, zone), clock.iso_week(now - dt.timedelta(days=7), zone)}
+
+
+def _routes(app: Flask) -> None:
+    @app.route("/login", methods=["GET", "POST"])
+    def login():
+        if request.method == "POST":
+            rows = list(kdb().query("SELECT * FROM volunteers WHERE username = ? AND active = 1",
+                                    [request.form.get("username", "").strip()]))
+            if rows and check_password_hash(rows[0]["password_hash"], request.form.get("pin", "")):
+                session["volunteer"] = rows[0]["username"]
+                return redirect(url_for("home"))
+            flash(_("Wrong name or PIN."), "error")
+            return render_template("kiosk_login.html"), 401
+        return render_template("kiosk_login.html")
+
+    @app.route("/logout", methods=["POST"])
+    def logout():
+        session.pop("volunteer", None)
+        return redirect(url_for("login"))
+
+    @app.route("/lang/<code>", methods=["POST"])
+    def language(code: str):
+        if code in LOCALES:
+            session["lang"] = code
+        return redirect(request.form.get("next") or url_for("home"))
+
+    @app.route("/")
+    @volunteer_required
+    def home():
+        query = request.args.get("q", "").strip()
+        return render_template("kiosk_home.html", query=query, families=_find(query) if query else [])
+
+    @app.route("/family/<int:family_id>")
+    @volunteer_required
+    def family(family_id: int):
+        db = kdb()
+        rows = list(db.query("SELECT * FROM families WHERE id = ? AND active = 1", [family_id]))
+        if not rows:
+            abort(404)
+        fam = rows[0]
+        students = list(db.query("SELECT name, class_id FROM students WHERE family_id = ? AND active = 1", [family_id]))
+        items = store.family_notices(db, family_id, _weeks())
+        shown = []
+        for notice in items:
+            title, body = store.text_for(notice, fam["language"])
+            labels = [(o["key"], _label(o, fam["language"])) for o in notice["reply_options"]]
+            shown.append({"notice": notice, "title": title, "body": body, "options": labels})
+        return render_template("kiosk_family.html", family=fam, students=students, notices=shown,
+                               speech_lang={"zh-Hans": "zh-CN", "zh-Hant": "zh-TW", "yue-Hant": "zh-HK"}.get(
+                                   fam["language"], "en-US"))
+
+    @app.route("/family/<int:family_id>/notice/<int:notice_id>", methods=["POST"])
+    @volunteer_required
+    def confirm(family_id: int, notice_id: int):
+        db = kdb()
+        notice = next((n for n in store.family_notices(db, family_id, _weeks()) if n["id"] == notice_id), None)
+        if notice is None or notice["private"]:
+            abort(404)
+        choice = request.form.get("choice") or None
+        if choice and choice not in {o["key"] for o in notice["reply_options"]}:
+            abort(400)
+        actor = f"volunteer:{session['volunteer']}"
+        store.record(db, notice_id=notice_id, family_id=family_id, kind="confirmed", actor=actor)
+        if choice:
+            store.record(db, notice_id=notice_id, family_id=family_id, kind="reply", actor=actor, choice=choice)
+        flash(_("Saved. It will reach the school with the next sync."), "ok")
+        return redirect(url_for("family", family_id=family_id))
+
+    @app.route("/sync", methods=["POST"])
+    @volunteer_required
+    def sync_now():
+        message = try_sync(kdb())
+        flash(_("Synced with the school.") if message.startswith("synced") else
+              _("The school server cannot be reached; receipts are kept here and sent later.")
+              if message == "offline" else message, "ok" if message.startswith("synced") else "error")
+        return redirect(request.form.get("next") or url_for("home"))
+
+    @app.route("/scan-frame", methods=["POST"])
+    @volunteer_required
+    def scan_frame():
+        """A camera frame from the page: find the family code in a bulletin's QR code."""
+        from print.qr_decode import find_codes
+
+        data = np.frombuffer(request.get_data(cache=False)[:4 * 1024 * 1024], np.uint8)
+        image = cv2.imdecode(data, cv2.IMREAD_GRAYSCALE) if data.size else None
+        if image is None:
+            return jsonify({"found": False})
+        for code in find_codes(image):
+            family = _family_from_qr(code.text)
+            if family:
+                return jsonify({"found": True, "url": url_for("family", family_id=family)})
+        return jsonify({"found": False})
+
+
+def _family_from_qr(text: str) -> int | None:
+    """The family in a bulletin QR. The kiosk has no signing key, so this is a lookup (like typing
+    the code, check digit included), never proof: the volunteer sees the family's names."""
+    parts = text.split(".")
+    if len(parts) != 6 or not parts[0].startswith("PB"):
+        return None
+    try:
+        code = tokens.check_family_code(parts[3])
+    except BadCode:
+        return None
+    row = kdb().execute("SELECT id FROM families WHERE code = ? AND active = 1", [code]).fetchone()
+    return row[0] if row else None
+
+
+def _find(query: str) -> list[dict]:
+    db = kdb()
+    digits = "".join(ch for ch in query if ch.isdigit())
+    if digits and len(digits) == len(query.replace(" ", "")):
+        try:
+            code = tokens.check_family_code(digits)
+        except BadCode as exc:
+            flash(str(exc), "error")
+            return []
+        ids = [r[0] for r in db.execute("SELECT id FROM families WHERE code = ? AND active = 1", [code])]
+    else:
+        ids = [r[0] for r in db.execute("SELECT DISTINCT family_id FROM students WHERE active = 1 AND name LIKE ?"
+                                        " LIMIT 20", [f"%{query}%"])]
+    out = []
+    for family_id in ids:
+        fam = db["families"].get(family_id)
+        fam["students"] = list(db.query("SELECT name, class_id FROM students WHERE family_id = ? AND active = 1",
+                                        [family_id]))
+        out.append(fam)
+    return out
+
+
+def _label(option: dict, language: str) -> str:
+    from server.languages import text_fallbacks
+
+    return next((option["labels"][lang] for lang in text_fallbacks(language) if lang in option["labels"]), option["key"])

@@ -1,0 +1,124 @@
+"""The kiosk's sync client: push the outbox in batches, then pull changes since the cursor.
+
+Events keep their ids, so a re-sent batch is a no-op on the server; an event is marked
+sent only after a 2xx reply. Pull pages are applied with their cursor in one transaction,
+so an interrupted pull resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+
+from sqlite_utils import Database
+
+from kiosk import store
+from server import clock
+from server.db import write_transaction
+
+BATCH = 200
+TIMEOUT = 20
+
+
+class Revoked(Exception):
+    """The server refused this kiosk's token (revoked by an admin, or never enrolled)."""
+
+
+class Offline(Exception):
+    """The server cannot be reached now."""
+
+
+class Refused(Exception):
+    """The server understood and said no (a bad enrolment code, a malformed request)."""
+
+
+@dataclass
+class SyncResult:
+    pushed: int = 0
+    rejected: int = 0
+    pulled_pages: int = 0
+    bytes_sent: int = 0
+    bytes_received: int = 0
+
+
+def _request(db: Database, method: str, path: str, body: dict | None, result: SyncResult) -> dict:
+    url = store.get(db, "server").rstrip("/") + path
+    data = gzip.compress(json.dumps(body, separators=(",", ":")).encode(), 6) if body is not None else None
+    request = urllib.request.Request(url, data=data, method=method, headers={
+        "Authorization": f"Bearer {store.get(db, 'token')}", "Accept-Encoding": "gzip",
+        "Content-Type": "application/json", **({"Content-Encoding": "gzip"} if data else {})})
+    result.bytes_sent += len(data or b"")
+    try:
+        with urllib.request.urlopen(request, timeout=TIMEOUT) as response:
+            raw = response.read()
+            result.bytes_received += len(raw)
+            if response.headers.get("Content-Encoding") == "gzip":
+                raw = gzip.decompress(raw)
+            return json.loads(raw)
+    except urllib.error.HTTPError as exc:
+        if exc.code == 401:
+            store.put(db, "revoked", "1")
+            raise Revoked("This kiosk has been switched off by the school (its token was revoked).") from None
+        if 400 <= exc.code < 500:
+            try:
+                message = json.loads(exc.read())["error"]["message"]
+            except (ValueError, KeyError, TypeError):
+                message = f"the server refused the request ({exc.code})"
+            raise Refused(message) from None
+        raise Offline(f"the server answered {exc.code}") from None
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        raise Offline(str(getattr(exc, "reason", exc))) from None
+
+
+def push(db: Database, result: SyncResult) -> None:
+    while True:
+        rows = list(db.query("SELECT * FROM outbox WHERE sent_at IS NULL AND rejected IS NULL ORDER BY id LIMIT ?",
+                             [BATCH]))
+        if not rows:
+            return
+        events = [{**{k: r[k] for k in ("id", "notice_id", "family_id", "kind", "occurred_at", "actor")},
+                   "payload": json.loads(r["payload"])} for r in rows]
+        answer = _request(db, "POST", "/api/sync/push", {"events": events}, result)
+        with write_transaction(db):
+            now = clock.now_iso()
+            for event_id in answer["accepted"]:
+                db.execute("UPDATE outbox SET sent_at = ? WHERE id = ?", [now, event_id])
+            for item in answer["rejected"]:
+                db.execute("UPDATE outbox SET rejected = ? WHERE id = ?", [item["reason"], item["id"]])
+        result.pushed += len(answer["accepted"])
+        result.rejected += len(answer["rejected"])
+
+
+def pull(db: Database, result: SyncResult) -> None:
+    while True:
+        page = _request(db, "GET", f"/api/sync/pull?cursor={store.get(db, 'cursor', '0.0')}", None, result)
+        store.apply_pull(db, page)
+        result.pulled_pages += 1
+        if not page["more"]:
+            return
+
+
+def sync(db: Database) -> SyncResult:
+    """Push, then pull. Raises Offline or Revoked; what was done before stays done."""
+    if not store.get(db, "token"):
+        raise Revoked("This kiosk is not enrolled yet: run `paperbridge kiosk init --server URL --enroll CODE`.")
+    result = SyncResult()
+    push(db, result)
+    pull(db, result)
+    store.put(db, "last_sync", clock.now_iso())
+    return result
+
+
+def enrol(db: Database, server: str, code: str, name: str = "") -> str:
+    """Spend a one-time code; store the device id and token. Returns the kiosk's name."""
+    store.put(db, "server", server)
+    answer = _request(db, "POST", "/api/sync/enroll", {"code": code, "name": name}, SyncResult())
+    with write_transaction(db):
+        for key in ("device_id", "token", "name"):
+            store.put(db, key, answer[key])
+        store.put(db, "cursor", "0.0")
+        store.put(db, "revoked", "")
+    return answer["name"]
