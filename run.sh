@@ -12,6 +12,7 @@ case "$mode" in
   *) echo "usage: ./run.sh demo | test" >&2; exit 64 ;;
 esac
 python3 -c 'import ensurepip' 2>/dev/null || system+=(python3-venv)
+if [ "$mode" = test ] && ! command -v npm >/dev/null; then system+=(npm); fi  # axe-core for accessibility tests
 
 missing=()
 for pkg in "${system[@]}"; do
@@ -39,6 +40,12 @@ if [ ! -f "$stamp" ]; then
   .venv/bin/python -m pip install -q -e '.[test]'
   rm -f .venv/.installed-*
   touch "$stamp"
+fi
+
+# axe-core (npm) is served to pages by the accessibility tests.
+if [ "$mode" = test ] && [ ! -f .cache/npm/node_modules/axe-core/axe.min.js ]; then
+  echo "Installing axe-core for the accessibility tests ..."
+  npm install --silent --no-audit --no-fund --no-save --prefix .cache/npm axe-core@4.14.1 >/dev/null
 fi
 
 shift

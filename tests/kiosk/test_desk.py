@@ -92,3 +92,37 @@ def test_byte_budgets(desk, db, school, kiosk_db):
         assert len(client.get(url).data) <= 5_000, url
     for r in first:
         r.close()
+
+
+AXE = Path(__file__).resolve().parents[2] / ".cache" / "npm" / "node_modules" / "axe-core" / "axe.min.js"
+
+
+def test_every_kiosk_screen_passes_axe(browser, desk, db, school, kiosk_db):
+    """axe-core (npm) on each screen: no serious or critical accessibility violations."""
+    if not AXE.exists():
+        pytest.fail("axe-core is missing: ./run.sh test installs it into .cache/npm")
+    base, _app = desk
+    make_notice(db)
+    make_notice(db, private=True, texts={"zh-Hans": ("欠费提醒", "请尽快缴纳")})
+    sync.sync(kiosk_db)
+    code = db["families"].get(school["S1"])["code"]
+    context = browser.new_context(bypass_csp=True, locale="zh-CN")  # lets the test inject axe
+    page = context.new_page()
+    found = {}
+    try:
+        def check(name: str) -> None:
+            page.add_script_tag(content=AXE.read_text(encoding="utf-8"))
+            result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
+            found[name] = [(v["id"], v["impact"]) for v in result["violations"] if v["impact"] in ("serious", "critical")]
+        page.goto(base + "/login")
+        check("sign-in")
+        page.fill("input[name=username]", "vol")
+        page.fill("input[name=pin]", "2468")
+        page.click("button.big")
+        page.goto(f"{base}/?q={code}")
+        check("search")
+        page.goto(f"{base}/family/{school['S1']}")
+        check("family")
+    finally:
+        context.close()
+    assert found == {"sign-in": [], "search": [], "family": []}
