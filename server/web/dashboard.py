@@ -50,8 +50,90 @@ def notice(notice_id: int):
     families = [f for f in report["families"] if show == "all" or (show == "open") != f["done"]]
     title, body, _lang = notices.text_for(notice, _ui_language())
     labels = {o["key"]: notices.reply_label(notice, o["key"], _ui_language()) for o in notice["reply_options"]}
+    chase_rows = _unconfirmed(get_db(), notice, report) if show == "open" else []
     return render_template("notice.html", notice=notice, title=title, body=body, report=report,
-                           families=families, show=show, labels=labels)
+                           families=families, show=show, labels=labels, chase_rows=chase_rows)
+
+
+def _unconfirmed(db, notice: dict, report: dict | None = None) -> list[dict]:
+    """The notice view's chase list: families not done, with phone (staff only) and reminders so far."""
+    from server import chase
+
+    report = report or status.notice_report(db, notice["id"], _scope())
+    tries = chase.attempts(db, notice["id"])
+    phones_by_family: dict[int, list[str]] = {}
+    for row in db.query("SELECT family_id, phone FROM guardians WHERE active = 1 AND phone IS NOT NULL"):
+        phones_by_family.setdefault(row["family_id"], []).append(row["phone"])
+    rows = []
+    for family in report["families"]:
+        if family["done"]:
+            continue
+        attempt = tries.get(family["family_id"], {})
+        rows.append({**family, "phone": phones_by_family.get(family["family_id"], []),
+                     "attempts": attempt.get("count", 0), "last_outcome": attempt.get("outcome", "")})
+    return rows
+
+
+@bp.route("/notices/<int:notice_id>/unread.<fmt>")
+@login_required(*STAFF)
+def unread_export(notice_id: int, fmt: str):
+    from flask import Response
+
+    from server import exports
+
+    notice = _notice_or_404(notice_id)
+    rows = _unconfirmed(get_db(), notice)
+    name = f"unread-notice-{notice_id}"
+    if fmt == "csv":
+        return Response(exports.csv_bytes(rows, exports.UNREAD_COLUMNS), mimetype="text/csv",
+                        headers={"Content-Disposition": f"attachment; filename={name}.csv"})
+    if fmt == "xlsx":
+        return Response(exports.xlsx_bytes(rows, exports.UNREAD_COLUMNS, f"notice {notice_id}"),
+                        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                        headers={"Content-Disposition": f"attachment; filename={name}.xlsx"})
+    abort(404)
+
+
+@bp.route("/notices/<int:notice_id>/<chart>.svg")
+@login_required(*STAFF)
+def chart(notice_id: int, chart: str):
+    from flask import Response
+
+    from server import charts
+
+    notice = _notice_or_404(notice_id)
+    report = status.notice_report(get_db(), notice_id, _scope())
+    labels = {"digital": _("app / link"), "paper": _("paper slip"), "voice": _("phone call"), "sms": _("text message"),
+              "kiosk": _("help desk"), "in_person": _("in person"), "unread": _("unread")}
+    if chart == "channels":
+        svg = charts.channels_bar(report["by_channel"], report["totals"]["unread"], labels)
+    elif chart == "curve":
+        times = [f["confirmed_at"] for f in report["families"] if f["confirmed_at"]]
+        svg = charts.confirmation_curve(notice["publish_at"], times, report["totals"]["families"], _("confirmed"))
+    else:
+        abort(404)
+    response = Response(svg, mimetype="image/svg+xml")
+    # Shown through <img>, where an SVG cannot run scripts; its own inline styles are allowed.
+    response.headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'"
+    return response
+
+
+@bp.route("/notices/<int:notice_id>/chase", methods=["POST"])
+@login_required(*STAFF)
+def chase_families(notice_id: int):
+    from server import chase
+
+    notice = _notice_or_404(notice_id)
+    allowed = {f["family_id"] for f in _unconfirmed(get_db(), notice)}
+    chosen = [int(f) for f in request.form.getlist("family") if f.isdigit() and int(f) in allowed]
+    if not chosen:
+        flash(_("Tick at least one family first."), "error")
+        return redirect(url_for("dashboard.notice", notice_id=notice_id, show="open"))
+    result = chase.chase(get_db(), notice, chosen, request.form.get("action", ""), current_user()["username"],
+                         request.form.get("note", ""))
+    flash(_("Done for %(n)s families.", n=len(result.done)) + (" " + "; ".join(result.skipped) if result.skipped else ""),
+          "ok" if not result.skipped else "error")
+    return redirect(url_for("dashboard.notice", notice_id=notice_id, show="open"))
 
 
 @bp.route("/notices/new", methods=["GET", "POST"])

@@ -1,0 +1,46 @@
+"""Downloads for teachers: unread lists as CSV (UTF-8 with BOM, so Excel shows Chinese) and XLSX."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from openpyxl import Workbook
+from openpyxl.styles import Font
+
+UNREAD_COLUMNS = [("classes", "Class / 班级"), ("students", "Students / 学生"), ("family", "Family / 家庭"),
+                  ("code", "Code / 编号"), ("state", "Status / 状态"), ("preferred_channel", "Channel / 渠道"),
+                  ("language", "Language / 语言"), ("phone", "Phone / 电话"), ("attempts", "Reminders / 提醒次数")]
+
+
+def csv_bytes(rows: list[dict], columns: list[tuple[str, str]]) -> bytes:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow([label for _, label in columns])
+    for row in rows:
+        writer.writerow([_cell(row.get(key)) for key, _ in columns])
+    return buffer.getvalue().encode("utf-8-sig")
+
+
+def xlsx_bytes(rows: list[dict], columns: list[tuple[str, str]], title: str) -> bytes:
+    book = Workbook()
+    sheet = book.active
+    sheet.title = title[:31] or "Sheet"
+    sheet.append([label for _, label in columns])
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    for row in rows:
+        sheet.append([_cell(row.get(key)) for key, _ in columns])
+    for index, (key, label) in enumerate(columns, 1):
+        width = max([len(label)] + [len(str(_cell(r.get(key)))) for r in rows[:200]])
+        sheet.column_dimensions[sheet.cell(1, index).column_letter].width = min(max(width * 1.6, 8), 60)
+    sheet.freeze_panes = "A2"
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def _cell(value):
+    if isinstance(value, (list, tuple)):
+        return ", ".join(str(v) for v in value)
+    return "" if value is None else value

@@ -1,0 +1,107 @@
+"""The teacher's combined view: counts across channels, charts, chasing, and the unread export."""
+
+import csv
+import io
+import xml.etree.ElementTree as ET
+
+from openpyxl import load_workbook
+
+from server import ledger
+from tests.builders import make_notice
+from tests.conftest import csrf_token
+
+
+def seeded(db, school):
+    notice = make_notice(db, classes=None, reply_options=[])
+    ledger.record(db, [ledger.new_event(notice, school["S1"], "paper", "confirmed"),
+                       ledger.new_event(notice, school["S2"], "kiosk", "read")])
+    return notice
+
+
+def test_unread_export_csv_and_xlsx(client, login, staff, db, school):
+    notice = seeded(db, school)
+    login("office", "office-pass")
+    data = client.get(f"/notices/{notice}/unread.csv").data
+    assert data.startswith(b"\xef\xbb\xbf")  # BOM: Excel shows Chinese
+    rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
+    assert rows[0][0] == "Class / 班级" and sorted(r[1] for r in rows[1:]) == ["Amy Lee", "陳美玲"]
+    assert any("+8613800138002" in r[7] for r in rows[1:])
+    sheet = load_workbook(io.BytesIO(client.get(f"/notices/{notice}/unread.xlsx").data)).active
+    assert sorted(sheet.cell(row, 2).value for row in (2, 3)) == ["Amy Lee", "陳美玲"] and sheet.max_row == 3
+
+
+def test_teacher_export_is_limited_to_own_class(client, login, staff, db, school):
+    notice = seeded(db, school)
+    login("t3b", "teacher-pass")
+    rows = list(csv.reader(io.StringIO(client.get(f"/notices/{notice}/unread.csv").data.decode("utf-8-sig"))))
+    assert [r[1] for r in rows[1:]] == ["Amy Lee"]
+    other = make_notice(db, classes=["3A"])
+    assert client.get(f"/notices/{other}/unread.csv").status_code == 404
+
+
+def test_charts_are_svg_without_scripts(client, login, staff, db, school):
+    notice = seeded(db, school)
+    login("office", "office-pass")
+    for name in ("channels", "curve"):
+        response = client.get(f"/notices/{notice}/{name}.svg")
+        assert response.mimetype == "image/svg+xml"
+        root = ET.fromstring(response.data)
+        assert not [e for e in root.iter() if e.tag.endswith("script")]
+        assert "http" not in response.get_data(as_text=True).split("xmlns")[0]
+    assert "纸质回执" in client.get(f"/notices/{notice}/channels.svg").get_data(as_text=True)
+
+
+def test_chase_told_in_person_and_texts(client, login, staff, db, school):
+    notice = seeded(db, school)
+    login("t3b", "teacher-pass")
+    page = client.get(f"/notices/{notice}?show=open").get_data(as_text=True)
+    assert "Amy Lee" in page and "+8613800138003" in page and "陳美玲" not in page
+    token = csrf_token(client, f"/notices/{notice}?show=open")
+    client.post(f"/notices/{notice}/chase", data={"csrf_token": token, "family": [str(school["S3"])],
+                                                  "action": "told", "note": "at pick-up"})
+    status = ledger.notice_status(db, notice)[school["S3"]]
+    assert (status.state, status.channels) == ("confirmed", ("in_person",))
+    event = db.execute("SELECT actor, payload FROM events WHERE channel = 'in_person'").fetchone()
+    assert event[0] == "t3b" and "pick-up" in event[1]
+    # A family of another class cannot be chased through this form.
+    client.post(f"/notices/{notice}/chase", data={"csrf_token": token, "family": [str(school["S2"])], "action": "told"})
+    assert ledger.notice_status(db, notice)[school["S2"]].channels == ("kiosk",)
+
+
+def test_chase_by_text_uses_the_dry_run(client, login, staff, db, school):
+    notice = seeded(db, school)
+    login("office", "office-pass")
+    token = csrf_token(client, f"/notices/{notice}?show=open")
+    client.post(f"/notices/{notice}/chase", data={"csrf_token": token, "action": "text",
+                                                  "family": [str(school["S2"]), str(school["S3"])]})
+    assert db.execute("SELECT count(*) FROM outbox WHERE kind = 'sms'").fetchone()[0] == 2
+    response = client.post(f"/notices/{notice}/chase", data={"csrf_token": token, "action": "call",
+                                                             "family": [str(school["S3"])]})
+    assert response.status_code == 302
+    page = client.get(f"/notices/{notice}?show=open").get_data(as_text=True)
+    assert "no number with consent" in page
+
+
+def test_teacher_reads_counts_and_exports_in_a_real_browser(browser, live_server, staff, db, school, tmp_path):
+    notice = seeded(db, school)
+    ledger.record(db, [ledger.new_event(notice, school["S3"], "voice", "read")])
+    context = browser.new_context(viewport={"width": 1200, "height": 900}, locale="zh-CN", accept_downloads=True)
+    page = context.new_page()
+    try:
+        page.goto(live_server + "/login")
+        page.fill("input[name=username]", "office")
+        page.fill("input[name=password]", "office-pass")
+        page.click("button.primary")
+        page.goto(f"{live_server}/notices/{notice}")
+        figures = [b.inner_text() for b in page.locator(".figure b").all()]
+        assert figures[:4] == ["1", "1", "2", "0"]  # done, confirmed, read, unread
+        assert page.locator("img[alt='各渠道确认的家庭数']").evaluate("i => i.naturalWidth") > 0
+        page.click("text=尚未完成")
+        with page.expect_download() as download:
+            page.click("a:has-text('Excel')")
+        path = tmp_path / "unread.xlsx"
+        download.value.save_as(path)
+    finally:
+        context.close()
+    sheet = load_workbook(path).active
+    assert sorted(sheet.cell(row, 2).value for row in range(2, sheet.max_row + 1)) == ["Amy Lee", "陳美玲"]
