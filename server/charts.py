@@ -15,8 +15,9 @@ STYLE = Style(background="white", plot_background="white", font_family="Noto San
               colors=tuple(CHANNEL_COLOURS.values()), label_font_size=11, legend_font_size=11)
 
 
-def _config(**extra) -> dict:
-    return dict(style=STYLE, js=[], disable_xml_declaration=True, explicit_size=True, show_y_guides=False,
+def _config(colours: tuple[str, ...] | None = None, **extra) -> dict:
+    style = STYLE if colours is None else Style(**{**STYLE.to_dict(), "colors": colours})
+    return dict(style=style, js=[], disable_xml_declaration=True, explicit_size=True, show_y_guides=False,
                 legend_at_bottom=True, legend_at_bottom_columns=6, **extra)
 
 
@@ -27,11 +28,12 @@ def _svg(chart) -> str:
 
 def channels_bar(by_channel: dict[str, int], unread: int, labels: dict[str, str]) -> str:
     """One horizontal stacked bar: families acknowledged per channel, then nobody yet."""
-    chart = pygal.HorizontalStackedBar(**_config(width=720, height=170, show_x_labels=False))
-    for channel, colour in CHANNEL_COLOURS.items():
-        if by_channel.get(channel):
-            chart.add(labels.get(channel, channel), [by_channel[channel]])
-    chart.add(labels.get("unread", "unread"), [{"value": unread, "color": "#d0d5dd"}])
+    present = [c for c in CHANNEL_COLOURS if by_channel.get(c)]
+    colours = tuple(CHANNEL_COLOURS[c] for c in present) + ("#d0d5dd",)
+    chart = pygal.HorizontalStackedBar(**_config(colours, width=720, height=170, show_x_labels=False))
+    for channel in present:
+        chart.add(labels.get(channel, channel), [by_channel[channel]])
+    chart.add(labels.get("unread", "unread"), [unread])
     return _svg(chart)
 
 

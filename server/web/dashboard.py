@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
@@ -134,6 +136,52 @@ def chase_families(notice_id: int):
     flash(_("Done for %(n)s families.", n=len(result.done)) + (" " + "; ".join(result.skipped) if result.skipped else ""),
           "ok" if not result.skipped else "error")
     return redirect(url_for("dashboard.notice", notice_id=notice_id, show="open"))
+
+
+@bp.route("/reports")
+@login_required(*STAFF)
+def reports():
+    from server import clock, settings
+
+    db = get_db()
+    classes = [r[0] for r in db.execute("SELECT id FROM classes ORDER BY id").fetchall()]
+    if _scope() is not None:
+        classes = [c for c in classes if c in _scope()]
+    now, zone = clock.now(), settings.zone(db)
+    weeks = [clock.iso_week(now - dt.timedelta(days=7 * i), zone) for i in range(4)]
+    return render_template("reports.html", classes=classes, weeks=weeks)
+
+
+@bp.route("/reports/class/<class_id>/<week>.<fmt>")
+@login_required(*STAFF)
+def class_report(class_id: str, week: str, fmt: str):
+    from flask import Response
+
+    from server import exports, reports, settings
+
+    scope = _scope()
+    if (scope is not None and class_id not in scope) or not get_db().execute(
+            "SELECT 1 FROM classes WHERE id = ?", [class_id]).fetchone():
+        abort(404)
+    try:
+        report = reports.class_week(get_db(), class_id, week)
+    except ValueError:
+        abort(404)
+    name = f"{class_id}-{report['week']}"
+    if fmt == "html":
+        return render_template("class_report.html", report=report)
+    rows, columns = reports.flat_rows(report)
+    if fmt == "csv":
+        return Response(exports.csv_bytes(rows, columns), mimetype="text/csv",
+                        headers={"Content-Disposition": f"attachment; filename={name}.csv"})
+    if fmt == "xlsx":
+        return Response(exports.xlsx_bytes(rows, columns, name),
+                        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                        headers={"Content-Disposition": f"attachment; filename={name}.xlsx"})
+    if fmt == "pdf":
+        return Response(reports.pdf_bytes(report, settings.get(get_db(), "school_name")), mimetype="application/pdf",
+                        headers={"Content-Disposition": f"attachment; filename={name}.pdf"})
+    abort(404)
 
 
 @bp.route("/notices/new", methods=["GET", "POST"])

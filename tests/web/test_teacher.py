@@ -105,3 +105,22 @@ def test_teacher_reads_counts_and_exports_in_a_real_browser(browser, live_server
         context.close()
     sheet = load_workbook(path).active
     assert sorted(sheet.cell(row, 2).value for row in range(2, sheet.max_row + 1)) == ["Amy Lee", "陳美玲"]
+
+
+def test_class_week_report_in_every_format(client, login, staff, db, school):
+    from server import clock, settings
+
+    notice = seeded(db, school)
+    week = clock.iso_week(clock.now(), settings.zone(db))
+    login("t3a", "teacher-pass")
+    page = client.get(f"/reports/class/3A/{week}.html").get_data(as_text=True)
+    assert "王小明" in page and "陳美玲" in page and "Amy Lee" not in page
+    rows = list(csv.reader(io.StringIO(client.get(f"/reports/class/3A/{week}.csv").data.decode("utf-8-sig"))))
+    assert len(rows) == 3 and any(r[3].startswith("confirmed (paper)") for r in rows[1:])
+    sheet = load_workbook(io.BytesIO(client.get(f"/reports/class/3A/{week}.xlsx").data)).active
+    assert sheet.max_row == 3 and str(notice) in sheet.cell(1, 4).value
+    pdf = client.get(f"/reports/class/3A/{week}.pdf")
+    assert pdf.data.startswith(b"%PDF") and pdf.mimetype == "application/pdf"
+    assert client.get(f"/reports/class/3B/{week}.html").status_code == 404  # not this teacher's class
+    assert client.get("/reports/class/3A/not-a-week.csv").status_code == 404
+    assert "3A" in client.get("/reports").get_data(as_text=True)

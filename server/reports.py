@@ -1,0 +1,80 @@
+"""The class week report: every notice of a week for one class, every family, and who has what."""
+
+from __future__ import annotations
+
+import io
+from xml.sax.saxutils import escape
+
+from sqlite_utils import Database
+
+from server import clock, ledger, notices, roster
+
+STATE_MARK = {"confirmed": "✓", "read": "○", "unread": "✗"}
+
+
+def class_week(db: Database, class_id: str, week: str) -> dict:
+    """Notices (with totals) as columns, families as rows, states in the cells."""
+    year, number = clock.parse_week(week)
+    week = f"{year}-W{number:02d}"
+    items = sorted(notices.list_notices(db, week=week, class_ids=[class_id], published_only=True),
+                   key=lambda n: (n["publish_at"], n["id"]))
+    family_ids = roster.families_in_classes(db, [class_id])
+    families = {f["id"]: f for f in roster.list_families(db) if f["id"] in set(family_ids)}
+    rows = []
+    for family_id in family_ids:
+        family = families[family_id]
+        states = {n["id"]: ledger.status_of(db, n["id"], family_id) for n in items}
+        rows.append({"family_id": family_id, "code": family["code"], "family": family["display_name"],
+                     "students": ", ".join(s["name"] for s in family["students"] if s["class_id"] == class_id),
+                     "states": states,
+                     "done": sum(1 for s in states.values() if s.state == "confirmed")})
+    rows.sort(key=lambda r: r["students"])
+    columns = []
+    for notice in items:
+        counts = {state: sum(1 for r in rows if r["states"][notice["id"]].state == state) for state in STATE_MARK}
+        columns.append({"notice": notice, "title": notices.title_for(notice, notice["primary_language"]), **counts})
+    return {"class_id": class_id, "week": week, "notices": columns, "families": rows}
+
+
+def flat_rows(report: dict) -> tuple[list[dict], list[tuple[str, str]]]:
+    """One row per family, one column per notice: for CSV and Excel."""
+    columns = [("students", "Students / 学生"), ("family", "Family / 家庭"), ("code", "Code / 编号")]
+    columns += [(f"n{c['notice']['id']}", f"{c['notice']['id']} {c['title']}") for c in report["notices"]]
+    columns.append(("done", "Confirmed / 已确认"))
+    rows = []
+    for family in report["families"]:
+        row = {k: family[k] for k in ("students", "family", "code", "done")}
+        for column in report["notices"]:
+            status = family["states"][column["notice"]["id"]]
+            row[f"n{column['notice']['id']}"] = status.state + (f" ({', '.join(status.channels)})" if status.channels else "")
+        rows.append(row)
+    return rows, columns
+
+
+def pdf_bytes(report: dict, school: str) -> bytes:
+    """The report as an A4 landscape PDF (ReportLab, the same embedded CJK font as the bulletins)."""
+    from reportlab.lib.pagesizes import A4, landscape
+    from reportlab.lib.styles import ParagraphStyle
+    from reportlab.lib.units import mm
+    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+
+    from print import fonts
+
+    font = fonts.register()
+    small = ParagraphStyle("small", fontName=font, fontSize=8, leading=10, wordWrap="CJK")
+    title = ParagraphStyle("title", fontName=font, fontSize=15, leading=19)
+    header = [Paragraph(escape(t), small) for t in ["Students / 学生", "Family / 家庭", "Code"]]
+    header += [Paragraph(escape(c["title"]), small) for c in report["notices"]] + [Paragraph("✓", small)]
+    body = [[Paragraph(escape(f["students"]), small), Paragraph(escape(f["family"]), small), f["code"]]
+            + [STATE_MARK[f["states"][c["notice"]["id"]].state] for c in report["notices"]] + [str(f["done"])]
+            for f in report["families"]]
+    totals = ["", "", ""] + [f"{c['confirmed']}✓ {c['read']}○ {c['unread']}✗" for c in report["notices"]] + [""]
+    table = Table([header] + body + [totals], repeatRows=1)
+    table.setStyle(TableStyle([("FONT", (0, 0), (-1, -1), font, 8), ("GRID", (0, 0), (-1, -1), 0.3, "#999999"),
+                               ("BACKGROUND", (0, 0), (-1, 0), "#e8e8e8"), ("ALIGN", (3, 1), (-1, -1), "CENTER")]))
+    out = io.BytesIO()
+    doc = SimpleDocTemplate(out, pagesize=landscape(A4), leftMargin=12 * mm, rightMargin=12 * mm,
+                            topMargin=12 * mm, bottomMargin=12 * mm, title=f"{report['class_id']} {report['week']}")
+    doc.build([Paragraph(escape(f"{school} · {report['class_id']} · {report['week']}"), title), Spacer(0, 4 * mm),
+               Paragraph("✓ confirmed / 已确认   ○ read / 已读   ✗ not yet / 未读", small), Spacer(0, 3 * mm), table])
+    return out.getvalue()
