@@ -50,7 +50,7 @@ def init_app(app) -> None:
         return get_db().execute("SELECT count(*) FROM review_items WHERE status = 'open'").fetchone()[0]
 
     app.jinja_env.globals.update(current_user=current_user, now_iso=clock.now_iso, get_locale=get_locale,
-                                 review_count=review_count)
+                                 review_count=review_count, inf=float("inf"))
 
     def page(code: int, message: str):
         return render_template("error.html", code=code, message=message), code

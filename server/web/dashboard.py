@@ -184,6 +184,41 @@ def class_report(class_id: str, week: str, fmt: str):
     abort(404)
 
 
+@bp.route("/unreached")
+@login_required(*STAFF)
+def unreached():
+    from server import unreached as finder
+
+    rows = finder.families(get_db(), _scope())
+    return render_template("unreached.html", rows=rows, threshold=finder.THRESHOLD_HOURS, weeks=finder.WEEKS)
+
+
+EDITABLE = ("followup_delay_hours", "max_attempts", "quiet_hours", "office_hours", "office_phone", "phone_line",
+            "school_name", "default_region", "default_language")
+
+
+@bp.route("/settings", methods=["GET", "POST"])
+@login_required("admin", "office")
+def school_settings():
+    """Follow-up rules and school details, validated as on the command line."""
+    from server import settings
+
+    db = get_db()
+    if request.method == "POST":
+        try:
+            for name in EDITABLE:
+                if name in request.form:
+                    settings.put(db, name, request.form[name])
+        except ValueError as exc:
+            flash(str(exc), "error")
+        else:
+            flash(_("Settings saved."), "ok")
+        return redirect(url_for("dashboard.school_settings"))
+    rows = [{"name": s.name, "help": s.help, "value": settings.get(db, s.name)} for s in settings.SETTINGS
+            if s.name in EDITABLE]
+    return render_template("settings.html", rows=rows)
+
+
 @bp.route("/notices/new", methods=["GET", "POST"])
 @login_required(*STAFF)
 def new_notice():

@@ -124,3 +124,35 @@ def test_class_week_report_in_every_format(client, login, staff, db, school):
     assert client.get(f"/reports/class/3B/{week}.html").status_code == 404  # not this teacher's class
     assert client.get("/reports/class/3A/not-a-week.csv").status_code == 404
     assert "3A" in client.get("/reports").get_data(as_text=True)
+
+
+def test_hard_to_reach_families_with_a_next_step(client, login, staff, db, school):
+    import datetime as dt
+
+    from server import clock
+
+    old = clock.iso(clock.now() - dt.timedelta(days=5))
+    for title in ("一", "二"):
+        make_notice(db, classes=["3A"], reply_options=[], publish_at=old, texts={"zh-Hans": (title, "内容")})
+    quick = make_notice(db, classes=["3A"], reply_options=[], publish_at=old, texts={"zh-Hans": ("三", "内容")})
+    for notice_id in (quick, quick - 1, quick - 2):
+        ledger.record(db, [ledger.new_event(notice_id, school["S1"], "digital", "confirmed",
+                                            occurred_at=clock.iso(clock.now() - dt.timedelta(days=4, hours=20)))])
+    login("t3a", "teacher-pass")
+    page = client.get("/unreached").get_data(as_text=True)
+    assert "陳婆婆" in page and "王大明" not in page  # S2 confirmed nothing; S1 confirmed within hours
+    assert "换渠道：用家庭的语言打电话" in page  # a paper family with a phone
+
+
+def test_follow_up_rules_are_edited_in_the_browser_and_validated(client, login, staff, db):
+    from server import settings
+
+    login("office", "office-pass")
+    token = csrf_token(client, "/settings")
+    client.post("/settings", data={"csrf_token": token, "followup_delay_hours": "12", "quiet_hours": "21:00-07:30"})
+    assert (settings.get(db, "followup_delay_hours"), settings.get(db, "quiet_hours")) == ("12", "21:00-07:30")
+    page = client.post("/settings", data={"csrf_token": token, "quiet_hours": "late evening"},
+                       follow_redirects=True).get_data(as_text=True)
+    assert "not a time window" in page and settings.get(db, "quiet_hours") == "21:00-07:30"
+    login("t3a", "teacher-pass")
+    assert client.get("/settings").status_code == 403
