@@ -195,12 +195,52 @@ def events_for(db: Database, notice_id: int | None = None, family_id: int | None
     return (_from_row(r) for r in db.query(sql, params))
 
 
+_STATUS_SQL = """
+WITH live AS (
+    SELECT * FROM events e
+    WHERE e.notice_id = :notice AND e.kind != 'void'
+      AND NOT EXISTS (SELECT 1 FROM events v WHERE v.voids = e.id)
+)
+SELECT family_id,
+       max(CASE kind WHEN 'confirmed' THEN 2 WHEN 'reply' THEN 2 WHEN 'read' THEN 1 ELSE 0 END) AS rank,
+       min(CASE WHEN kind IN ('read', 'confirmed', 'reply') THEN occurred_at END) AS first_at,
+       min(CASE WHEN kind IN ('confirmed', 'reply') THEN occurred_at END) AS confirmed_at,
+       group_concat(DISTINCT CASE WHEN kind IN ('read', 'confirmed', 'reply') THEN channel END) AS channels,
+       group_concat(DISTINCT CASE WHEN kind = 'delivered' THEN channel END) AS delivered,
+       max(CASE WHEN kind = 'reply' THEN occurred_at || ' ' || id END) AS last_reply
+FROM live GROUP BY family_id
+"""
+
+
 def notice_status(db: Database, notice_id: int) -> dict[int, Status]:
-    """Status of every family that has events for this notice (others are unread)."""
-    by_family: dict[int, list[Event]] = {}
-    for event in events_for(db, notice_id=notice_id):
-        by_family.setdefault(event.family_id, []).append(event)
-    return {family_id: derive_status(evs) for family_id, evs in by_family.items()}
+    """Status of every family that has events for this notice (others are unread).
+
+    The same rules as :func:`derive_status`, done by SQLite in one pass (a test keeps the two equal).
+    """
+    replies = {}
+    out = {}
+    for row in db.query(_STATUS_SQL, {"notice": notice_id}):
+        if row["last_reply"]:
+            replies[row["family_id"]] = row["last_reply"].split(" ", 1)
+        out[row["family_id"]] = row
+    choices = _reply_choices(db, [event_id for _at, event_id in replies.values()])
+    return {family_id: Status(
+        state=("unread", "read", "confirmed")[row["rank"]],
+        first_at=row["first_at"], confirmed_at=row["confirmed_at"],
+        channels=tuple(sorted((row["channels"] or "").split(","))) if row["channels"] else (),
+        reply=choices.get(replies[family_id][1]) if family_id in replies else None,
+        reply_at=replies[family_id][0] if family_id in replies else None,
+        delivered=tuple(sorted(row["delivered"].split(","))) if row["delivered"] else (),
+    ) for family_id, row in out.items()}
+
+
+def _reply_choices(db: Database, event_ids: list[str]) -> dict[str, str]:
+    choices = {}
+    for start in range(0, len(event_ids), 500):
+        chunk = event_ids[start:start + 500]
+        for row in db.query(f"SELECT id, payload FROM events WHERE id IN ({','.join('?' * len(chunk))})", chunk):
+            choices[row["id"]] = json.loads(row["payload"]).get("choice")
+    return choices
 
 
 def status_of(db: Database, notice_id: int, family_id: int) -> Status:

@@ -14,6 +14,7 @@ from server.languages import LANGUAGES, TEXT_LANGUAGES
 from server.web import STAFF, current_user, login_required
 
 bp = Blueprint("dashboard", __name__)
+PAGE_SIZE = 100  # families per page on the notice view
 
 
 def _scope() -> list[str] | None:
@@ -50,11 +51,14 @@ def notice(notice_id: int):
     report = status.notice_report(get_db(), notice_id, _scope())
     show = request.args.get("show", "all")
     families = [f for f in report["families"] if show == "all" or (show == "open") != f["done"]]
+    page = max(request.args.get("page", 0, type=int), 0)
+    pages = max((len(families) - 1) // PAGE_SIZE + 1, 1)
+    families = families[page * PAGE_SIZE:(page + 1) * PAGE_SIZE]
     title, body, _lang = notices.text_for(notice, _ui_language())
     labels = {o["key"]: notices.reply_label(notice, o["key"], _ui_language()) for o in notice["reply_options"]}
-    chase_rows = _unconfirmed(get_db(), notice, report) if show == "open" else []
+    chase_rows = _unconfirmed(get_db(), notice, report)[page * PAGE_SIZE:(page + 1) * PAGE_SIZE] if show == "open" else []
     return render_template("notice.html", notice=notice, title=title, body=body, report=report,
-                           families=families, show=show, labels=labels, chase_rows=chase_rows)
+                           families=families, show=show, labels=labels, chase_rows=chase_rows, page=page, pages=pages)
 
 
 def _unconfirmed(db, notice: dict, report: dict | None = None) -> list[dict]:
