@@ -28,10 +28,12 @@ class Attempt:
 
 def due(db: Database, now: dt.datetime) -> list[tuple[dict, dict]]:
     """(notice, family) pairs that have waited too long and may still be chased."""
-    delay = dt.timedelta(hours=int(settings.get(db, "followup_delay_hours")))
+    delays = {0: dt.timedelta(hours=int(settings.get(db, "followup_delay_hours"))),
+              1: dt.timedelta(hours=int(settings.get(db, "urgent_delay_hours")))}
     limit = int(settings.get(db, "max_attempts"))
     pairs = []
     for notice in notices.list_notices(db, published_only=True):
+        delay = delays[notice["urgent"]]
         if not notice["requires_confirmation"] or notice["private"] or clock.parse(notice["publish_at"]) + delay > now:
             continue
         statuses = ledger.notice_status(db, notice["id"])

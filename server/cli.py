@@ -257,9 +257,11 @@ def notice_group() -> None:
 @click.option("--due", help="Answer-by date, YYYY-MM-DD.")
 @click.option("--private", is_flag=True, help="Sensitive: never printed; read on the phone only after the family code.")
 @click.option("--publish-at", help="Publish later (YYYY-MM-DD HH:MM, school time). Default: now.")
+@click.option("--urgent", is_flag=True, help="Remind unconfirmed families sooner (setting urgent_delay_hours).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
 @pass_ctx
-def notice_add(ctx: Context, title, body, lang, translation, classes, reply, no_confirm, due, private, publish_at, fmt):
+def notice_add(ctx: Context, title, body, lang, translation, classes, reply, no_confirm, due, private, publish_at,
+               urgent, fmt):
     """Add a notice and print its id.
 
     Example: paperbridge notice add --title 秋游 --body 周五去植物园 --class 3A --reply attend --reply absent
@@ -271,7 +273,8 @@ def notice_add(ctx: Context, title, body, lang, translation, classes, reply, no_
     try:
         notice_id = notices.add_notice(ctx.db(), texts=texts, classes=list(classes) or None,
                                        requires_confirmation=not no_confirm, reply_options=list(reply),
-                                       due_date=due, private=private, publish_at=publish_at, created_by="cli")
+                                       due_date=due, private=private, publish_at=publish_at, created_by="cli",
+                                       urgent=urgent)
     except ValueError as exc:
         raise _fail(exc)
     click.echo(output.to_json({"id": notice_id}) if fmt == "json" else str(notice_id))

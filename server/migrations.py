@@ -350,3 +350,9 @@ def covering_status_index(db: Database) -> None:
     """A covering index for deriving a notice's statuses without touching the table rows."""
     db.execute("CREATE INDEX IF NOT EXISTS events_status ON events(notice_id, family_id, kind, channel, occurred_at, id)")
     db.execute("DROP INDEX IF EXISTS events_notice_family")  # a prefix of the new index
+
+
+@migrations(name="0008_urgent_notices")
+def urgent_notices(db: Database) -> None:
+    """Urgent notices are chased sooner (setting urgent_delay_hours)."""
+    db.execute("ALTER TABLE notices ADD COLUMN urgent INTEGER NOT NULL DEFAULT 0")

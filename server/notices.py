@@ -54,6 +54,7 @@ def add_notice(
     private: bool = False,
     publish_at: str | None = None,
     created_by: str = "system",
+    urgent: bool = False,
 ) -> int:
     """Create a notice; ``classes=None`` means the whole school. Returns the new id."""
     if not texts:
@@ -76,7 +77,7 @@ def add_notice(
             "primary_language": next(iter(texts)), "whole_school": int(classes is None),
             "requires_confirmation": int(requires_confirmation),
             "reply_options": json.dumps(options, ensure_ascii=False), "due_date": due_date,
-            "private": int(private), "publish_at": clock.iso(publish),
+            "private": int(private), "urgent": int(urgent), "publish_at": clock.iso(publish),
             "week": clock.iso_week(publish, zone), "created_at": clock.now_iso(), "created_by": created_by,
         }).last_pk
         db["notice_texts"].insert_all(

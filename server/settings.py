@@ -35,6 +35,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("office_hours", "08:00-17:00", "When pressing 0 on the phone line reaches the office (local time)."),
     Setting("quiet_hours", "20:30-08:00", "No reminder calls or texts in this window (local time)."),
     Setting("followup_delay_hours", "24", "Hours a notice may stay unconfirmed before a reminder call or text."),
+    Setting("urgent_delay_hours", "4", "Hours an urgent notice may stay unconfirmed before a reminder."),
     Setting("max_attempts", "3", "Most reminder calls or texts per family and notice."),
 )
 BY_NAME = {s.name: s for s in SETTINGS}
@@ -50,7 +51,7 @@ def validate(name: str, value: str) -> str:
         raise ValueError("school_id must be 1-8 letters or digits")
     if name in ("office_hours", "quiet_hours"):
         parse_window(value)
-    if name in ("followup_delay_hours", "max_attempts") and not (value.isdigit() and int(value) > 0):
+    if name in ("followup_delay_hours", "urgent_delay_hours", "max_attempts") and not (value.isdigit() and int(value) > 0):
         raise ValueError(f"{name} must be a whole number above 0")
     if name == "timezone":
         try:

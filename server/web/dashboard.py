@@ -197,7 +197,7 @@ def unreached():
     return render_template("unreached.html", rows=rows, threshold=finder.THRESHOLD_HOURS, weeks=finder.WEEKS)
 
 
-EDITABLE = ("followup_delay_hours", "max_attempts", "quiet_hours", "office_hours", "office_phone", "phone_line",
+EDITABLE = ("followup_delay_hours", "urgent_delay_hours", "max_attempts", "quiet_hours", "office_hours", "office_phone", "phone_line",
             "school_name", "default_region", "default_language")
 
 
@@ -260,6 +260,7 @@ def _notice_form(scope: list[str] | None) -> dict:
         "requires_confirmation": form.get("requires_confirmation") == "on",
         "reply_options": form.getlist("reply"), "due_date": form.get("due_date") or None,
         "private": form.get("private") == "on", "publish_at": form.get("publish_at") or None,
+        "urgent": form.get("urgent") == "on",
     }
 
 

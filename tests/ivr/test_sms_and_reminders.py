@@ -125,3 +125,16 @@ def test_simulator_and_followup_commands_offline(db_path, db, school):
     assert "confirmed" in status.stdout and "voice" in status.stdout
     rounds = subprocess.run([pb, "followup", "run"], text=True, capture_output=True, env=env, timeout=60)
     assert rounds.returncode == 0 and "dry run" in rounds.stdout
+
+
+def test_urgent_notices_are_chased_sooner(db, school):
+    db.execute("UPDATE families SET preferred_channel = 'sms'")
+    five_hours_ago = clock.iso(clock.now() - dt.timedelta(hours=5))
+    make_notice(db, publish_at=five_hours_ago, texts={"zh-Hans": ("普通", "x")})
+    urgent = make_notice(db, publish_at=five_hours_ago, urgent=True, texts={"zh-Hans": ("紧急", "x")})
+    settings.put(db, "quiet_hours", "03:00-03:01")  # so that the test runs at any hour
+    local = clock.now().astimezone(settings.zone(db))
+    if local.hour == 3 and local.minute == 0:
+        settings.put(db, "quiet_hours", "04:00-04:01")
+    sent = followup.run(db, DryRun(db))
+    assert {a.notice_id for a in sent} == {urgent}
