@@ -81,6 +81,15 @@ def incoming():
     return _record(db, family, notice, int(parts[0]), request.form.get("MessageSid", ""), _)
 
 
+@bp.route("/sms/status", methods=["POST"])
+@twilio_signed
+def status():
+    """Twilio's message status callback: delivered, failed, undelivered."""
+    get_db().execute("UPDATE contact_attempts SET outcome = ? WHERE sid = ?",
+                     [request.form.get("MessageStatus", ""), request.form.get("MessageSid", "")])
+    return ("", 204)
+
+
 def _record(db, family: dict, notice: dict, digit: int, sid: str, _) -> Response:
     options = notice["reply_options"][:3]
     if options and not 1 <= digit <= len(options) or not options and digit != 1:

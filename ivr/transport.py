@@ -52,7 +52,8 @@ class Twilio:
         return call.sid
 
     def text(self, to: str, body: str) -> str:
-        return self.client.messages.create(to=to, from_=self.config.number, body=body).sid
+        return self.client.messages.create(to=to, from_=self.config.number, body=body,
+                                           status_callback=self.config.url("/ivr/sms/status")).sid
 
 
 def for_config(db: Database, config: TwilioConfig) -> Transport:

@@ -10,7 +10,8 @@ from openpyxl.styles import Font
 
 UNREAD_COLUMNS = [("classes", "Class / 班级"), ("students", "Students / 学生"), ("family", "Family / 家庭"),
                   ("code", "Code / 编号"), ("state", "Status / 状态"), ("preferred_channel", "Channel / 渠道"),
-                  ("language", "Language / 语言"), ("phone", "Phone / 电话"), ("attempts", "Reminders / 提醒次数")]
+                  ("language", "Language / 语言"), ("phone", "Phone / 电话"), ("attempts", "Reminders / 提醒次数"),
+                  ("failures", "Failed, with reason / 失败原因")]
 
 
 def csv_bytes(rows: list[dict], columns: list[tuple[str, str]]) -> bytes:

@@ -7,7 +7,7 @@ import datetime as dt
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from server import ledger, links, notices, roster, status, users
+from server import delivery, ledger, links, notices, roster, status, users
 from server.app import get_db
 from server.errors import UnknownNotice
 from server.languages import LANGUAGES, TEXT_LANGUAGES
@@ -58,7 +58,8 @@ def notice(notice_id: int):
     labels = {o["key"]: notices.reply_label(notice, o["key"], _ui_language()) for o in notice["reply_options"]}
     chase_rows = _unconfirmed(get_db(), notice, report)[page * PAGE_SIZE:(page + 1) * PAGE_SIZE] if show == "open" else []
     return render_template("notice.html", notice=notice, title=title, body=body, report=report,
-                           families=families, show=show, labels=labels, chase_rows=chase_rows, page=page, pages=pages)
+                           families=families, show=show, labels=labels, chase_rows=chase_rows, page=page, pages=pages,
+                           failed_states=delivery.FAILED)
 
 
 def _unconfirmed(db, notice: dict, report: dict | None = None) -> list[dict]:
@@ -70,13 +71,15 @@ def _unconfirmed(db, notice: dict, report: dict | None = None) -> list[dict]:
     phones_by_family: dict[int, list[str]] = {}
     for row in db.query("SELECT family_id, phone FROM guardians WHERE active = 1 AND phone IS NOT NULL"):
         phones_by_family.setdefault(row["family_id"], []).append(row["phone"])
+    open_families = [f for f in report["families"] if not f["done"]]
+    details = delivery.detail(db, notice, [f["family_id"] for f in open_families])
     rows = []
-    for family in report["families"]:
-        if family["done"]:
-            continue
+    for family in open_families:
         attempt = tries.get(family["family_id"], {})
+        detail = details[family["family_id"]]
         rows.append({**family, "phone": phones_by_family.get(family["family_id"], []),
-                     "attempts": attempt.get("count", 0), "last_outcome": attempt.get("outcome", "")})
+                     "attempts": attempt.get("count", 0), "delivery": detail,
+                     "failures": "; ".join(delivery.failures(detail))})
     return rows
 
 
@@ -90,6 +93,8 @@ def unread_export(notice_id: int, fmt: str):
     notice = _notice_or_404(notice_id)
     rows = _unconfirmed(get_db(), notice)
     name = f"unread-notice-{notice_id}"
+    if request.args.get("failed"):
+        rows, name = [r for r in rows if r["failures"]], f"failed-notice-{notice_id}"
     if fmt == "csv":
         return Response(exports.csv_bytes(rows, exports.UNREAD_COLUMNS), mimetype="text/csv",
                         headers={"Content-Disposition": f"attachment; filename={name}.csv"})

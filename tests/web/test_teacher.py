@@ -156,3 +156,20 @@ def test_follow_up_rules_are_edited_in_the_browser_and_validated(client, login, 
     assert "not a time window" in page and settings.get(db, "quiet_hours") == "21:00-07:30"
     login("t3a", "teacher-pass")
     assert client.get("/settings").status_code == 403
+
+
+def test_delivery_detail_and_failed_only_export(client, login, staff, db, school):
+    from ivr.simulator import Phone
+
+    notice = seeded(db, school)
+    db.execute("UPDATE families SET preferred_channel = 'voice' WHERE id = ?", [school["S3"]])
+    db.execute("INSERT INTO contact_attempts (family_id, notice_id, phone, channel, round, sid, outcome, at)"
+               " VALUES (?, ?, '+8613800138002', 'sms', 'r1', 'SM42', 'sent', '2026-11-23T00:00:00Z')",
+               [school["S2"], notice])
+    Phone(client.application, "+8613800138002").post("/ivr/sms/status", {"MessageSid": "SM42", "MessageStatus": "undelivered"})
+    login("office", "office-pass")
+    page = client.get(f"/notices/{notice}?show=open").get_data(as_text=True)
+    assert "短信: undelivered" in page and "电话: consent pending" in page
+    rows = list(csv.reader(io.StringIO(client.get(f"/notices/{notice}/unread.csv?failed=1").data.decode("utf-8-sig"))))
+    reasons = {r[1]: r[-1] for r in rows[1:]}
+    assert reasons == {"陳美玲": "text: undelivered", "Amy Lee": "phone: consent pending"}
