@@ -38,7 +38,7 @@ class Summary:
 
 def print_bulletins(db: Database, week: str, *, out: Path, classes: list[str] | None = None,
                     family_code: str | None = None, paper: str = "a4", large_print: bool = False,
-                    progress=None) -> Summary:
+                    progress=None, cutoff: str | None = None) -> Summary:
     """Plan, allocate slip serials, render to a temp file and move it into place, all or nothing.
 
     The write lock is held only while serials are allocated, not while pages render; if
@@ -46,7 +46,7 @@ def print_bulletins(db: Database, week: str, *, out: Path, classes: list[str] | 
     """
     if paper not in ("a4", "letter"):
         raise ValueError("paper must be a4 or letter")
-    batch = batches.plan(db, week, classes=classes, family_code=family_code)
+    batch = batches.plan(db, week, classes=classes, family_code=family_code, cutoff=cutoff)
     options = Options(school_name=settings.get(db, "school_name"), phone_line=settings.get(db, "phone_line"),
                       staff_language=settings.get(db, "default_language"), paper=paper, large_print=large_print)
     out = Path(out)

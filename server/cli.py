@@ -14,6 +14,7 @@ from pathlib import Path
 import click
 from sqlite_utils import Database
 
+from server import clock
 from server import db as database
 from server import demo as demo_school
 from server import ledger, links, notices, output, phones, receipts, roster, settings, status, users
@@ -455,9 +456,10 @@ def bulletin_group() -> None:
 @click.option("--family", "family_code", help="Reprint for one family (its family code).")
 @click.option("--paper", type=click.Choice(["a4", "letter"]), default="a4", show_default=True)
 @click.option("--large-print", is_flag=True, help="Larger type (14 pt and up) for elderly readers.")
+@click.option("--cutoff", help="Take notices published up to this time (YYYY-MM-DD HH:MM, school time). Default: now.")
 @click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="PDF file to write.")
 @pass_ctx
-def bulletin_print(ctx: Context, week, classes, family_code, paper, large_print, out) -> None:
+def bulletin_print(ctx: Context, week, classes, family_code, paper, large_print, cutoff, out) -> None:
     """Print the week's bulletins: class packs, one section per family, a signed slip at the bottom.
 
     Example: paperbridge bulletin print --week 2026-W48 --class 3A --out 3A-w48.pdf
@@ -469,7 +471,8 @@ def bulletin_print(ctx: Context, week, classes, family_code, paper, large_print,
         with click.progressbar(length=_count_families(db, classes, family_code), label="Laying out bulletins",
                                file=sys.stderr) as bar:
             summary = print_bulletins(db, week, out=out, classes=list(classes) or None, family_code=family_code,
-                                      paper=paper, large_print=large_print, progress=lambda: bar.update(1))
+                                      paper=paper, large_print=large_print, progress=lambda: bar.update(1),
+                                      cutoff=clock.normalize(cutoff, settings.zone(db)) if cutoff else None)
     except (ValueError, PaperBridgeError) as exc:
         raise _fail(exc)
     click.echo(f"{summary.out}: {summary.families} families, {summary.pages} pages, {summary.slips} slips "

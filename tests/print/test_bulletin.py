@@ -171,3 +171,16 @@ def test_names_with_markup_are_printed_literally(db, school, tmp_path):
     out = bulletin.print_bulletins(db, WEEK, out=tmp_path / "b.pdf").out
     text = "\n".join(page_texts(out))
     assert "<b>Lee & Sons</b>" in text and "A <i>trip</i>" in text
+
+
+def test_print_cutoff_leaves_out_later_notices(db, school, tmp_path):
+    import datetime as dt
+
+    early = clock.iso(clock.now() - dt.timedelta(hours=3))
+    make_notice(db, publish_at=early, texts={"en": ("Early notice", "x")})
+    make_notice(db, publish_at=clock.iso(clock.now() - dt.timedelta(minutes=5)), texts={"en": ("Late notice", "x")})
+    cutoff = clock.iso(clock.now() - dt.timedelta(hours=1))
+    out = bulletin.print_bulletins(db, clock.iso_week(clock.parse(early), dt.timezone(dt.timedelta(hours=8))),
+                                   out=tmp_path / "b.pdf", cutoff=cutoff).out
+    text = "\n".join(page_texts(out))
+    assert "Early notice" in text and "Late notice" not in text
