@@ -103,6 +103,7 @@ def record(db: Database, events: Iterable[Event]) -> RecordResult:
     the batch when an event points at something that does not exist.
     """
     recorded = duplicates = 0
+    touched: set[tuple[int, int]] = set()
     with write_transaction(db):
         for event in events:
             _check_references(db, event)
@@ -115,8 +116,11 @@ def record(db: Database, events: Iterable[Event]) -> RecordResult:
             )
             if cursor.rowcount:
                 recorded += 1
+                touched.add((event.notice_id, event.family_id))
             else:
                 duplicates += 1
+        for notice_id, family_id in touched:
+            _store_status(db, notice_id, family_id)
     return RecordResult(recorded, duplicates)
 
 
@@ -195,57 +199,77 @@ def events_for(db: Database, notice_id: int | None = None, family_id: int | None
     return (_from_row(r) for r in db.query(sql, params))
 
 
-_STATUS_SQL = """
-WITH live AS (
-    SELECT * FROM events e
-    WHERE e.notice_id = :notice AND e.kind != 'void'
-      AND NOT EXISTS (SELECT 1 FROM events v WHERE v.voids = e.id)
-)
-SELECT family_id,
+def _store_status(db: Database, notice_id: int, family_id: int) -> None:
+    """Re-derive one (notice, family) from its events and keep the result in receipt_status."""
+    status = derive_status(events_for(db, notice_id=notice_id, family_id=family_id))
+    db.execute("INSERT OR REPLACE INTO receipt_status (notice_id, family_id, state, first_at, confirmed_at, channels,"
+               " reply, reply_at, delivered) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+               [notice_id, family_id, status.state, status.first_at, status.confirmed_at, ",".join(status.channels),
+                status.reply, status.reply_at, ",".join(status.delivered)])
+
+
+_REBUILD_SQL = """
+SELECT notice_id, family_id,
        max(CASE kind WHEN 'confirmed' THEN 2 WHEN 'reply' THEN 2 WHEN 'read' THEN 1 ELSE 0 END) AS rank,
        min(CASE WHEN kind IN ('read', 'confirmed', 'reply') THEN occurred_at END) AS first_at,
        min(CASE WHEN kind IN ('confirmed', 'reply') THEN occurred_at END) AS confirmed_at,
        group_concat(DISTINCT CASE WHEN kind IN ('read', 'confirmed', 'reply') THEN channel END) AS channels,
        group_concat(DISTINCT CASE WHEN kind = 'delivered' THEN channel END) AS delivered,
        max(CASE WHEN kind = 'reply' THEN occurred_at || ' ' || id END) AS last_reply
-FROM live GROUP BY family_id
+FROM events e
+WHERE kind != 'void' AND NOT EXISTS (SELECT 1 FROM events v WHERE v.voids = e.id)
+GROUP BY notice_id, family_id
 """
+
+
+def rebuild_status(db: Database) -> int:
+    """Derive every (notice, family) again from the ledger in one pass (after a restore or a bulk load).
+
+    The same rules as :func:`derive_status`, in SQL; a property test keeps the two equal.
+    """
+    def sorted_list(text: str | None) -> str:
+        return ",".join(sorted(text.split(","))) if text else ""
+
+    rows = []
+    for row in db.query(_REBUILD_SQL):
+        reply_at, reply_id = row["last_reply"].split(" ", 1) if row["last_reply"] else (None, None)
+        rows.append([row["notice_id"], row["family_id"], ("unread", "read", "confirmed")[row["rank"]], row["first_at"],
+                     row["confirmed_at"], sorted_list(row["channels"]), reply_id, reply_at, sorted_list(row["delivered"])])
+    choices = {}
+    ids = [r[6] for r in rows if r[6]]
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        for row in db.query(f"SELECT id, payload FROM events WHERE id IN ({','.join('?' * len(chunk))})", chunk):
+            choices[row["id"]] = json.loads(row["payload"]).get("choice")
+    for row in rows:
+        row[6] = choices.get(row[6]) if row[6] else None
+    with write_transaction(db):
+        db.execute("DELETE FROM receipt_status")
+        db.conn.executemany("INSERT INTO receipt_status (notice_id, family_id, state, first_at, confirmed_at, channels,"
+                            " reply, reply_at, delivered) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    return len(rows)
+
+
+def _status_from_row(row: dict) -> Status:
+    return Status(state=row["state"], first_at=row["first_at"], confirmed_at=row["confirmed_at"],
+                  channels=tuple(row["channels"].split(",")) if row["channels"] else (), reply=row["reply"],
+                  reply_at=row["reply_at"], delivered=tuple(row["delivered"].split(",")) if row["delivered"] else ())
 
 
 def notice_status(db: Database, notice_id: int) -> dict[int, Status]:
     """Status of every family that has events for this notice (others are unread).
 
-    The same rules as :func:`derive_status`, done by SQLite in one pass (a test keeps the two equal).
+    Read from receipt_status, which :func:`record` keeps equal to :func:`derive_status` (a property
+    test checks it).
     """
-    replies = {}
-    out = {}
-    for row in db.query(_STATUS_SQL, {"notice": notice_id}):
-        if row["last_reply"]:
-            replies[row["family_id"]] = row["last_reply"].split(" ", 1)
-        out[row["family_id"]] = row
-    choices = _reply_choices(db, [event_id for _at, event_id in replies.values()])
-    return {family_id: Status(
-        state=("unread", "read", "confirmed")[row["rank"]],
-        first_at=row["first_at"], confirmed_at=row["confirmed_at"],
-        channels=tuple(sorted((row["channels"] or "").split(","))) if row["channels"] else (),
-        reply=choices.get(replies[family_id][1]) if family_id in replies else None,
-        reply_at=replies[family_id][0] if family_id in replies else None,
-        delivered=tuple(sorted(row["delivered"].split(","))) if row["delivered"] else (),
-    ) for family_id, row in out.items()}
-
-
-def _reply_choices(db: Database, event_ids: list[str]) -> dict[str, str]:
-    choices = {}
-    for start in range(0, len(event_ids), 500):
-        chunk = event_ids[start:start + 500]
-        for row in db.query(f"SELECT id, payload FROM events WHERE id IN ({','.join('?' * len(chunk))})", chunk):
-            choices[row["id"]] = json.loads(row["payload"]).get("choice")
-    return choices
+    return {row["family_id"]: _status_from_row(row)
+            for row in db.query("SELECT * FROM receipt_status WHERE notice_id = ?", [notice_id])}
 
 
 def status_of(db: Database, notice_id: int, family_id: int) -> Status:
-    """One family's status for one notice (an indexed lookup, for hot paths like the phone line)."""
-    return derive_status(events_for(db, notice_id=notice_id, family_id=family_id))
+    """One family's status for one notice."""
+    rows = list(db.query("SELECT * FROM receipt_status WHERE notice_id = ? AND family_id = ?", [notice_id, family_id]))
+    return _status_from_row(rows[0]) if rows else Status()
 
 
 def family_status(db: Database, family_id: int) -> dict[int, Status]:

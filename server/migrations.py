@@ -356,3 +356,25 @@ def covering_status_index(db: Database) -> None:
 def urgent_notices(db: Database) -> None:
     """Urgent notices are chased sooner (setting urgent_delay_hours)."""
     db.execute("ALTER TABLE notices ADD COLUMN urgent INTEGER NOT NULL DEFAULT 0")
+
+
+@migrations(name="0009_receipt_status")
+def receipt_status(db: Database) -> None:
+    """Each (notice, family)'s derived status, kept by the ledger on every write (never edited by hand)."""
+    run_sql(db, """
+CREATE TABLE receipt_status (
+    notice_id INTEGER NOT NULL,
+    family_id INTEGER NOT NULL,
+    state TEXT NOT NULL,
+    first_at TEXT,
+    confirmed_at TEXT,
+    channels TEXT NOT NULL DEFAULT '',
+    reply TEXT,
+    reply_at TEXT,
+    delivered TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (notice_id, family_id)
+) WITHOUT ROWID;
+""")
+    from server.ledger import rebuild_status
+
+    rebuild_status(db)
