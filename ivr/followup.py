@@ -47,7 +47,8 @@ def due(db: Database, now: dt.datetime) -> list[tuple[dict, dict]]:
     return pairs
 
 
-def _numbers(db: Database, family: dict, channel: str) -> list[str]:
+def usable_numbers(db: Database, family: dict, channel: str) -> list[str]:
+    """The family's numbers that may be called (consent, no do-not-call) or texted (no opt-out)."""
     rows = db.query("SELECT g.phone, p.consent_calls, p.do_not_call, p.sms_opt_out FROM guardians g"
                     " LEFT JOIN phone_prefs p ON p.phone = g.phone"
                     " WHERE g.family_id = ? AND g.active = 1 AND g.phone_valid = 1 ORDER BY g.id", [family["id"]])
@@ -70,7 +71,7 @@ def run(db: Database, transport: Transport | None = None, now: dt.datetime | Non
         channel = "voice" if family["preferred_channel"] == "voice" else "sms" if family["preferred_channel"] == "sms" else None
         if channel is None:
             continue
-        for phone in _numbers(db, family, channel):
+        for phone in usable_numbers(db, family, channel):
             if phone in called:
                 continue  # the same number is never rung twice in one round
             called.add(phone)

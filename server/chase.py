@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from sqlite_utils import Database
 
 from ivr import config, sms
-from ivr.followup import _numbers
+from ivr.followup import usable_numbers
 from ivr.transport import for_config
 from server import clock, ledger, settings
 
@@ -37,7 +37,7 @@ def chase(db: Database, notice: dict, family_ids: list[int], action: str, actor:
             ledger.record(db, [event])
             result.done.append(family["code"])
             continue
-        numbers = [n for n in _numbers(db, family, "voice" if action == "call" else "sms") if n not in used]
+        numbers = [n for n in usable_numbers(db, family, "voice" if action == "call" else "sms") if n not in used]
         if not numbers:
             why = "no number with consent to calls" if action == "call" else "no number that accepts texts"
             result.skipped.append(f"{family['code']}: {why}")
