@@ -11,7 +11,7 @@ from werkzeug.utils import secure_filename
 
 from print import evidence, review
 from print.scan import scan_paths
-from server import clock, notices, users
+from server import clock, notices, settings, users
 from server.app import get_db
 from server.errors import BadCode, PaperBridgeError
 from server.web import STAFF, current_user, login_required
@@ -74,7 +74,7 @@ def item(item_id: int):
     if found is None:
         abort(404)
     typed = request.values.get("family_code", "")
-    week = request.values.get("week") or _slip_week(db, found) or clock.iso_week(clock.now(), clock.UTC)
+    week = request.values.get("week") or _slip_week(db, found) or clock.iso_week(clock.now(), settings.zone(db))
     family, problem = _family(db, found, typed)
     if request.method == "POST" and found["status"] == "open":
         try:
