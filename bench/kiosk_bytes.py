@@ -7,27 +7,25 @@ from __future__ import annotations
 
 import re
 import tempfile
-import threading
 from pathlib import Path
 
-from waitress import create_server
 
 from kiosk import store, sync
 from kiosk.app import create_kiosk_app
 from server import db as database
 from server import demo, devices
 from server.app import create_app
+from server.serving import BackgroundServer
 
 
 def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         demo.build(folder / "school.db")
-        server = create_server(create_app({"DATABASE": str(folder / "school.db")}), host="127.0.0.1", port=0)
-        threading.Thread(target=server.run, daemon=True).start()
+        server = BackgroundServer(create_app({"DATABASE": str(folder / "school.db")}))
         db = database.connect(folder / "school.db")
         kiosk = store.connect(folder / "kiosk.db")
-        sync.enrol(kiosk, f"http://127.0.0.1:{server.effective_port}", devices.new_code(db, "bench"))
+        sync.enrol(kiosk, server.url, devices.new_code(db, "bench"))
         first_sync = sync.SyncResult()
         sync.pull(kiosk, first_sync)
         client = create_kiosk_app(folder / "kiosk.db").test_client()

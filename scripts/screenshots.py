@@ -9,16 +9,15 @@ from __future__ import annotations
 import subprocess
 import sys
 import tempfile
-import threading
 from pathlib import Path
 
 from playwright.sync_api import sync_playwright
-from waitress import create_server
 
 from print.bulletin import print_bulletins
 from server import clock, demo, links, settings
 from server import db as database
 from server.app import create_app
+from server.serving import BackgroundServer
 
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
         "--disable-sync", "--no-first-run"]
@@ -29,9 +28,8 @@ def main(out: Path) -> None:
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "demo.db"
         demo.build(path)
-        server = create_server(create_app({"DATABASE": str(path)}), host="127.0.0.1", port=0)
-        threading.Thread(target=server.run, daemon=True).start()
-        base = f"http://127.0.0.1:{server.effective_port}"
+        server = BackgroundServer(create_app({"DATABASE": str(path)}))
+        base = server.url
         db = database.connect(path)
         family_id = db.execute("SELECT id FROM families WHERE language = 'zh-Hant' ORDER BY id LIMIT 1").fetchone()[0]
         family_link = base + "/f/" + links.make_token(db, family_id)

@@ -22,7 +22,6 @@ from sqlite_utils import Database
 
 from server import clock, languages, phones, settings
 from server.db import write_transaction
-from server.errors import ImportFailed
 from server.roster_read import RosterRow, RowProblem, read_roster
 from server.tokens import family_code
 

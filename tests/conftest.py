@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import threading
 from pathlib import Path
 
 import pytest
@@ -11,6 +10,7 @@ import pytest
 from server import db as database
 from server import settings, users
 from server.app import create_app
+from server.serving import BackgroundServer
 from tests.builders import small_school
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -72,14 +72,8 @@ def login(client):
 @pytest.fixture
 def live_server(app):
     """The app behind a real waitress server on a free loopback port."""
-    from waitress import create_server
-
-    server = create_server(app, host="127.0.0.1", port=0, threads=4)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.effective_port}"
-    server.close()
-    thread.join(timeout=5)
+    with BackgroundServer(app) as server:
+        yield server.url
 
 
 @pytest.fixture(scope="session")

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import socket
-import threading
 
 import pytest
-from waitress import create_server
 
 from kiosk import store, sync
 from server import devices
+from server.serving import BackgroundServer
 
 
 class Server:
@@ -24,8 +23,7 @@ class Server:
         self.server = None
 
     def start(self):
-        self.server = create_server(self.app, host="127.0.0.1", port=self.port, threads=4)
-        threading.Thread(target=self.server.run, daemon=True).start()
+        self.server = BackgroundServer(self.app, port=self.port)
 
     def stop(self):
         if self.server:

@@ -5,24 +5,21 @@ import os
 import re
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import pytest
-from waitress import create_server
 
-from kiosk import store, sync
+from kiosk import sync
 from kiosk.app import create_kiosk_app
+from server.serving import BackgroundServer
 from tests.builders import make_notice
 
 
 @pytest.fixture
 def desk(kiosk_db, tmp_path):
     app = create_kiosk_app(tmp_path / "kiosk.db")
-    server = create_server(app, host="127.0.0.1", port=0, threads=4)
-    threading.Thread(target=server.run, daemon=True).start()
-    yield f"http://127.0.0.1:{server.effective_port}", app
-    server.close()
+    with BackgroundServer(app) as server:
+        yield server.url, app
 
 
 def test_offline_then_online_in_a_real_browser(browser, desk, db, db_path, school, kiosk_db, school_server):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-import pytest
 from PIL import Image
 from pyzbar.pyzbar import ZBarSymbol, decode
 

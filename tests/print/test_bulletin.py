@@ -91,7 +91,7 @@ def test_long_weeks_flow_and_the_slip_stays_whole_on_the_last_page(db, school, t
     for i in range(8):
         make_notice(db, texts={"zh-Hans": (f"通知{i}", body if i == 0 else "短")}, reply_options=[])
     summary = bulletin.print_bulletins(db, WEEK, out=tmp_path / "b.pdf", family_code=db["families"].get(school["S1"])["code"])
-    texts, images = page_texts(summary.out), page_images(summary.out, tmp_path)
+    images = page_images(summary.out, tmp_path)
     assert summary.slips == 2  # 8 notices, 6 rows per slip
     with_qr = [i for i, image in enumerate(images) if qr_codes(image)]
     assert len(with_qr) == 2 and with_qr[-1] == len(images) - 1

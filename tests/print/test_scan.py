@@ -5,14 +5,13 @@ import json
 
 import cv2
 import numpy as np
-import pytest
 from PIL import Image
 
 from bench.scan_corpus import office, phone, samples, slips_by_page
 from print import scan_input, slip_reader
 from print.layout import CURRENT
 from print.scan import scan_paths
-from server import ledger, tokens
+from server import tokens
 from tests.print.conftest import save_tiff
 
 

@@ -117,15 +117,12 @@ def test_office_reprints_one_familys_bulletin(office, school_copy):
 
 def test_review_in_a_real_browser(browser, school_copy, printed_4a, tmp_path):
     """Office staff open a review item in Chromium, type the code, tick, and record."""
-    import threading
-
-    from waitress import create_server
+    from server.serving import BackgroundServer
 
     scan_paths(school_copy, [_stained(school_copy, printed_4a, tmp_path)])
     path = school_copy.execute("PRAGMA database_list").fetchone()[2]
-    server = create_server(create_app({"DATABASE": path}), host="127.0.0.1", port=0, threads=2)
-    threading.Thread(target=server.run, daemon=True).start()
-    base = f"http://127.0.0.1:{server.effective_port}"
+    server = BackgroundServer(create_app({"DATABASE": path}), threads=2)
+    base = server.url
     context = browser.new_context(viewport={"width": 1200, "height": 900}, locale="zh-CN")
     try:
         page = context.new_page()
