@@ -39,9 +39,14 @@ def store_page(db: Database, image: np.ndarray, longest: int = 1400) -> str:
     return store(db, data.tobytes(), "jpg")
 
 
+def is_evidence_name(name: str) -> bool:
+    """True for names ``store`` makes (hash + suffix): nothing else in the folder is ours."""
+    return bool(_NAME.match(name))
+
+
 def path_for(db: Database, name: str) -> Path | None:
     """The file for an evidence name, or None for anything that is not one (no path tricks)."""
-    if not _NAME.match(name):
+    if not is_evidence_name(name):
         return None
     path = evidence_dir(db) / name
     return path if path.exists() else None

@@ -429,6 +429,34 @@ def backup(ctx: Context, file: Path) -> None:
     click.echo(f"Backed up {ctx.path} to {file} ({file.stat().st_size // 1024} KiB, {events} ledger events).")
 
 
+@cli.command()
+@click.option("--slip-images-older-than", "age", required=True, metavar="AGE",
+              help="Delete scanned slip and page images older than this (180d, 26w).")
+@click.option("--dry-run", is_flag=True, help="Only say what would be deleted.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@pass_ctx
+def retention(ctx: Context, age: str, dry_run: bool, fmt: str) -> None:
+    """Delete old slip images; ledger events (the proof) are always kept.
+
+    Images an open review item still needs are kept whatever their age.
+    Example: paperbridge retention --slip-images-older-than 180d
+    """
+    from print.retention import delete_slip_images, parse_age
+
+    try:
+        older_than = parse_age(age)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--slip-images-older-than") from None
+    result = delete_slip_images(ctx.db(), older_than, dry_run=dry_run)
+    if fmt == "json":
+        click.echo(output.to_json({**result.as_dict(), "dry_run": dry_run}))
+        return
+    verb = "Would delete" if dry_run else "Deleted"
+    click.echo(f"{verb} {len(result.deleted)} slip images ({result.bytes_freed / 1e6:.1f} MB) from before "
+               f"{result.cutoff}; kept {result.kept_recent} newer and {result.kept_open_review} still in the "
+               "review queue. Ledger events are untouched.")
+
+
 @cli.command("void")
 @click.argument("event_id")
 @click.option("--reason", required=True, help="Why this receipt is wrong.")

@@ -134,12 +134,14 @@ def _act(db, item: dict, family: dict | None, problem: str):
 @login_required(*STAFF)
 def evidence_file(name: str):
     db = get_db()
-    path = evidence.path_for(db, name)
-    if path is None:
+    if not evidence.is_evidence_name(name):
         abort(404)
     scope = users.class_scope(current_user())
     if scope is not None and not _teacher_may_see(db, name, scope):
         abort(404)
+    path = evidence.path_for(db, name)
+    if path is None:
+        return _("This image was deleted under the retention rule; the receipt itself is kept."), 410
     return send_file(path, mimetype="image/webp" if name.endswith(".webp") else "image/jpeg", max_age=3600)
 
 
