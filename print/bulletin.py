@@ -71,7 +71,8 @@ def print_bulletins(db: Database, week: str, *, out: Path, classes: list[str] | 
 
 def _allocate_slips(db: Database, batch: batches.Batch, layout: SlipLayout, run: str) -> dict[int, list[SlipContent]]:
     """One slip per family (more if the week has more notices than a slip has rows)."""
-    school, secret = settings.get(db, "school_id"), settings.slip_keys(db)[settings.CURRENT_KEY_ID]
+    school, key_id = settings.get(db, "school_id"), settings.current_key_id(db)
+    secret = settings.slip_keys(db)[key_id]
     slips: dict[int, list[SlipContent]] = {}
     for section in batch.sections:
         family = section.family
@@ -83,7 +84,7 @@ def _allocate_slips(db: Database, batch: batches.Batch, layout: SlipLayout, run:
                 "notice_ids": json.dumps([n["id"] for n in rows]), "batch": run, "printed_at": clock.now_iso(),
             }).last_pk
             text = tokens.sign_slip(tokens.SlipId(school, batch.week, family["code"], serial, layout.version,
-                                                  settings.CURRENT_KEY_ID), secret)
+                                                  key_id), secret)
             slips.setdefault(family["id"], []).append(SlipContent(
                 qr_text=text, serial=serial, family_code=family["code"], family_name=family["display_name"],
                 students=students, language=family["language"], notices=rows))

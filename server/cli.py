@@ -429,6 +429,52 @@ def backup(ctx: Context, file: Path) -> None:
     click.echo(f"Backed up {ctx.path} to {file} ({file.stat().st_size // 1024} KiB, {events} ledger events).")
 
 
+@cli.group("secret")
+def secret_group() -> None:
+    """The school secret that signs slip QR codes and family links."""
+
+
+@secret_group.command("list")
+@pass_ctx
+def secret_list(ctx: Context) -> None:
+    """Show the key ids: the one signing now, the older ones still trusted, the retired ones."""
+    db = ctx.db()
+    current, trusted = settings.current_key_id(db), settings.slip_keys(db)
+    retired = db.execute("SELECT substr(key, length(?) + 2), value FROM settings WHERE key LIKE ? ORDER BY key",
+                         [settings.RETIRED_KEY, settings.RETIRED_KEY + ":%"]).fetchall()
+    rows = [{"key": k, "state": "signing" if k == current else "trusted (old slips and links)"} for k in trusted]
+    rows += [{"key": k, "state": f"retired {when}"} for k, when in retired]
+    click.echo(output.table(sorted(rows, key=lambda r: r["key"]), ["key", "state"]))
+
+
+@secret_group.command("rotate")
+@pass_ctx
+def secret_rotate(ctx: Context) -> None:
+    """Sign new slips and links with a fresh secret; old ones keep verifying.
+
+    Staff are signed out of the web pages once (their sessions were signed with the old key).
+    """
+    try:
+        key_id = settings.rotate_secret(ctx.db())
+    except ValueError as exc:
+        raise _fail(exc) from None
+    click.echo(f"New school secret {key_id} signs from now on. Slips and family links made under older keys "
+               "still verify; retire a key with `paperbridge secret retire KEY` if it leaked.")
+
+
+@secret_group.command("retire")
+@click.argument("key_id")
+@pass_ctx
+def secret_retire(ctx: Context, key_id: str) -> None:
+    """Stop trusting an old key: its slips go to the review queue and its family links stop working."""
+    try:
+        settings.retire_key(ctx.db(), key_id)
+    except ValueError as exc:
+        raise _fail(exc) from None
+    click.echo(f"Key {key_id.upper()} retired. Slips signed with it now go to the review queue; "
+               "send those families new links.")
+
+
 @cli.command()
 @click.option("--slip-images-older-than", "age", required=True, metavar="AGE",
               help="Delete scanned slip and page images older than this (180d, 26w).")

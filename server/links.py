@@ -13,7 +13,9 @@ _SALT = "family-link-v1"
 
 
 def _serializer(db: Database) -> URLSafeSerializer:
-    return URLSafeSerializer(settings.school_secret(db), salt=_SALT)
+    """Signs with the newest school key; links made under any still-trusted key verify."""
+    keys = settings.slip_keys(db)
+    return URLSafeSerializer([keys[k] for k in sorted(keys)], salt=_SALT)
 
 
 def make_token(db: Database, family_id: int) -> str:

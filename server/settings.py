@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+import string
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlite_utils import Database
 
+from server import clock
 from server.errors import NotInitialized
 
 
@@ -39,7 +41,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("max_attempts", "3", "Most reminder calls or texts per family and notice."),
 )
 BY_NAME = {s.name: s for s in SETTINGS}
-SECRET_KEY = "school_secret"
+SECRET_KEY = "school_secret"  # key A; later keys are 'school_secret:B', 'school_secret:C' ...
+RETIRED_KEY = "retired_secret"  # 'retired_secret:A' = when key A stopped being trusted
+KEY_IDS = string.ascii_uppercase  # one letter in every slip's QR code
 
 
 def validate(name: str, value: str) -> str:
@@ -77,7 +81,7 @@ def in_window(moment: dt.time, window: tuple[dt.time, dt.time]) -> bool:
 
 def is_initialized(db: Database) -> bool:
     return db["settings"].exists() and bool(
-        db.execute("SELECT 1 FROM settings WHERE key = ?", [SECRET_KEY]).fetchone()
+        db.execute("SELECT 1 FROM settings WHERE key = ? OR key LIKE ?", [SECRET_KEY, SECRET_KEY + ":%"]).fetchone()
     )
 
 
@@ -107,16 +111,51 @@ def put(db: Database, name: str, value: str) -> None:
     db.execute("INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)", [name, validate(name, value)])
 
 
-def school_secret(db: Database) -> bytes:
-    return bytes.fromhex(get(db, SECRET_KEY))
+def _key_ids(db: Database, prefix: str) -> list[str]:
+    rows = db.execute("SELECT key FROM settings WHERE key = ? OR key LIKE ?", [prefix, prefix + ":%"]).fetchall()
+    return sorted(KEY_IDS[0] if key == prefix else key.split(":", 1)[1] for (key,) in rows)
 
 
 def slip_keys(db: Database) -> dict[str, bytes]:
-    """Signing keys by key id, for verifying slips ('A' is the secret made at init)."""
-    return {"A": school_secret(db)}
+    """Every school secret still trusted, by key id: old slips and links verify under theirs."""
+    rows = db.execute("SELECT key, value FROM settings WHERE key = ? OR key LIKE ?",
+                      [SECRET_KEY, SECRET_KEY + ":%"]).fetchall()
+    keys = {KEY_IDS[0] if key == SECRET_KEY else key.split(":", 1)[1]: bytes.fromhex(value) for key, value in rows}
+    if not keys:
+        raise NotInitialized("This database has no school secret yet: run `paperbridge init` first.")
+    return keys
 
 
-CURRENT_KEY_ID = "A"
+def current_key_id(db: Database) -> str:
+    """The newest key: new slips and links are signed with it."""
+    return max(slip_keys(db))
+
+
+def school_secret(db: Database) -> bytes:
+    return slip_keys(db)[current_key_id(db)]
+
+
+def rotate_secret(db: Database) -> str:
+    """Make a new school secret and sign with it from now on; older keys keep verifying."""
+    used = _key_ids(db, SECRET_KEY) + _key_ids(db, RETIRED_KEY)
+    following = [k for k in KEY_IDS if k > max(used)]
+    if not following:
+        raise ValueError("all 26 key ids (A-Z) have been used")
+    new_id = following[0]
+    db.execute("INSERT INTO settings (key, value) VALUES (?, ?)", [f"{SECRET_KEY}:{new_id}", secrets.token_hex(32)])
+    return new_id
+
+
+def retire_key(db: Database, key_id: str) -> None:
+    """Stop trusting an old key (e.g. it leaked): its slips go to review, its links stop working."""
+    key_id = key_id.strip().upper()
+    if key_id not in slip_keys(db):
+        raise ValueError(f"no trusted key {key_id!r}; trusted: {', '.join(slip_keys(db))}")
+    if key_id == current_key_id(db):
+        raise ValueError(f"key {key_id} is the one in use: run `paperbridge secret rotate` first")
+    with db.atomic():
+        db.execute("DELETE FROM settings WHERE key = ?", [SECRET_KEY if key_id == KEY_IDS[0] else f"{SECRET_KEY}:{key_id}"])
+        db.execute("INSERT INTO settings (key, value) VALUES (?, ?)", [f"{RETIRED_KEY}:{key_id}", clock.now_iso()])
 
 
 def zone(db: Database) -> ZoneInfo:
