@@ -16,7 +16,7 @@ from flask_wtf.csrf import CSRFProtect
 from werkzeug.security import check_password_hash
 
 from kiosk import store, sync
-from server import clock, tokens
+from server import clock, ratelimit, tokens
 from server.app import LOCALES, security_headers
 from server.errors import BadCode
 from server.i18n import DIRECTORY
@@ -113,11 +113,17 @@ def _routes(app: Flask) -> None:
     @app.route("/login", methods=["GET", "POST"])
     def login():
         if request.method == "POST":
+            guard, address = ratelimit.limiter(ratelimit.PIN), ratelimit.client_address()
+            wait = guard.blocked_for(address)
+            if wait:
+                flash(_("Too many wrong PINs. Try again in %(n)s minutes.", n=ratelimit.minutes(wait)), "error")
+                return render_template("kiosk_login.html"), 429, {"Retry-After": str(wait)}
             rows = list(kdb().query("SELECT * FROM volunteers WHERE username = ? AND active = 1",
                                     [request.form.get("username", "").strip()]))
             if rows and check_password_hash(rows[0]["password_hash"], request.form.get("pin", "")):
                 session["volunteer"] = rows[0]["username"]
                 return redirect(url_for("home"))
+            guard.hit(address)
             flash(_("Wrong name or PIN."), "error")
             return render_template("kiosk_login.html"), 401
         return render_template("kiosk_login.html")
@@ -219,12 +225,21 @@ def _find(query: str) -> list[dict]:
     db = kdb()
     digits = "".join(ch for ch in query if ch.isdigit())
     if digits and len(digits) == len(query.replace(" ", "")):
+        guard = ratelimit.limiter(ratelimit.FAMILY_CODE)
+        wait = guard.blocked_for(session["volunteer"])
+        if wait:
+            flash(_("Too many wrong family codes. Try again in %(n)s minutes, or search by name.",
+                    n=ratelimit.minutes(wait)), "error")
+            return []
         try:
             code = tokens.check_family_code(digits)
         except BadCode as exc:
+            guard.hit(session["volunteer"])
             flash(str(exc), "error")
             return []
         ids = [r[0] for r in db.execute("SELECT id FROM families WHERE code = ? AND active = 1", [code])]
+        if not ids:
+            guard.hit(session["volunteer"])
     else:
         ids = [r[0] for r in db.execute("SELECT DISTINCT family_id FROM students WHERE active = 1 AND name LIKE ?"
                                         " LIMIT 20", [f"%{query}%"])]

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify, request
 
-from server import receipts, users
+from server import ratelimit, receipts, users
 from server.app import get_db
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -28,11 +28,30 @@ def wrong_method(_exc):
     return error("method_not_allowed", "this endpoint does not take that method", 405)
 
 
+def too_many(wait: int):
+    response, status = error("rate_limited", f"too many requests; try again in {wait} seconds", 429)
+    response.headers["Retry-After"] = str(wait)
+    return response, status
+
+
+@bp.before_request
+def _refuse_token_guessing():
+    """An address that sent many wrong tokens waits, whatever it sends next."""
+    wait = ratelimit.limiter(ratelimit.BAD_LINK).blocked_for(ratelimit.client_address())
+    return too_many(wait) if wait else None
+
+
+def count_bad_token() -> None:
+    ratelimit.limiter(ratelimit.BAD_LINK).hit(ratelimit.client_address())
+
+
 def _integration() -> str | None:
     header = request.headers.get("Authorization", "")
-    if not header.startswith("Bearer "):
-        return None
-    return users.integration_for_token(get_db(), header.removeprefix("Bearer ").strip())
+    name = (users.integration_for_token(get_db(), header.removeprefix("Bearer ").strip())
+            if header.startswith("Bearer ") else None)
+    if name is None:
+        count_bad_token()
+    return name
 
 
 @bp.route("/receipts", methods=["POST"])

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 
-from server import users
+from server import ratelimit, users
 from server.app import LOCALES, get_db
 
 bp = Blueprint("auth", __name__)
@@ -20,8 +20,15 @@ def _safe_next(target: str | None) -> str:
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     if request.method == "POST":
+        guard, address = ratelimit.limiter(ratelimit.LOGIN), ratelimit.client_address()
+        wait = guard.blocked_for(address)
+        if wait:
+            flash(_("Too many sign-in attempts from this computer. Try again in %(n)s minutes.",
+                    n=ratelimit.minutes(wait)), "error")
+            return render_template("login.html"), 429, {"Retry-After": str(wait)}
         user = users.authenticate(get_db(), request.form.get("username", ""), request.form.get("password", ""))
         if user is None:
+            guard.hit(address)
             flash(_("Wrong user name or password, or the account is locked for 15 minutes after 5 tries."), "error")
             return render_template("login.html"), 401
         if user["role"] == "volunteer":

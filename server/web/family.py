@@ -11,7 +11,7 @@ import uuid
 
 from flask import Blueprint, abort, g, redirect, render_template, request, url_for
 
-from server import ledger, links, notices
+from server import ledger, links, notices, ratelimit
 from server.app import LOCALES, get_db
 from server.errors import BadSignature, UnknownNotice
 from server.languages import ui_locale
@@ -24,9 +24,13 @@ _PREVIEW_AGENTS = re.compile(r"bot|preview|facebookexternalhit|whatsapp|telegram
 
 def _family(token: str) -> dict:
     db = get_db()
+    guard, address = ratelimit.limiter(ratelimit.BAD_LINK), ratelimit.client_address()
+    if guard.blocked_for(address):
+        abort(429)
     try:
         family_id = links.family_for_token(db, token)
     except BadSignature:
+        guard.hit(address)
         abort(404)
     family = db["families"].get(family_id)
     family["students"] = list(db.query(

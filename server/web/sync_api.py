@@ -14,11 +14,11 @@ import json
 
 from flask import Blueprint, Response, request
 
-from server import devices, ledger, notices, settings
+from server import devices, ledger, notices, ratelimit, settings
 from server.app import get_db
 from server.db import write_transaction
 from server.errors import PaperBridgeError, UnknownFamily, UnknownNotice
-from server.web.api import error
+from server.web.api import count_bad_token, error, too_many
 
 bp = Blueprint("sync_api", __name__, url_prefix="/api/sync")
 MAX_PUSH = 500
@@ -52,9 +52,25 @@ def _reply(data: dict) -> Response:
     return response
 
 
+@bp.before_request
+def _limit():
+    """Enrolment codes are guessable: few tries per address. Each kiosk gets a steady request budget."""
+    address = ratelimit.client_address()
+    wait = ratelimit.limiter(ratelimit.BAD_LINK).blocked_for(address)
+    if not wait and request.endpoint == "sync_api.enroll":
+        wait = ratelimit.limiter(ratelimit.ENROL).hit(address)
+    elif not wait:
+        wait = ratelimit.limiter(ratelimit.SYNC).hit(ratelimit.token_key(request.headers.get("Authorization", address)))
+    return too_many(wait) if wait else None
+
+
 def _device() -> dict | None:
     header = request.headers.get("Authorization", "")
-    return devices.device_for_token(get_db(), header.removeprefix("Bearer ").strip()) if header.startswith("Bearer ") else None
+    device = (devices.device_for_token(get_db(), header.removeprefix("Bearer ").strip())
+              if header.startswith("Bearer ") else None)
+    if device is None:
+        count_bad_token()
+    return device
 
 
 @bp.route("/enroll", methods=["POST"])
