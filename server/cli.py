@@ -17,7 +17,7 @@ from sqlite_utils import Database
 from server import clock
 from server import db as database
 from server import demo as demo_school
-from server import ledger, links, notices, output, phones, receipts, roster, settings, status, users
+from server import ledger, links, logs, notices, output, phones, receipts, roster, settings, status, users
 from server.errors import PaperBridgeError
 
 
@@ -50,6 +50,7 @@ def _fail(exc: Exception) -> click.ClickException:
 @click.pass_context
 def cli(ctx: click.Context, db_path: str | None) -> None:
     """PaperBridge: paper, phone and help-desk channels for school notices, in one read ledger."""
+    logs.configure()
     ctx.obj = Context(db_path)
 
 

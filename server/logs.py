@@ -1,0 +1,55 @@
+"""Logging for every command: one line per record on stderr, with private things masked.
+
+Phone numbers keep their country code and last four digits; family links, bearer
+tokens, passwords, PINs and secrets are replaced. Masking happens in the
+formatter, after the message and any traceback are rendered, so nothing a
+library logs can slip past it. Under systemd stderr goes to the journal
+(see docs/operations.md); set PAPERBRIDGE_LOG_LEVEL=DEBUG for more.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import sys
+from typing import Callable
+
+from server import phones
+
+_RULES: tuple[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]], ...] = (
+    (re.compile(r"(/f/)[A-Za-z0-9_\-.]+"), r"\1<link>"),
+    (re.compile(r"(Bearer\s+)[^\s\"',]+", re.IGNORECASE), r"\1<token>"),
+    (re.compile(r"((?:token|password|passwd|pin|secret|auth_token|signature|code)[\"']?\s*[:=]\s*[\"']?)"
+                r"[^\s\"',&}]+", re.IGNORECASE), r"\1<hidden>"),
+    (re.compile(r"\b[0-9a-fA-F]{40,}\b"), "<secret>"),
+    (re.compile(r"\+\d{7,15}\b"), lambda match: phones.mask(match.group())),
+    (re.compile(r"(?<![\d.:-])(1[3-9]\d)\d{4}(\d{4})(?![\d.:-])"), r"\1****\2"),
+)
+
+
+def redact(text: str) -> str:
+    """Mask phone numbers, links, tokens and secrets in one log line (or traceback)."""
+    for pattern, replacement in _RULES:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+class RedactingFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record))
+
+
+def configure(level: str | None = None, stream=None) -> logging.Handler:
+    """Send log records to stderr through the redacting formatter (idempotent)."""
+    root = logging.getLogger()
+    for handler in root.handlers:
+        if isinstance(handler.formatter, RedactingFormatter):
+            return handler
+    handler = logging.StreamHandler(stream or sys.stderr)
+    handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root.addHandler(handler)
+    root.setLevel((level or os.environ.get("PAPERBRIDGE_LOG_LEVEL") or "INFO").upper())
+    # The twilio client logs whole requests (numbers, message bodies) at INFO.
+    logging.getLogger("twilio.http_client").setLevel(logging.WARNING)
+    return handler
