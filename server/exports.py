@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 
 from openpyxl import Workbook
 from openpyxl.styles import Font
@@ -41,7 +42,16 @@ def xlsx_bytes(rows: list[dict], columns: list[tuple[str, str]], title: str) -> 
     return out.getvalue()
 
 
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"^[+-]?\d[\d ]*$")  # phone numbers like +8613800138001 are not formulas
+
+
 def _cell(value):
+    """A value safe for a spreadsheet: text that Excel would run as a formula gets a leading apostrophe."""
     if isinstance(value, (list, tuple)):
-        return ", ".join(str(v) for v in value)
-    return "" if value is None else value
+        value = ", ".join(str(v) for v in value)
+    if value is None:
+        return ""
+    if isinstance(value, str) and value.startswith(_FORMULA_START) and not _PLAIN_NUMBER.match(value):
+        return "'" + value
+    return value
