@@ -189,7 +189,13 @@ def _read(response: VoiceResponse, call: dict, notice: dict) -> None:
 def outbound():
     """A reminder call we placed to a guardian of family ``f``: name the school, give a number to call back."""
     db = get_db()
-    family = db["families"].get(request.args.get("f", type=int))
+    rows = list(db.query("SELECT * FROM families WHERE id = ?", [request.args.get("f", type=int)]))
+    if not rows:  # only our own reminder calls come here; a bad URL ends the call politely
+        current_app.logger.warning("outbound call webhook for an unknown family: %s", request.url)
+        response = VoiceResponse()
+        response.hangup()
+        return twiml(response)
+    family = rows[0]
     call = calls.start(db, request.form.get("CallSid", ""), "outbound", request.form.get("From", ""),
                        request.form.get("To", ""))
     if not call["family_id"]:

@@ -22,8 +22,11 @@ class ChaseResult:
     skipped: list[str] = field(default_factory=list)  # "code: why"
 
 
+ACTIONS = ("call", "text", "told")
+
+
 def chase(db: Database, notice: dict, family_ids: list[int], action: str, actor: str, note: str = "") -> ChaseResult:
-    if action not in ("call", "text", "told"):
+    if action not in ACTIONS:
         raise ValueError("action must be call, text or told")
     result, round_id, used = ChaseResult(), clock.uuid7(), set()
     conf = config.load(db)

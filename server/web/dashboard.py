@@ -135,6 +135,8 @@ def chase_families(notice_id: int):
     from server import chase
 
     notice = _notice_or_404(notice_id)
+    if request.form.get("action") not in chase.ACTIONS:
+        abort(400)
     allowed = {f["family_id"] for f in _unconfirmed(get_db(), notice)}
     chosen = [int(f) for f in request.form.getlist("family") if f.isdigit() and int(f) in allowed]
     if not chosen:
