@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import sqlite3
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
@@ -21,6 +22,9 @@ from server.db import write_transaction
 
 BATCH = 200
 TIMEOUT = 20
+
+
+NOT_UNDERSTOOD = "the server's answer was not understood"
 
 
 class Revoked(Exception):
@@ -82,6 +86,10 @@ def push(db: Database, result: SyncResult) -> None:
         events = [{**{k: r[k] for k in ("id", "notice_id", "family_id", "kind", "occurred_at", "actor")},
                    "payload": json.loads(r["payload"])} for r in rows]
         answer = _request(db, "POST", "/api/sync/push", {"events": events}, result)
+        if not (isinstance(answer, dict) and isinstance(answer.get("accepted"), list)
+                and isinstance(answer.get("rejected"), list)
+                and all(isinstance(r, dict) and "id" in r and "reason" in r for r in answer["rejected"])):
+            raise Offline(NOT_UNDERSTOOD)
         with write_transaction(db):
             now = clock.now_iso()
             for event_id in answer["accepted"]:
@@ -95,10 +103,21 @@ def push(db: Database, result: SyncResult) -> None:
 def pull(db: Database, result: SyncResult) -> None:
     while True:
         page = _request(db, "GET", f"/api/sync/pull?cursor={store.get(db, 'cursor', '0.0')}", None, result)
-        store.apply_pull(db, page)
+        apply_page(db, page)
         result.pulled_pages += 1
-        if not page["more"]:
+        if not page.get("more"):
             return
+
+
+def apply_page(db: Database, page) -> None:
+    """Apply one pulled page whole, or nothing: an answer of the wrong shape (a proxy's error
+    page, a half-upgraded server) is treated like no connection, and the next sync tries again."""
+    if not isinstance(page, dict) or not isinstance(page.get("cursor"), str):
+        raise Offline(NOT_UNDERSTOOD)
+    try:
+        store.apply_pull(db, page)
+    except (KeyError, TypeError, ValueError, AttributeError, sqlite3.Error) as exc:
+        raise Offline(f"{NOT_UNDERSTOOD} ({type(exc).__name__})") from None
 
 
 def sync(db: Database) -> SyncResult:

@@ -91,6 +91,7 @@ def _image_pages(path: Path) -> Iterator[Page]:
     name = str(path)
     try:
         with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # e.g. "Corrupt EXIF data": the pixels may still be fine
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(path) as picture:
                 if picture.width * picture.height > MAX_PIXELS:

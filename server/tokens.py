@@ -21,6 +21,7 @@ import base64
 import hashlib
 import hmac
 import re
+import unicodedata
 from dataclasses import dataclass
 
 from server.errors import BadCode, BadSignature
@@ -54,9 +55,15 @@ def family_code(number: int) -> str:
     return base + damm_digit(base)
 
 
+_SEPARATORS = frozenset(" -.\u3000\t\u2010\u2011\u2012\u2013\uff0d")
+
+
 def check_family_code(typed: str) -> str:
     """Clean a typed code (spaces, dashes, full-width digits) and check its digit."""
-    code = "".join(str(int(ch)) for ch in typed if ch.isdigit())
+    digits = [unicodedata.decimal(ch, None) for ch in typed if ch not in _SEPARATORS]
+    if None in digits:
+        raise BadCode("A family code has only digits.")
+    code = "".join(map(str, digits))
     if len(code) < 2 or len(code) > 12:
         raise BadCode("A family code has 5 to 12 digits.")
     if damm_digit(code) != "0":

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Run the hostile-input targets (tests/fuzz) far longer than the test suite does.
+# Usage: bench/fuzz.sh [SCALE]   (SCALE 1 = the suite's few hundred examples per target)
+# Prints each target's time and example count; a finding fails the run and is kept in
+# .hypothesis/ so the next plain `pytest tests/fuzz` replays it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scale="${1:-100}"
+start=$(date +%s)
+PAPERBRIDGE_FUZZ_SCALE="$scale" .venv/bin/python -m pytest tests/fuzz -q -p no:cacheprovider \
+    --hypothesis-show-statistics -W ignore::pytest.PytestUnraisableExceptionWarning "${@:2}" \
+    | grep -E "^tests/|passing examples|Stopped because|passed|failed" || true
+echo "fuzzing at scale $scale took $(( $(date +%s) - start )) s"
