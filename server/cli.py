@@ -5,10 +5,8 @@ Every command finds the database from --db, $PAPERBRIDGE_DB, or the instance fol
 
 from __future__ import annotations
 
-import os
 import sqlite3
 import sys
-import tempfile
 from pathlib import Path
 
 import click
@@ -411,23 +409,48 @@ def family_link(ctx: Context, code: str, revoke: bool) -> None:
 def backup(ctx: Context, file: Path) -> None:
     """Copy the database with SQLite's online backup (safe while the server runs).
 
+    Copy the evidence folder beside the database as well if you keep slip images.
     Example: paperbridge backup /mnt/usb/paperbridge-2026-11-23.db
     """
+    from server import backup as backups
+
     db = ctx.db()
-    file.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=file.parent, prefix=f".{file.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        target = sqlite3.connect(tmp)
-        with target:
-            db.conn.backup(target)
-        target.close()
-        os.replace(tmp, file)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with click.progressbar(length=1, label="Backing up", file=sys.stderr) as bar:
+        def step(done: int, total: int) -> None:
+            bar.length = max(total, 1)
+            bar.update(done - bar.pos)
+
+        try:
+            backups.backup(db, file, progress=step)
+        except PaperBridgeError as exc:
+            raise _fail(exc) from None
     events = db.execute("SELECT count(*) FROM events").fetchone()[0]
     click.echo(f"Backed up {ctx.path} to {file} ({file.stat().st_size // 1024} KiB, {events} ledger events).")
+
+
+@cli.command()
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--yes", is_flag=True, help="Replace an existing database without asking.")
+@pass_ctx
+def restore(ctx: Context, file: Path, yes: bool) -> None:
+    """Put a backup back in place (stop the server first).
+
+    The backup is checked before anything changes; the database it replaces is kept
+    beside it as NAME.before-restore-TIME.
+    Example: paperbridge --db /var/lib/paperbridge/school.db restore /mnt/usb/paperbridge-2026-11-23.db
+    """
+    from server import backup as backups
+
+    if ctx.path.exists() and not yes:
+        click.confirm(f"Replace {ctx.path} with {file}? (the current one is kept beside it)", abort=True)
+    try:
+        kept = backups.restore(file, ctx.path)
+    except PaperBridgeError as exc:
+        raise _fail(exc) from None
+    db = database.connect(ctx.path)
+    events = db.execute("SELECT count(*) FROM events").fetchone()[0]
+    click.echo(f"Restored {file} to {ctx.path} ({events} ledger events)."
+               + (f" The previous database is kept as {kept}." if kept else ""))
 
 
 @cli.group("secret")

@@ -111,16 +111,51 @@ def test_clear_errors_for_bad_arguments(tmp_path):
         assert result.returncode == 1 and message in result.stderr, (args, result.stderr)
 
 
-def test_backup_is_a_complete_copy(tmp_path):
+def _tables(path) -> dict[str, list]:
+    """Every table, every row, in a stable order."""
+    conn = sqlite3.connect(path)
+    try:
+        names = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'"
+                                            " AND name NOT LIKE 'sqlite_%' ORDER BY name")]
+        return {name: conn.execute(f"SELECT * FROM [{name}] ORDER BY 1").fetchall() for name in names}
+    finally:
+        conn.close()
+
+
+def test_backup_then_restore_into_a_fresh_install_gives_every_table_back(tmp_path):
     db = tmp_path / "school.db"
     run(db, "demo", "--build-only")
     target = tmp_path / "usb" / "backup.db"
     assert "ledger events" in run(db, "backup", target).stdout
-    original, copy = sqlite3.connect(db), sqlite3.connect(target)
-    for table in ("families", "students", "guardians", "notices", "events", "users"):
-        assert original.execute(f"SELECT * FROM {table} ORDER BY 1").fetchall() == \
-               copy.execute(f"SELECT * FROM {table} ORDER BY 1").fetchall()
     assert not [p for p in target.parent.iterdir() if p.name.endswith(".tmp")]
+    original = _tables(db)
+    assert len(original) >= 20 and _tables(target) == original
+
+    fresh = tmp_path / "new-server" / "paperbridge.db"
+    restored = run(fresh, "restore", target)
+    assert "Restored" in restored.stdout
+    assert _tables(fresh) == original
+    assert run(fresh, "status", "--notice", "1", "--format", "json").returncode == 0
+
+    run(fresh, "setting", "set", "school_name", "Changed after restore")
+    again = run(fresh, "restore", target, "--yes")
+    kept = next(fresh.parent.glob("paperbridge.db.before-restore-*"))
+    assert str(kept) in again.stdout and _tables(fresh) == original
+    assert ("school_name", "Changed after restore") in _tables(kept)["settings"]
+
+
+def test_restore_refuses_what_is_not_a_backup(tmp_path):
+    db = tmp_path / "school.db"
+    run(db, "init")
+    before = _tables(db)
+    (tmp_path / "junk.db").write_bytes(b"SQLite format 3\x00" + b"\x00" * 200)
+    (tmp_path / "other.db").touch()
+    sqlite3.connect(tmp_path / "other.db").execute("CREATE TABLE notes (x)").connection.commit()
+    for bad, message in (("missing.db", "does not exist"), ("junk.db", "not a readable database"),
+                         ("other.db", "not a PaperBridge database")):
+        result = run(db, "restore", tmp_path / bad, "--yes", check=False)
+        assert result.returncode == 1 and message in result.stderr, result.stderr
+    assert _tables(db) == before and not list(tmp_path.glob(".school.db.*.tmp"))
 
 
 def test_demo_builds_this_weeks_school_and_never_overwrites_real_data(tmp_path):
