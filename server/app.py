@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import sqlite3
 from pathlib import Path
 
 from flask import Flask, g, request, session
@@ -21,7 +22,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     """Build the app for the database in ``test_config['DATABASE']`` or the usual place."""
     app = Flask(__name__)
     app.config.from_mapping(DATABASE=str(database.resolve_path()), SESSION_COOKIE_HTTPONLY=True,
-                            MAX_CONTENT_LENGTH=200 * 1024 * 1024,
+                            MAX_CONTENT_LENGTH=200 * 1024 * 1024, BUSY_SECONDS=10,
                             SESSION_COOKIE_SAMESITE="Lax", BABEL_DEFAULT_LOCALE="zh_Hans",
                             BABEL_TRANSLATION_DIRECTORIES=str(Path(__file__).parent / "translations"))
     app.config.from_prefixed_env("PAPERBRIDGE")
@@ -40,6 +41,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     Babel(app, locale_selector=select_locale)
     app.teardown_appcontext(close_db)
     app.after_request(security_headers)
+    app.register_error_handler(sqlite3.OperationalError, storage_failure)
+    app.register_error_handler(OSError, storage_failure)
     _register_blueprints(app)
     return app
 
@@ -60,7 +63,8 @@ def get_db():
     from flask import current_app
 
     if "db" not in g:
-        g.db = database.connect(current_app.config["DATABASE"], migrate=False)  # migrated in create_app
+        g.db = database.connect(current_app.config["DATABASE"], migrate=False,  # migrated in create_app
+                                busy_seconds=current_app.config["BUSY_SECONDS"])
     return g.db
 
 
@@ -68,6 +72,32 @@ def close_db(_exc: BaseException | None = None) -> None:
     db = g.pop("db", None)
     if db is not None:
         db.close()
+
+
+def storage_failure(exc: Exception):
+    """A locked database or a full disk: say so plainly (503/507); the transaction saved nothing."""
+    from flask import current_app, jsonify
+    from flask_babel import gettext as _
+    from twilio.twiml.voice_response import VoiceResponse
+
+    message = database.explain(exc, current_app.config["DATABASE"])
+    if message is None:
+        raise exc
+    current_app.logger.error("%s %s: %s", request.method, request.path, exc)
+    status = 503 if message == database.BUSY else 507
+    headers = {"Retry-After": "30"} if status == 503 else {}
+    if request.path.startswith("/api/"):
+        return jsonify({"error": {"code": "busy" if status == 503 else "storage", "message": message}}), status, headers
+    if request.path.startswith("/ivr/"):  # the caller hears a sentence, not Twilio's error tone
+        response = VoiceResponse()
+        response.say("对不起，学校电话线路暂时出现问题，请稍后再打来。", language="zh-CN")
+        response.say("Sorry, the school line has a problem right now. Please call again later.", language="en-US")
+        response.hangup()
+        return str(response), 200, {"Content-Type": "application/xml"}
+    texts = {database.BUSY: _("The database is busy. Nothing was saved; please try again in a minute."),
+             database.DISK_FULL: _("The server's disk is full. Nothing was saved; please tell whoever looks after the server."),
+             database.READ_ONLY: _("The server cannot save data right now. Nothing was saved; please tell whoever looks after the server.")}
+    return texts.get(message, texts[database.READ_ONLY]), status, headers
 
 
 def select_locale() -> str:

@@ -41,7 +41,20 @@ def _fail(exc: Exception) -> click.ClickException:
     return click.ClickException(str(exc))
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Group(click.Group):
+    """Turns a locked database or a full disk into one plain sentence and exit code 1."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except (sqlite3.OperationalError, OSError) as exc:
+            message = database.explain(exc, getattr(ctx.obj, "path", None))
+            if message is None:
+                raise
+            raise click.ClickException(message) from None
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="paperbridge")
 @click.option("--db", "db_path", envvar=database.ENV_VAR, type=click.Path(dir_okay=False),
               help="Database file (default: $PAPERBRIDGE_DB, else instance/paperbridge.db).")

@@ -7,7 +7,9 @@ folder, turns on WAL and foreign keys, and applies pending migrations.
 
 from __future__ import annotations
 
+import errno
 import os
+import shutil
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -34,22 +36,55 @@ def resolve_path(path: str | os.PathLike | None = None) -> Path:
     return instance_dir() / "paperbridge.db"
 
 
-def connect(path: str | os.PathLike, *, synchronous: str = "NORMAL", migrate: bool = True) -> Database:
+def connect(path: str | os.PathLike, *, synchronous: str = "NORMAL", migrate: bool = True,
+            busy_seconds: float = 30) -> Database:
     """Open (creating if needed) and migrate the database at ``path``.
 
     The web app migrates once at start and opens request connections with ``migrate=False``.
+    A writer waits up to ``busy_seconds`` for another writer (a backup, an import) to finish.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(str(path), timeout=30, check_same_thread=False)
+    conn = sqlite3.connect(str(path), timeout=busy_seconds, check_same_thread=False)
     db = Database(conn)
     db.execute("PRAGMA journal_mode=WAL")
     db.execute(f"PRAGMA synchronous={synchronous}")
     db.execute("PRAGMA foreign_keys=ON")
-    db.execute("PRAGMA busy_timeout=30000")
+    db.execute(f"PRAGMA busy_timeout={int(busy_seconds * 1000)}")
     if migrate:
         migrations.apply(db)
     return db
+
+
+BUSY = "The database is busy (a backup, an import or another long task is writing). Nothing was saved; try again."
+DISK_FULL = "The disk holding the database is full. Nothing was saved; free some space and try again."
+READ_ONLY = "The database file cannot be written (read-only disk or permissions). Nothing was saved."
+
+
+DISK_ERROR = "The disk holding the database reported a read/write error. Nothing was saved; check the disk."
+LOW_SPACE = 1024 * 1024
+
+
+def explain(exc: BaseException, path: str | os.PathLike | None = None) -> str | None:
+    """A plain sentence for the storage failures an office meets, or None for anything else.
+
+    SQLite reports a full disk as 'disk I/O error' when it cannot even create its WAL
+    file, so with ``path`` an I/O error on a disk with almost no room left is a full disk.
+    """
+    text = str(exc).lower()
+    sqlite_error = isinstance(exc, sqlite3.OperationalError)
+    if sqlite_error and ("locked" in text or "busy" in text):
+        return BUSY
+    if (sqlite_error and "full" in text) or getattr(exc, "errno", None) == errno.ENOSPC:
+        return DISK_FULL
+    if sqlite_error and "readonly" in text:
+        return READ_ONLY
+    if sqlite_error and "disk i/o error" in text:
+        try:
+            return DISK_FULL if path and shutil.disk_usage(Path(path).parent).free < LOW_SPACE else DISK_ERROR
+        except OSError:
+            return DISK_ERROR
+    return None
 
 
 def open_db(path: str | os.PathLike | None = None) -> Database:
