@@ -8,6 +8,8 @@ cd "$(dirname "$0")/.."
 scale="${1:-100}"
 start=$(date +%s)
 PAPERBRIDGE_FUZZ_SCALE="$scale" .venv/bin/python -m pytest tests/fuzz -q -p no:cacheprovider \
-    --hypothesis-show-statistics -W ignore::pytest.PytestUnraisableExceptionWarning "${@:2}" \
-    | grep -E "^tests/|passing examples|Stopped because|passed|failed" || true
+    --hypothesis-show-statistics "${@:2}" \
+    | tee "${TMPDIR:-/tmp}/paperbridge-fuzz.log" \
+    | grep -E "^tests/|passing examples|Stopped because|Failing test case|passed|failed" || true
+echo "full output: ${TMPDIR:-/tmp}/paperbridge-fuzz.log"
 echo "fuzzing at scale $scale took $(( $(date +%s) - start )) s"

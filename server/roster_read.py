@@ -126,6 +126,8 @@ def read_csv(path: Path) -> tuple[list[RosterRow], str]:
 # ---- OneRoster 1.1 ----------------------------------------------------------------------------
 
 ONEROSTER_FILES = ("users.csv", "classes.csv", "enrollments.csv")
+ONEROSTER_COLUMNS = {"users.csv": ("sourcedId", "role"), "classes.csv": ("sourcedId",),
+                     "enrollments.csv": ("classSourcedId", "userSourcedId", "role")}
 GUARDIAN_ROLES = {"parent", "guardian", "relative"}
 
 
@@ -137,8 +139,15 @@ def is_oneroster(path: Path) -> bool:
 
 def _oneroster_tables(path: Path) -> dict[str, list[tuple[int, dict]]]:
     def load(name: str, data: bytes) -> list[tuple[int, dict]]:
-        reader = csv.DictReader(io.StringIO(decode(data)[0], newline=""))
-        return [(reader.line_num, row) for row in reader]
+        try:
+            reader = csv.DictReader(io.StringIO(decode(data)[0], newline=""))
+            rows = [(reader.line_num, row) for row in reader]
+        except csv.Error as exc:
+            raise ImportFailed(f"{name} is not readable CSV ({exc}).") from None
+        missing = [c for c in ONEROSTER_COLUMNS[name] if c not in (reader.fieldnames or [])]
+        if missing:
+            raise ImportFailed(f"{name} has no {', '.join(missing)} column: not a OneRoster 1.1 export.")
+        return rows
 
     tables = {}
     if path.is_dir():

@@ -110,13 +110,23 @@ def push():
                    "duplicates": result.duplicates})
 
 
+def _row_id(value) -> int:
+    """A database id from JSON: a whole number in SQLite's range, as a number or digits."""
+    if isinstance(value, bool) or not isinstance(value, (int, str)) or not str(value).isdigit():
+        raise ValueError(f"{value!r} is not an id")
+    number = int(value)
+    if not 0 < number < 2**63:
+        raise ValueError(f"{value!r} is not an id")
+    return number
+
+
 def _event(db, item: dict, device_id: str) -> ledger.Event:
     if item.get("kind") not in KIOSK_KINDS:
         raise ValueError(f"a kiosk records {', '.join(KIOSK_KINDS)}, not {item.get('kind')!r}")
     event_id = str(item["id"])
     if not 8 <= len(event_id) <= 64:
         raise ValueError("event ids are UUIDs")
-    notice_id, family_id = int(item["notice_id"]), int(item["family_id"])
+    notice_id, family_id = _row_id(item["notice_id"]), _row_id(item["family_id"])
     if not db.execute("SELECT 1 FROM notices WHERE id = ?", [notice_id]).fetchone():
         raise UnknownNotice(f"notice {notice_id} does not exist")
     if not db.execute("SELECT 1 FROM families WHERE id = ?", [family_id]).fetchone():

@@ -15,7 +15,7 @@ import xml.etree.ElementTree as ET
 import zipfile
 
 import pytest
-from hypothesis import HealthCheck, assume, given, settings, strategies as st
+from hypothesis import HealthCheck, assume, example, given, settings, strategies as st
 
 from ivr.simulator import Phone
 from kiosk import store, sync
@@ -58,6 +58,7 @@ def test_no_one_character_change_forges_a_slip(position, char):
 
 @FIXTURES
 @given(st.text(PRINTABLE, max_size=20))
+@example("²")  # found: superscript digits passed isdigit() and crashed int()
 def test_any_typed_code_is_checked_or_refused(typed):
     try:
         code = tokens.check_family_code(typed)
@@ -122,6 +123,7 @@ def test_any_cells_under_a_real_header(db, school, tmp_path, cells):
 @FIXTURES
 @given(st.dictionaries(st.sampled_from(["users.csv", "classes.csv", "enrollments.csv", "orgs.csv"]),
                        st.binary(max_size=200), min_size=1))
+@example({"users.csv": b"\r\x00", "classes.csv": b"", "enrollments.csv": b""})  # found: KeyError
 def test_any_oneroster_zip(db, school, tmp_path, members):
     path = tmp_path / "oneroster.zip"
     with zipfile.ZipFile(path, "w") as archive:
@@ -141,6 +143,7 @@ MAGIC = st.sampled_from([b"%PDF-1.4\n", b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff\xe0
 
 @FIXTURES
 @given(MAGIC, st.binary(max_size=2000))
+@example(b"II*\x00", b"\x00\x00\x00\x01")  # found: "Corrupt EXIF data" warning escaped
 def test_any_bytes_as_a_scan(tmp_path, magic, tail):
     path = tmp_path / "scan.bin"
     path.write_bytes(magic + tail)
@@ -197,6 +200,8 @@ def device_token(db, school):
                  st.lists(EVENT, max_size=5).map(lambda e: json.dumps({"events": e}).encode()),
                  st.binary(max_size=200)),
        st.booleans())
+@example(b'{"events":[{"kind":"read","id":"00000000","notice_id":9223372036854775808,"family_id":1}]}', False)  # found: ids past SQLite's range crashed the push
+@example(b'{"events":[{"kind":"read","id":"00000000","notice_id":1.9,"family_id":true}]}', True)
 def test_any_push_body(app, db, device_token, body, gzipped):
     app.extensions.pop("paperbridge_ratelimits", None)  # this test sends more than a kiosk's per-minute budget
     make_notice(db) if not db["notices"].count else None
@@ -214,6 +219,8 @@ def test_any_push_body(app, db, device_token, body, gzipped):
 
 @FIXTURES
 @given(JSON)
+@example({"cursor": "1.0", "families": [{"id": 1}]})  # a page missing columns
+@example([])
 def test_any_pull_page_is_applied_whole_or_refused(tmp_path, page):
     kiosk = store.connect(tmp_path / "kiosk.db")
     try:
