@@ -5,13 +5,16 @@ One error shape everywhere: {"error": {"code": "...", "message": "..."}}.
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, request
+from pathlib import Path
+
+from flask import Blueprint, Response, jsonify, request
 
 from server import ratelimit, receipts, users
 from server.app import get_db
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 MAX_RECEIPTS = 5000
+OPENAPI = Path(__file__).resolve().parent.parent / "openapi.json"
 
 
 def error(code: str, message: str, status: int):
@@ -70,12 +73,19 @@ def post_receipts():
     batch = []
     for index, item in enumerate(items):
         fields = {"notice": item.get("notice"), "student": item.get("student_id"), "phone": item.get("phone"),
-                  "family": item.get("family_code"), "read_at": item.get("read_at"), "kind": item.get("kind") or "read"}
-        if not all(v is None or isinstance(v, (str, int)) for v in fields.values()):
+                  "family": item.get("family_code"), "read_at": item.get("read_at"), "kind": item.get("kind")}
+        if not all(v is None or (isinstance(v, (str, int)) and not isinstance(v, bool)) for v in fields.values()):
             return error("bad_request", f"receipt {index}: values must be strings", 400)
-        batch.append((f"receipt {index}", receipts.Receipt(**{k: str(v) if v is not None else "" for k, v in fields.items()})))
+        values = {k: str(v) if v is not None else "" for k, v in fields.items()}
+        batch.append((f"receipt {index}", receipts.Receipt(**{**values, "kind": values["kind"] or "read"})))
     report = receipts.record_receipts(get_db(), batch, source=f"api:{name}")
     return jsonify({"recorded": report.recorded, "duplicates": report.duplicates, "unmatched": report.unmatched})
+
+
+@bp.route("/openapi.json")
+def openapi():
+    """The OpenAPI 3.0 description of /api/... (tests/web/test_openapi.py runs schemathesis on it)."""
+    return Response(OPENAPI.read_bytes(), mimetype="application/json")
 
 
 @bp.route("/health")

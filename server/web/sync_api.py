@@ -110,6 +110,12 @@ def push():
                    "duplicates": result.duplicates})
 
 
+def _seq(text: str) -> int:
+    if not (text.isascii() and text.isdigit() and len(text) <= 18):
+        raise ValueError(text)
+    return int(text)
+
+
 def _row_id(value) -> int:
     """A database id from JSON: a whole number in SQLite's range, as a number or digits."""
     if isinstance(value, bool) or not isinstance(value, (int, str)) or not str(value).isdigit():
@@ -132,8 +138,12 @@ def _event(db, item: dict, device_id: str) -> ledger.Event:
     if not db.execute("SELECT 1 FROM families WHERE id = ?", [family_id]).fetchone():
         raise UnknownFamily(f"family {family_id} does not exist")
     payload = item.get("payload") or {}
-    if not isinstance(payload, dict):
-        raise ValueError("payload must be an object")
+    if not isinstance(payload, dict) or set(payload) - {"choice"}:
+        raise ValueError("payload is {} or {\"choice\": key}")
+    if item["kind"] == "reply" or "choice" in payload:
+        options = {o["key"] for o in notices.get_notice(db, notice_id)["reply_options"]}
+        if payload.get("choice") not in options:
+            raise ValueError(f"choice must be one of the notice's reply options ({', '.join(sorted(options))})")
     return ledger.new_event(notice_id, family_id, "kiosk", item["kind"], event_id=event_id,
                             dedupe_key=f"kiosk:{event_id}", payload=payload, occurred_at=str(item["occurred_at"]),
                             source=f"kiosk:{device_id}", actor=str(item.get("actor", ""))[:64])
@@ -143,8 +153,10 @@ def _event(db, item: dict, device_id: str) -> ledger.Event:
 def pull():
     if _device() is None:
         return error("unauthorized", "this kiosk is not enrolled or has been revoked", 401)
+    if set(request.args) - {"cursor"}:
+        return error("bad_request", "the only parameter is cursor", 400)
     try:
-        change_seq, event_seq = (int(part) for part in request.args.get("cursor", "0.0").split("."))
+        change_seq, event_seq = (_seq(part) for part in request.args.get("cursor", "0.0").split("."))
     except ValueError:
         return error("bad_request", "cursor looks like 123.456", 400)
     db = get_db()

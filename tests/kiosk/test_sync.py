@@ -128,6 +128,13 @@ def test_bad_pushes_are_refused_clearly(db, school, kiosk_db, school_server):
                                                   "occurred_at": "2026-11-23T00:00:00Z"}]}).encode(), gzip_it=True)
     assert status == 200 and [r["id"] for r in answer["rejected"]] == ["x" * 20, "y" * 20]
     assert post(json.dumps({"events": [{}] * 501}).encode())[0] == 413
+    notice = make_notice(db, reply_options=["attend", "absent"])
+    replies = [{"id": f"r{i}" * 8, "notice_id": notice, "family_id": school["S1"], "kind": "reply",
+                "occurred_at": "2026-11-23T00:00:00Z", "payload": payload}
+               for i, payload in enumerate([{"choice": {}}, {"choice": "maybe"}, {}, {"choice": "attend", "x": 1},
+                                            {"choice": "attend"}])]
+    status, answer = post(json.dumps({"events": replies}).encode())
+    assert status == 200 and answer["accepted"] == [replies[-1]["id"]] and len(answer["rejected"]) == 4
 
 
 def test_a_push_of_1000_events_fits_the_byte_budget(db, school, kiosk_db):

@@ -72,7 +72,7 @@ def test_cli_and_the_gone_image_page(db, db_path, staff, aged, client, login):
     assert bad.returncode == 2 and "180d" in bad.stderr
     login("office", "office-pass")
     gone = client.get(f"/evidence/{aged['old']}")
-    assert gone.status_code == 410 and "retention" in gone.get_data(as_text=True)
+    assert gone.status_code == 410 and "保存期限" in gone.get_data(as_text=True)
     with client.get(f"/evidence/{aged['new']}") as kept:
         assert kept.status_code == 200
     assert client.get("/evidence/notes.txt").status_code == 404
