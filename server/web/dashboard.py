@@ -32,16 +32,21 @@ def _notice_or_404(notice_id: int) -> dict:
     return notice
 
 
+WEEKS_PER_PAGE = 4  # the notice list shows a month at a time; a school year is ~40 weeks
+
+
 @bp.route("/")
 @login_required(*STAFF)
 def index():
     db = get_db()
-    rows = []
-    for notice in notices.list_notices(db, class_ids=_scope()):
-        report = status.notice_report(db, notice["id"], _scope())
-        rows.append({"notice": notice, "title": notices.title_for(notice, _ui_language()),
-                     "totals": report["totals"]})
-    return render_template("notices.html", rows=rows)
+    listed = notices.list_notices(db, class_ids=_scope())
+    weeks = sorted({n["week"] for n in listed}, reverse=True)
+    page = max(request.args.get("page", 0, type=int), 0)
+    shown = set(weeks[page * WEEKS_PER_PAGE:(page + 1) * WEEKS_PER_PAGE])
+    rows = [{"notice": notice, "title": notices.title_for(notice, _ui_language()),
+             "totals": status.notice_totals(db, notice, _scope())} for notice in listed if notice["week"] in shown]
+    return render_template("notices.html", rows=rows, page=page,
+                           older=len(weeks) > (page + 1) * WEEKS_PER_PAGE)
 
 
 @bp.route("/notices/<int:notice_id>")

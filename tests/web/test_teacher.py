@@ -1,12 +1,13 @@
 """The teacher's combined view: counts across channels, charts, chasing, and the unread export."""
 
 import csv
+import datetime as dt
 import io
 import xml.etree.ElementTree as ET
 
 from openpyxl import load_workbook
 
-from server import ledger
+from server import ledger, notices
 from tests.builders import make_notice
 from tests.conftest import csrf_token
 
@@ -173,3 +174,24 @@ def test_delivery_detail_and_failed_only_export(client, login, staff, db, school
     rows = list(csv.reader(io.StringIO(client.get(f"/notices/{notice}/unread.csv?failed=1").data.decode("utf-8-sig"))))
     reasons = {r[1]: r[-1] for r in rows[1:]}
     assert reasons == {"陳美玲": "text: undelivered", "Amy Lee": "phone: consent pending"}
+
+
+def test_list_totals_match_the_full_report_and_pages_by_month(client, login, staff, db, school):
+    from server import clock, ledger, status
+
+    now = clock.now()
+    ids = [make_notice(db, classes=None if i % 2 else ["3A"], reply_options=[],
+                       requires_confirmation=bool(i % 3), publish_at=clock.iso(now - dt.timedelta(weeks=i)))
+           for i in range(6)]
+    events = [ledger.new_event(ids[0], school["S1"], "paper", "read"), ledger.new_event(ids[1], school["S2"], "voice", "confirmed"),
+              ledger.new_event(ids[1], school["S3"], "sms", "read"), ledger.new_event(ids[3], school["S3"], "kiosk", "confirmed")]
+    ledger.record(db, events)
+    for notice_id in ids:
+        notice = notices.get_notice(db, notice_id)
+        for scope in (None, ["3A"], ["3B"]):
+            assert status.notice_totals(db, notice, scope) == status.notice_report(db, notice_id, scope)["totals"]
+    login("office", "office-pass")
+    first = client.get("/").get_data(as_text=True)
+    assert f"/notices/{ids[0]}" in first and f"/notices/{ids[5]}" not in first and "?page=1" in first
+    older = client.get("/?page=1").get_data(as_text=True)
+    assert f"/notices/{ids[5]}" in older and f"/notices/{ids[0]}" not in older
