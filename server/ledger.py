@@ -104,9 +104,10 @@ def record(db: Database, events: Iterable[Event]) -> RecordResult:
     """
     recorded = duplicates = 0
     touched: set[tuple[int, int]] = set()
+    known: set[tuple[str, int]] = set()  # notices and families already checked in this batch
     with write_transaction(db):
         for event in events:
-            _check_references(db, event)
+            _check_references(db, event, known)
             cursor = db.execute(
                 "INSERT OR IGNORE INTO events (id, notice_id, family_id, channel, kind, payload,"
                 " occurred_at, recorded_at, source, actor, dedupe_key, voids)"
@@ -119,16 +120,19 @@ def record(db: Database, events: Iterable[Event]) -> RecordResult:
                 touched.add((event.notice_id, event.family_id))
             else:
                 duplicates += 1
-        for notice_id, family_id in touched:
-            _store_status(db, notice_id, family_id)
+        _refresh_status(db, touched)
     return RecordResult(recorded, duplicates)
 
 
-def _check_references(db: Database, event: Event) -> None:
-    if not db.execute("SELECT 1 FROM notices WHERE id = ?", [event.notice_id]).fetchone():
-        raise UnknownNotice(f"notice {event.notice_id} does not exist")
-    if not db.execute("SELECT 1 FROM families WHERE id = ?", [event.family_id]).fetchone():
-        raise UnknownFamily(f"family {event.family_id} does not exist")
+def _check_references(db: Database, event: Event, known: set[tuple[str, int]]) -> None:
+    if ("notice", event.notice_id) not in known:
+        if not db.execute("SELECT 1 FROM notices WHERE id = ?", [event.notice_id]).fetchone():
+            raise UnknownNotice(f"notice {event.notice_id} does not exist")
+        known.add(("notice", event.notice_id))
+    if ("family", event.family_id) not in known:
+        if not db.execute("SELECT 1 FROM families WHERE id = ?", [event.family_id]).fetchone():
+            raise UnknownFamily(f"family {event.family_id} does not exist")
+        known.add(("family", event.family_id))
     if event.voids is None:
         return
     target = db.execute(
@@ -199,54 +203,71 @@ def events_for(db: Database, notice_id: int | None = None, family_id: int | None
     return (_from_row(r) for r in db.query(sql, params))
 
 
-def _store_status(db: Database, notice_id: int, family_id: int) -> None:
-    """Re-derive one (notice, family) from its events and keep the result in receipt_status."""
-    status = derive_status(events_for(db, notice_id=notice_id, family_id=family_id))
-    db.execute("INSERT OR REPLACE INTO receipt_status (notice_id, family_id, state, first_at, confirmed_at, channels,"
-               " reply, reply_at, delivered) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-               [notice_id, family_id, status.state, status.first_at, status.confirmed_at, ",".join(status.channels),
-                status.reply, status.reply_at, ",".join(status.delivered)])
-
-
-_REBUILD_SQL = """
-SELECT notice_id, family_id,
+_DERIVE_SQL = """
+SELECT e.notice_id, e.family_id,
        max(CASE kind WHEN 'confirmed' THEN 2 WHEN 'reply' THEN 2 WHEN 'read' THEN 1 ELSE 0 END) AS rank,
        min(CASE WHEN kind IN ('read', 'confirmed', 'reply') THEN occurred_at END) AS first_at,
        min(CASE WHEN kind IN ('confirmed', 'reply') THEN occurred_at END) AS confirmed_at,
        group_concat(DISTINCT CASE WHEN kind IN ('read', 'confirmed', 'reply') THEN channel END) AS channels,
        group_concat(DISTINCT CASE WHEN kind = 'delivered' THEN channel END) AS delivered,
        max(CASE WHEN kind = 'reply' THEN occurred_at || ' ' || id END) AS last_reply
-FROM events e
+FROM {source}
 WHERE kind != 'void' AND NOT EXISTS (SELECT 1 FROM events v WHERE v.voids = e.id)
-GROUP BY notice_id, family_id
+GROUP BY e.notice_id, e.family_id
 """
+_INSERT_STATUS = ("INSERT INTO receipt_status (notice_id, family_id, state, first_at, confirmed_at, channels,"
+                  " reply, reply_at, delivered) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
 
 
-def rebuild_status(db: Database) -> int:
-    """Derive every (notice, family) again from the ledger in one pass (after a restore or a bulk load).
+def _derived_rows(db: Database, source: str) -> list[list]:
+    """receipt_status rows for the pairs in ``source``, by the rules of :func:`derive_status`, in SQL.
 
-    The same rules as :func:`derive_status`, in SQL; a property test keeps the two equal.
+    A property test (tests/server/test_ledger.py) keeps the two equal.
     """
     def sorted_list(text: str | None) -> str:
         return ",".join(sorted(text.split(","))) if text else ""
 
     rows = []
-    for row in db.query(_REBUILD_SQL):
-        reply_at, reply_id = row["last_reply"].split(" ", 1) if row["last_reply"] else (None, None)
-        rows.append([row["notice_id"], row["family_id"], ("unread", "read", "confirmed")[row["rank"]], row["first_at"],
-                     row["confirmed_at"], sorted_list(row["channels"]), reply_id, reply_at, sorted_list(row["delivered"])])
-    choices = {}
+    for row in db.conn.execute(_DERIVE_SQL.format(source=source)):
+        notice_id, family_id, rank, first_at, confirmed_at, channels, delivered, last_reply = row
+        reply_at, reply_id = last_reply.split(" ", 1) if last_reply else (None, None)
+        rows.append([notice_id, family_id, ("unread", "read", "confirmed")[rank], first_at, confirmed_at,
+                     sorted_list(channels), reply_id, reply_at, sorted_list(delivered)])
     ids = [r[6] for r in rows if r[6]]
+    choices = {}
     for start in range(0, len(ids), 500):
         chunk = ids[start:start + 500]
-        for row in db.query(f"SELECT id, payload FROM events WHERE id IN ({','.join('?' * len(chunk))})", chunk):
-            choices[row["id"]] = json.loads(row["payload"]).get("choice")
+        for event_id, payload in db.conn.execute(
+                f"SELECT id, payload FROM events WHERE id IN ({','.join('?' * len(chunk))})", chunk):
+            choices[event_id] = json.loads(payload).get("choice")
     for row in rows:
         row[6] = choices.get(row[6]) if row[6] else None
+    return rows
+
+
+def _refresh_status(db: Database, pairs: set[tuple[int, int]]) -> None:
+    """Derive the touched (notice, family) pairs again from their events (inside record's transaction)."""
+    if not pairs:
+        return
+    db.conn.execute("CREATE TEMP TABLE IF NOT EXISTS touched (notice_id INTEGER, family_id INTEGER,"
+                    " PRIMARY KEY (notice_id, family_id)) WITHOUT ROWID")
+    db.conn.execute("DELETE FROM temp.touched")
+    db.conn.executemany("INSERT INTO temp.touched VALUES (?, ?)", pairs)
+    # CROSS JOIN keeps the few touched pairs as the outer loop (SQLite never reorders it)
+    rows = _derived_rows(db, "temp.touched t CROSS JOIN events e"
+                             " ON e.notice_id = t.notice_id AND e.family_id = t.family_id")
+    derived = {(r[0], r[1]) for r in rows}
+    rows += [[n, f, "unread", None, None, "", None, None, ""] for n, f in pairs - derived]  # every event voided
+    db.conn.executemany("DELETE FROM receipt_status WHERE notice_id = ? AND family_id = ?", pairs)
+    db.conn.executemany(_INSERT_STATUS, rows)
+
+
+def rebuild_status(db: Database) -> int:
+    """Derive every (notice, family) again from the ledger in one pass (after a restore or a bulk load)."""
+    rows = _derived_rows(db, "events e")
     with write_transaction(db):
         db.execute("DELETE FROM receipt_status")
-        db.conn.executemany("INSERT INTO receipt_status (notice_id, family_id, state, first_at, confirmed_at, channels,"
-                            " reply, reply_at, delivered) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        db.conn.executemany(_INSERT_STATUS, rows)
     return len(rows)
 
 
