@@ -37,6 +37,11 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.config["SCHOOL_NAME"] = settings.get(db, "school_name")
     finally:
         db.close()
+    if app.config.get("PROXY_HOPS"):  # PAPERBRIDGE_PROXY_HOPS=1 behind nginx/IIS: real client addresses
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = int(app.config["PROXY_HOPS"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     csrf.init_app(app)
     Babel(app, locale_selector=select_locale)
     app.teardown_appcontext(close_db)

@@ -77,3 +77,16 @@ def test_enrolment_codes_and_sync_requests(client, db, school):
     answers = [client.get("/api/sync/pull", headers={"Authorization": f"Bearer {token}"}).status_code
                for _ in range(ratelimit.SYNC.attempts + 1)]
     assert answers[:-1] == [200] * ratelimit.SYNC.attempts and answers[-1] == 429
+
+
+def test_behind_a_proxy_the_client_address_counts(db_path, staff):
+    from server.app import create_app
+
+    client = create_app({"DATABASE": str(db_path), "TESTING": True, "PROXY_HOPS": 1}).test_client()
+    token = csrf_token(client)
+    for i in range(ratelimit.LOGIN.attempts):
+        client.post("/login", data={"username": f"x{i}", "password": "x", "csrf_token": token},
+                    headers={"X-Forwarded-For": "203.0.113.7"})
+    other = client.post("/login", data={"username": "office", "password": "office-pass", "csrf_token": token},
+                        headers={"X-Forwarded-For": "203.0.113.8"})
+    assert other.status_code == 302  # the proxy's own address is not what gets locked out
