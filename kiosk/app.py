@@ -20,6 +20,7 @@ from server import clock, ratelimit, tokens
 from server.app import LOCALES, security_headers
 from server.errors import BadCode
 from server.i18n import DIRECTORY
+from server.web import local_path
 
 SYNC_EVERY = 30  # seconds between background syncs
 
@@ -137,7 +138,7 @@ def _routes(app: Flask) -> None:
     def language(code: str):
         if code in LOCALES:
             session["lang"] = code
-        return redirect(request.form.get("next") or url_for("home"))
+        return redirect(local_path(request.form.get("next"), url_for("home")))
 
     @app.route("/")
     @volunteer_required
@@ -188,7 +189,7 @@ def _routes(app: Flask) -> None:
         flash(_("Synced with the school.") if message.startswith("synced") else
               _("The school server cannot be reached; receipts are kept here and sent later.")
               if message == "offline" else message, "ok" if message.startswith("synced") else "error")
-        return redirect(request.form.get("next") or url_for("home"))
+        return redirect(local_path(request.form.get("next"), url_for("home")))
 
     @app.route("/scan-frame", methods=["POST"])
     @volunteer_required

@@ -12,6 +12,13 @@ from server.app import get_db
 STAFF = ("admin", "office", "teacher")
 
 
+def local_path(target: str | None, fallback: str) -> str:
+    """``target`` if it is a path on this site, else ``fallback`` (no open redirects via ?next=)."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return fallback
+
+
 def current_user() -> dict | None:
     if "user" not in g:
         user_id = session.get("user_id")

@@ -7,14 +7,9 @@ from flask_babel import gettext as _
 
 from server import ratelimit, users
 from server.app import LOCALES, get_db
+from server.web import local_path
 
 bp = Blueprint("auth", __name__)
-
-
-def _safe_next(target: str | None) -> str:
-    if target and target.startswith("/") and not target.startswith("//"):
-        return target
-    return url_for("dashboard.index")
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -39,7 +34,7 @@ def login():
         session["user_id"] = user["id"]
         if lang:
             session["lang"] = lang
-        return redirect(_safe_next(request.args.get("next")))
+        return redirect(local_path(request.args.get("next"), url_for("dashboard.index")))
     return render_template("login.html")
 
 
@@ -56,4 +51,4 @@ def logout():
 def set_language(code: str):
     if code in LOCALES:
         session["lang"] = code
-    return redirect(_safe_next(request.form.get("next")))
+    return redirect(local_path(request.form.get("next"), url_for("dashboard.index")))
