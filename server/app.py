@@ -99,10 +99,12 @@ def storage_failure(exc: Exception):
         response.say("Sorry, the school line has a problem right now. Please call again later.", language="en-US")
         response.hangup()
         return str(response), 200, {"Content-Type": "application/xml"}
-    texts = {database.BUSY: _("The database is busy. Nothing was saved; please try again in a minute."),
-             database.DISK_FULL: _("The server's disk is full. Nothing was saved; please tell whoever looks after the server."),
-             database.READ_ONLY: _("The server cannot save data right now. Nothing was saved; please tell whoever looks after the server.")}
-    return texts.get(message, texts[database.READ_ONLY]), status, headers
+    if message == database.BUSY:
+        return _("The database is busy. Nothing was saved; please try again in a minute."), status, headers
+    if message == database.DISK_FULL:
+        return _("The server's disk is full. Nothing was saved; please tell whoever looks after the server."), status
+    return _("The server cannot save data right now. Nothing was saved; please tell whoever looks after the "
+             "server."), status
 
 
 def select_locale() -> str:

@@ -118,7 +118,7 @@ def _seq(text: str) -> int:
 
 def _row_id(value) -> int:
     """A database id from JSON: a whole number in SQLite's range, as a number or digits."""
-    if isinstance(value, bool) or not isinstance(value, (int, str)) or not str(value).isdigit():
+    if isinstance(value, bool) or not isinstance(value, (int, str)) or not (str(value).isascii() and str(value).isdigit()):
         raise ValueError(f"{value!r} is not an id")
     number = int(value)
     if not 0 < number < 2**63:
