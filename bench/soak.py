@@ -12,6 +12,7 @@ ledger exactly once, every kiosk confirmation arrived once, and the database che
 from __future__ import annotations
 
 import argparse
+import http.client
 import json
 import random
 import signal
@@ -86,7 +87,7 @@ def api_client(server: Server, notice: int, token: str, codes: list[str], stop: 
                 with urllib.request.urlopen(request, timeout=5) as reply:
                     json.load(reply)
                 break
-            except (urllib.error.URLError, ConnectionError, OSError):
+            except (urllib.error.URLError, http.client.HTTPException, OSError):  # killed mid-reply
                 time.sleep(0.2)
         sent.extend((r["family_code"], r["read_at"]) for r in batch)
 
