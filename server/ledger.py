@@ -271,26 +271,33 @@ def rebuild_status(db: Database) -> int:
     return len(rows)
 
 
-def _status_from_row(row: dict) -> Status:
-    return Status(state=row["state"], first_at=row["first_at"], confirmed_at=row["confirmed_at"],
-                  channels=tuple(row["channels"].split(",")) if row["channels"] else (), reply=row["reply"],
-                  reply_at=row["reply_at"], delivered=tuple(row["delivered"].split(",")) if row["delivered"] else ())
+_STATUS_COLUMNS = "state, first_at, confirmed_at, channels, reply, reply_at, delivered"
+
+
+def _status_from_row(row: tuple) -> Status:
+    """A receipt_status row (the columns of _STATUS_COLUMNS, in order) as a Status."""
+    state, first_at, confirmed_at, channels, reply, reply_at, delivered = row
+    return Status(state=state, first_at=first_at, confirmed_at=confirmed_at,
+                  channels=tuple(channels.split(",")) if channels else (), reply=reply, reply_at=reply_at,
+                  delivered=tuple(delivered.split(",")) if delivered else ())
 
 
 def notice_status(db: Database, notice_id: int) -> dict[int, Status]:
     """Status of every family that has events for this notice (others are unread).
 
     Read from receipt_status, which :func:`record` keeps equal to :func:`derive_status` (a property
-    test checks it).
+    test checks it). Plain tuples, not dicts: a district-wide notice has tens of thousands of rows.
     """
-    return {row["family_id"]: _status_from_row(row)
-            for row in db.query("SELECT * FROM receipt_status WHERE notice_id = ?", [notice_id])}
+    rows = db.conn.execute(f"SELECT family_id, {_STATUS_COLUMNS} FROM receipt_status WHERE notice_id = ?",
+                           [notice_id])
+    return {row[0]: _status_from_row(row[1:]) for row in rows}
 
 
 def status_of(db: Database, notice_id: int, family_id: int) -> Status:
     """One family's status for one notice."""
-    rows = list(db.query("SELECT * FROM receipt_status WHERE notice_id = ? AND family_id = ?", [notice_id, family_id]))
-    return _status_from_row(rows[0]) if rows else Status()
+    row = db.conn.execute(f"SELECT {_STATUS_COLUMNS} FROM receipt_status WHERE notice_id = ? AND family_id = ?",
+                          [notice_id, family_id]).fetchone()
+    return _status_from_row(row) if row else Status()
 
 
 def family_status(db: Database, family_id: int) -> dict[int, Status]:

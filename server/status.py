@@ -63,16 +63,20 @@ def _family_info(db: Database, family_ids: list[int]) -> dict[int, dict]:
     info: dict[int, dict] = {}
     if not family_ids:
         return info
-    marks = ",".join("?" * len(family_ids))
-    for row in db.query(f"SELECT id, code, display_name, language, preferred_channel FROM families WHERE id IN ({marks})", family_ids):
-        info[row["id"]] = {"family_id": row["id"], "code": row["code"], "family": row["display_name"],
-                           "language": row["language"], "preferred_channel": row["preferred_channel"],
-                           "students": "", "classes": ""}
     students: dict[int, list[tuple[str, str]]] = {}
-    for row in db.query(f"SELECT family_id, name, class_id FROM students WHERE active = 1 AND family_id IN ({marks})"
-                        " ORDER BY class_id, name", family_ids):
-        students.setdefault(row["family_id"], []).append((row["class_id"], row["name"]))
+    for start in range(0, len(family_ids), 500):  # chunks: SQLite caps the number of ? in one query
+        chunk = family_ids[start:start + 500]
+        marks = ",".join("?" * len(chunk))
+        for fid, code, name, language, channel in db.conn.execute(
+                "SELECT id, code, display_name, language, preferred_channel FROM families"
+                f" WHERE id IN ({marks})", chunk):
+            info[fid] = {"family_id": fid, "code": code, "family": name, "language": language,
+                         "preferred_channel": channel, "students": "", "classes": ""}
+        for fid, name, class_id in db.conn.execute(
+                f"SELECT family_id, name, class_id FROM students WHERE active = 1 AND family_id IN ({marks})", chunk):
+            students.setdefault(fid, []).append((class_id, name))
     for fid, kids in students.items():
+        kids.sort()
         info[fid]["students"] = ", ".join(name for _, name in kids)
         info[fid]["classes"] = ", ".join(sorted({cls for cls, _ in kids}))
     return info
