@@ -60,11 +60,12 @@ def test_the_kiosk_matrix_covers_every_route(kiosk_db, tmp_path, db, school):
             if method == "GET":
                 reply = client.get(url)
                 reply.close()
-                got = reply.status_code
             else:
                 body = {"username": "vol", "pin": "0000"} if route == "/login" else {}
-                got = client.post(url, data={**body, "csrf_token": token}).status_code
-            assert got == codes[role == "volunteer"], (role, method, url)
+                reply = client.post(url, data={**body, "csrf_token": token})
+            assert reply.status_code == codes[role == "volunteer"], (role, method, url)
+            assert reply.headers["X-Content-Type-Options"] == "nosniff", url
+            assert "frame-ancestors 'none'" in reply.headers["Content-Security-Policy"], url
     adapter = app.url_map.bind("localhost")
     covered = {(m, adapter.match(r.format(**values), m)[0]) for m, r in KIOSK_MATRIX}
     for rule in app.url_map.iter_rules():
@@ -78,3 +79,18 @@ def test_next_never_leaves_the_site(kiosk_client):
     for target in ("https://evil.example/", "//evil.example/", "/\\evil.example"):
         reply = kiosk_client.post("/lang/en", data={"next": target, "csrf_token": token})
         assert reply.headers["Location"] in ("/", "http://localhost/")
+
+
+def test_hostile_names_and_notices_are_text_at_the_desk(kiosk_client, kiosk_db, db, school):
+    db.execute("UPDATE families SET display_name = '<script>alert(1)</script>' WHERE id = ?", [school["S1"]])
+    db.execute("UPDATE students SET name = '<img src=x onerror=alert(2)>' WHERE family_id = ?", [school["S1"]])
+    make_notice(db, texts={"zh-Hans": ("<b>bold</b> & co", "<svg onload=alert(3)>")}, reply_options=["attend"])
+    sync.sync(kiosk_db)
+    token = csrf_token(kiosk_client)
+    kiosk_client.post("/login", data={"username": "vol", "pin": "2468", "csrf_token": token})
+    pages = [kiosk_client.get("/?q=" + db["families"].get(school["S1"])["code"]).get_data(as_text=True),
+             kiosk_client.get(f"/family/{school['S1']}").get_data(as_text=True)]
+    for page in pages:
+        for raw in ("<script>alert", "<img src=x", "<svg onload", "<b>bold"):
+            assert raw not in page
+    assert "&lt;svg onload=alert(3)&gt;" in pages[1] and "&lt;script&gt;" in pages[0]
