@@ -274,7 +274,7 @@ def rebuild_status(db: Database) -> int:
 _STATUS_COLUMNS = "state, first_at, confirmed_at, channels, reply, reply_at, delivered"
 
 
-def _status_from_row(row: tuple) -> Status:
+def status_from_row(row: tuple) -> Status:
     """A receipt_status row (the columns of _STATUS_COLUMNS, in order) as a Status."""
     state, first_at, confirmed_at, channels, reply, reply_at, delivered = row
     return Status(state=state, first_at=first_at, confirmed_at=confirmed_at,
@@ -282,22 +282,27 @@ def _status_from_row(row: tuple) -> Status:
                   delivered=tuple(delivered.split(",")) if delivered else ())
 
 
+def status_rows(db: Database, notice_id: int) -> dict[int, tuple]:
+    """Raw receipt_status rows by family (state first), for reports over tens of thousands of families."""
+    rows = db.conn.execute(f"SELECT family_id, {_STATUS_COLUMNS} FROM receipt_status WHERE notice_id = ?",
+                           [notice_id])
+    return {row[0]: row[1:] for row in rows}
+
+
 def notice_status(db: Database, notice_id: int) -> dict[int, Status]:
     """Status of every family that has events for this notice (others are unread).
 
     Read from receipt_status, which :func:`record` keeps equal to :func:`derive_status` (a property
-    test checks it). Plain tuples, not dicts: a district-wide notice has tens of thousands of rows.
+    test checks it).
     """
-    rows = db.conn.execute(f"SELECT family_id, {_STATUS_COLUMNS} FROM receipt_status WHERE notice_id = ?",
-                           [notice_id])
-    return {row[0]: _status_from_row(row[1:]) for row in rows}
+    return {family_id: status_from_row(row) for family_id, row in status_rows(db, notice_id).items()}
 
 
 def status_of(db: Database, notice_id: int, family_id: int) -> Status:
     """One family's status for one notice."""
     row = db.conn.execute(f"SELECT {_STATUS_COLUMNS} FROM receipt_status WHERE notice_id = ? AND family_id = ?",
                           [notice_id, family_id]).fetchone()
-    return _status_from_row(row) if row else Status()
+    return status_from_row(row) if row else Status()
 
 
 def family_status(db: Database, family_id: int) -> dict[int, Status]:

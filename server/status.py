@@ -9,34 +9,43 @@ from sqlite_utils import Database
 from server import ledger, notices
 
 
-def notice_report(db: Database, notice_id: int, class_ids: list[str] | None = None) -> dict:
+def notice_report(db: Database, notice_id: int, class_ids: list[str] | None = None, *, show: str = "all",
+                  page: int | None = None, size: int = 50) -> dict:
     """Everything `paperbridge status` and the notice page show, as plain data.
 
-    ``class_ids`` narrows the report to a teacher's own classes.
+    ``class_ids`` narrows the report to a teacher's own classes; ``show`` keeps "all", "open"
+    (not done) or "done" families; with ``page`` only that page of them gets its details (a
+    district-wide notice has tens of thousands of families). ``matching`` counts them all.
     """
     notice = notices.get_notice(db, notice_id)
     family_ids = notices.audience(db, notice, class_ids)
-    statuses = ledger.notice_status(db, notice_id)
-    info = _family_info(db, family_ids)
-    families = []
-    for fid in family_ids:
-        status = statuses.get(fid, ledger.Status())
-        done = status.state == "confirmed" or (status.state == "read" and not notice["requires_confirmation"])
-        families.append({**info[fid], **status.as_dict(), "done": done})
-    families.sort(key=lambda f: (f["classes"], f["students"]))
-    by_state = Counter(f["state"] for f in families)
-    by_channel = Counter(ch for f in families for ch in f["channels"])
-    replies = Counter(f["reply"] for f in families if f["reply"])
+    rows = ledger.status_rows(db, notice_id)
+    unread = ("unread",) + (None,) * 6
+    states = {fid: rows.get(fid, unread)[0] for fid in family_ids}
+    needs_confirmation = notice["requires_confirmation"]
+    done = {fid for fid, state in states.items() if state == "confirmed" or (state == "read" and not needs_confirmation)}
+    names = _students_of(db, family_ids)
+    chosen = sorted((fid for fid in family_ids if show == "all" or (show == "open") != (fid in done)),
+                    key=lambda fid: names.get(fid, ("", "")))
+    shown = chosen if page is None else chosen[page * size:(page + 1) * size]
+    details = _family_rows(db, shown)
+    families = [{**details[fid], "classes": names.get(fid, ("", ""))[0], "students": names.get(fid, ("", ""))[1],
+                 **ledger.status_from_row(rows.get(fid, unread)).as_dict(), "done": fid in done} for fid in shown]
+    by_state = Counter(states.values())
+    in_audience = [rows[fid] for fid in family_ids if fid in rows]
+    by_channel = Counter(ch for row in in_audience if row[3] for ch in row[3].split(","))
+    replies = Counter(row[4] for row in in_audience if row[4])
     return {
         "notice": {"id": notice["id"], "title": notices.title_for(notice, notice["primary_language"]),
                    "week": notice["week"], "requires_confirmation": bool(notice["requires_confirmation"]),
                    "private": bool(notice["private"]), "publish_at": notice["publish_at"],
                    "reply_options": [o["key"] for o in notice["reply_options"]]},
-        "totals": {"families": len(families), "unread": by_state["unread"], "read": by_state["read"],
-                   "confirmed": by_state["confirmed"], "done": sum(f["done"] for f in families)},
+        "totals": {"families": len(family_ids), "unread": by_state["unread"], "read": by_state["read"],
+                   "confirmed": by_state["confirmed"], "done": len(done)},
         "by_channel": dict(sorted(by_channel.items())),
         "replies": dict(sorted(replies.items())),
         "families": families,
+        "matching": len(chosen),
     }
 
 
@@ -59,24 +68,41 @@ def notice_totals(db: Database, notice: dict, class_ids: list[str] | None = None
             "done": done}
 
 
-def _family_info(db: Database, family_ids: list[int]) -> dict[int, dict]:
-    info: dict[int, dict] = {}
-    if not family_ids:
-        return info
-    students: dict[int, list[tuple[str, str]]] = {}
-    for start in range(0, len(family_ids), 500):  # chunks: SQLite caps the number of ? in one query
-        chunk = family_ids[start:start + 500]
-        marks = ",".join("?" * len(chunk))
+SCAN_ABOVE = 2000  # families; below this, students are looked up by family id
+
+
+def _chunks(ids: list[int], size: int = 500):
+    """Id lists in pieces: SQLite caps the number of ? in one query."""
+    for start in range(0, len(ids), size):
+        chunk = ids[start:start + size]
+        yield chunk, ",".join("?" * len(chunk))
+
+
+def _students_of(db: Database, family_ids: list[int]) -> dict[int, tuple[str, str]]:
+    """Family id -> ("3A, 4B", "names of its active students"), the order families are listed in."""
+    kids: dict[int, list[tuple[str, str]]] = {}
+    if len(family_ids) > SCAN_ABOVE:  # most of the school: one pass over the table beats many index lookups
+        wanted = set(family_ids)
+        rows = (r for r in db.conn.execute("SELECT family_id, name, class_id FROM students WHERE active = 1")
+                if r[0] in wanted)
+    else:
+        rows = (r for chunk, marks in _chunks(family_ids) for r in db.conn.execute(
+            f"SELECT family_id, name, class_id FROM students WHERE active = 1 AND family_id IN ({marks})", chunk))
+    for fid, name, class_id in rows:
+        kids.setdefault(fid, []).append((class_id, name))
+    out = {}
+    for fid, pairs in kids.items():
+        pairs.sort()
+        out[fid] = (", ".join(sorted({cls for cls, _ in pairs})), ", ".join(name for _, name in pairs))
+    return out
+
+
+def _family_rows(db: Database, family_ids: list[int]) -> dict[int, dict]:
+    rows: dict[int, dict] = {}
+    for chunk, marks in _chunks(family_ids):
         for fid, code, name, language, channel in db.conn.execute(
                 "SELECT id, code, display_name, language, preferred_channel FROM families"
                 f" WHERE id IN ({marks})", chunk):
-            info[fid] = {"family_id": fid, "code": code, "family": name, "language": language,
-                         "preferred_channel": channel, "students": "", "classes": ""}
-        for fid, name, class_id in db.conn.execute(
-                f"SELECT family_id, name, class_id FROM students WHERE active = 1 AND family_id IN ({marks})", chunk):
-            students.setdefault(fid, []).append((class_id, name))
-    for fid, kids in students.items():
-        kids.sort()
-        info[fid]["students"] = ", ".join(name for _, name in kids)
-        info[fid]["classes"] = ", ".join(sorted({cls for cls, _ in kids}))
-    return info
+            rows[fid] = {"family_id": fid, "code": code, "family": name, "language": language,
+                         "preferred_channel": channel}
+    return rows

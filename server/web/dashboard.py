@@ -53,18 +53,28 @@ def index():
 @login_required(*STAFF)
 def notice(notice_id: int):
     notice = _notice_or_404(notice_id)
-    report = status.notice_report(get_db(), notice_id, _scope())
-    show = request.args.get("show", "all")
-    families = [f for f in report["families"] if show == "all" or (show == "open") != f["done"]]
+    show = request.args.get("show", "all") if request.args.get("show") in ("all", "open", "done") else "all"
     page = max(request.args.get("page", 0, type=int), 0)
-    pages = max((len(families) - 1) // PAGE_SIZE + 1, 1)
-    families = families[page * PAGE_SIZE:(page + 1) * PAGE_SIZE]
+    report = status.notice_report(get_db(), notice_id, _scope(), show=show, page=page, size=PAGE_SIZE)
+    families = report["families"]
+    pages = max((report["matching"] - 1) // PAGE_SIZE + 1, 1)
     title, body, _lang = notices.text_for(notice, _ui_language())
     labels = {o["key"]: notices.reply_label(notice, o["key"], _ui_language()) for o in notice["reply_options"]}
-    chase_rows = _unconfirmed(get_db(), notice, report)[page * PAGE_SIZE:(page + 1) * PAGE_SIZE] if show == "open" else []
+    chase_rows = _unconfirmed(get_db(), notice, report) if show == "open" else []  # this page's families
     return render_template("notice.html", notice=notice, title=title, body=body, report=report,
                            families=families, show=show, labels=labels, chase_rows=chase_rows, page=page, pages=pages,
-                           failed_states=delivery.FAILED)
+                           page_links=_page_links(page, pages), failed_states=delivery.FAILED)
+
+
+def _page_links(page: int, pages: int, around: int = 4) -> list[int | None]:
+    """Page numbers to link: the first, the last and a few around the current one (None: a gap)."""
+    wanted = sorted({0, pages - 1, *range(max(page - around, 0), min(page + around + 1, pages))})
+    links: list[int | None] = []
+    for number in wanted:
+        if links and number - links[-1] > 1:
+            links.append(None)
+        links.append(number)
+    return links
 
 
 def _unconfirmed(db, notice: dict, report: dict | None = None) -> list[dict]:

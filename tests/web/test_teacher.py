@@ -195,3 +195,33 @@ def test_list_totals_match_the_full_report_and_pages_by_month(client, login, sta
     assert f"/notices/{ids[0]}" in first and f"/notices/{ids[5]}" not in first and "?page=1" in first
     older = client.get("/?page=1").get_data(as_text=True)
     assert f"/notices/{ids[5]}" in older and f"/notices/{ids[0]}" not in older
+
+
+def test_pages_of_the_report_add_up_to_the_whole(client, login, staff, db, school, monkeypatch):
+    from server import status
+    from server.web import dashboard
+
+    notice = make_notice(db, classes=None, reply_options=["attend"])
+    ledger.record(db, [ledger.new_event(notice, school["S1"], "paper", "confirmed"),
+                       ledger.new_event(notice, school["S3"], "sms", "read")])
+    for show in ("all", "open", "done"):
+        whole = status.notice_report(db, notice, show=show)
+        monkeypatch.setattr(status, "SCAN_ABOVE", 0)  # the whole-table path gives the same report
+        assert status.notice_report(db, notice, show=show) == whole
+        monkeypatch.setattr(status, "SCAN_ABOVE", 2000)
+        paged = [f for p in range(3) for f in status.notice_report(db, notice, show=show, page=p, size=1)["families"]]
+        assert paged == whole["families"] and whole["matching"] == len(paged)
+    assert [f["family_id"] for f in status.notice_report(db, notice, show="done")["families"]] == [school["S1"]]
+    monkeypatch.setattr(dashboard, "PAGE_SIZE", 1)
+    login("office", "office-pass")
+    first, second = (client.get(f"/notices/{notice}?show=open&page={p}").get_data(as_text=True) for p in (0, 1))
+    assert first.count('name="family"') == 1 and second.count('name="family"') == 1 and first != second
+    assert "?show=open&amp;page=1" in first or "page=1&amp;show=open" in first
+
+
+def test_page_links_stay_few():
+    from server.web.dashboard import _page_links
+
+    assert _page_links(0, 1) == [0]
+    assert _page_links(0, 3) == [0, 1, 2]
+    assert _page_links(10, 500) == [0, None, *range(6, 15), None, 499]
