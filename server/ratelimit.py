@@ -30,6 +30,7 @@ FAMILY_CODE = Limit("family_code", 10, 600)  # wrong family codes typed at one k
 BAD_LINK = Limit("bad_link", 30, 600)  # invalid family links or API tokens per address
 ENROL = Limit("enrol", 10, 600)  # kiosk enrolment attempts per address
 SYNC = Limit("sync", 120, 60)  # sync requests per kiosk device
+_SETUP = threading.Lock()  # guards creating an app's limiters
 
 
 class RateLimiter:
@@ -87,5 +88,3 @@ def client_address() -> str:
 def minutes(seconds: int) -> int:
     return max(1, (seconds + 59) // 60)
 
-
-_SETUP = threading.Lock()
