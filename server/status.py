@@ -15,7 +15,8 @@ def notice_report(db: Database, notice_id: int, class_ids: list[str] | None = No
 
     ``class_ids`` narrows the report to a teacher's own classes; ``show`` keeps "all", "open"
     (not done) or "done" families; with ``page`` only that page of them gets its details (a
-    district-wide notice has tens of thousands of families). ``matching`` counts them all.
+    district-wide notice has tens of thousands of families; ``size=0`` gives only the counts).
+    ``matching`` counts them all; ``confirmed_times`` lists every confirmation time (for the curve).
     """
     notice = notices.get_notice(db, notice_id)
     family_ids = notices.audience(db, notice, class_ids)
@@ -23,10 +24,11 @@ def notice_report(db: Database, notice_id: int, class_ids: list[str] | None = No
     unread = ("unread",) + (None,) * 6
     states = {fid: rows.get(fid, unread)[0] for fid in family_ids}
     needs_confirmation = notice["requires_confirmation"]
-    done = {fid for fid, state in states.items() if state == "confirmed" or (state == "read" and not needs_confirmation)}
-    names = _students_of(db, family_ids)
-    chosen = sorted((fid for fid in family_ids if show == "all" or (show == "open") != (fid in done)),
-                    key=lambda fid: names.get(fid, ("", "")))
+    done = {fid for fid, state in states.items()
+            if state == "confirmed" or (state == "read" and not needs_confirmation)}
+    chosen = [fid for fid in family_ids if show == "all" or (show == "open") != (fid in done)]
+    names = _students_of(db, chosen) if page is None or size else {}  # size 0: only the counts are wanted
+    chosen.sort(key=lambda fid: names.get(fid, ("", "")))
     shown = chosen if page is None else chosen[page * size:(page + 1) * size]
     details = _family_rows(db, shown)
     families = [{**details[fid], "classes": names.get(fid, ("", ""))[0], "students": names.get(fid, ("", ""))[1],
@@ -46,6 +48,7 @@ def notice_report(db: Database, notice_id: int, class_ids: list[str] | None = No
         "replies": dict(sorted(replies.items())),
         "families": families,
         "matching": len(chosen),
+        "confirmed_times": sorted(row[2] for row in in_audience if row[2]),
     }
 
 

@@ -183,8 +183,10 @@ def test_list_totals_match_the_full_report_and_pages_by_month(client, login, sta
     ids = [make_notice(db, classes=None if i % 2 else ["3A"], reply_options=[],
                        requires_confirmation=bool(i % 3), publish_at=clock.iso(now - dt.timedelta(weeks=i)))
            for i in range(6)]
-    events = [ledger.new_event(ids[0], school["S1"], "paper", "read"), ledger.new_event(ids[1], school["S2"], "voice", "confirmed"),
-              ledger.new_event(ids[1], school["S3"], "sms", "read"), ledger.new_event(ids[3], school["S3"], "kiosk", "confirmed")]
+    events = [ledger.new_event(ids[0], school["S1"], "paper", "read"),
+              ledger.new_event(ids[1], school["S2"], "voice", "confirmed"),
+              ledger.new_event(ids[1], school["S3"], "sms", "read"),
+              ledger.new_event(ids[3], school["S3"], "kiosk", "confirmed")]
     ledger.record(db, events)
     for notice_id in ids:
         notice = notices.get_notice(db, notice_id)
@@ -212,6 +214,11 @@ def test_pages_of_the_report_add_up_to_the_whole(client, login, staff, db, schoo
         paged = [f for p in range(3) for f in status.notice_report(db, notice, show=show, page=p, size=1)["families"]]
         assert paged == whole["families"] and whole["matching"] == len(paged)
     assert [f["family_id"] for f in status.notice_report(db, notice, show="done")["families"]] == [school["S1"]]
+    counts, whole = status.notice_report(db, notice, page=0, size=0), status.notice_report(db, notice)
+    assert counts["families"] == [] and counts["matching"] == whole["matching"] == 3
+    for key in ("totals", "by_channel", "replies"):
+        assert counts[key] == whole[key]
+    assert counts["confirmed_times"] == sorted(f["confirmed_at"] for f in whole["families"] if f["confirmed_at"])
     monkeypatch.setattr(dashboard, "PAGE_SIZE", 1)
     login("office", "office-pass")
     first, second = (client.get(f"/notices/{notice}?show=open&page={p}").get_data(as_text=True) for p in (0, 1))
