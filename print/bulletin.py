@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +22,7 @@ from print.slip import SlipContent
 from server import clock, ledger, notices, settings, tokens
 from server.db import write_transaction
 from server.errors import PaperBridgeError
+from server.files import temp_beside
 
 
 @dataclass
@@ -50,20 +50,16 @@ def print_bulletins(db: Database, week: str, *, out: Path, classes: list[str] | 
     options = Options(school_name=settings.get(db, "school_name"), phone_line=settings.get(db, "phone_line"),
                       staff_language=settings.get(db, "default_language"), paper=paper, large_print=large_print)
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
-    os.close(fd)
     run = clock.uuid7()
-    try:
-        with write_transaction(db):
-            slips = _allocate_slips(db, batch, CURRENT, run)
-        pages = render(batch, slips, tmp, options, CURRENT, progress)
-        os.replace(tmp, out)
-    except BaseException:
-        db.execute("DELETE FROM slips WHERE batch = ?", [run])
-        raise
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+    with temp_beside(out) as tmp:
+        try:
+            with write_transaction(db):
+                slips = _allocate_slips(db, batch, CURRENT, run)
+            pages = render(batch, slips, str(tmp), options, CURRENT, progress)
+            os.replace(tmp, out)
+        except BaseException:
+            db.execute("DELETE FROM slips WHERE batch = ?", [run])
+            raise
     return Summary(out=out, week=batch.week, families=len(batch.sections), pages=pages,
                    slips=sum(len(s) for s in slips.values()), without_notices=len(batch.without_notices),
                    private_only=sum(1 for s in batch.sections if not s.notices))

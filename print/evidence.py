@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import tempfile
 from pathlib import Path
 
 import cv2
@@ -13,6 +12,7 @@ import numpy as np
 from sqlite_utils import Database
 
 from server.db import evidence_dir
+from server.files import temp_beside
 
 _NAME = re.compile(r"^[0-9a-f]{32}\.(webp|jpg)$")
 
@@ -22,10 +22,9 @@ def store(db: Database, data: bytes, suffix: str) -> str:
     name = f"{hashlib.sha256(data).hexdigest()[:32]}.{suffix}"
     target = evidence_dir(db) / name
     if not target.exists():
-        fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".tmp")
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-        os.replace(tmp, target)
+        with temp_beside(target) as tmp:
+            tmp.write_bytes(data)
+            os.replace(tmp, target)
     return name
 
 

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import os
 import sqlite3
-import tempfile
 from pathlib import Path
 from typing import Callable
 
 from server import clock, settings
 from server import db as database
 from server.errors import PaperBridgeError
+from server.files import temp_beside
 
 STEP_PAGES = 2048  # copied per step: the server keeps writing between steps
 
@@ -38,20 +38,9 @@ def _check(path: Path) -> None:
         raise PaperBridgeError(f"{path} is not a PaperBridge database (no ledger in it).")
 
 
-def _remove_stale_temps(target: Path) -> None:
-    """Temp files a killed earlier run left beside the target."""
-    for stale in target.parent.glob(f".{target.name}.*.tmp"):
-        stale.unlink(missing_ok=True)
-
-
 def backup(db, target: Path, progress: Callable[[int, int], None] | None = None) -> Path:
     """Copy the open database to ``target`` (temp file, check, rename)."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    _remove_stale_temps(target)
-    fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    os.close(fd)
-    tmp = Path(name)
-    try:
+    with temp_beside(target, clear_stale=True) as tmp:
         copy = sqlite3.connect(tmp)
         try:
             db.conn.backup(copy, pages=STEP_PAGES,
@@ -61,9 +50,6 @@ def backup(db, target: Path, progress: Callable[[int, int], None] | None = None)
             copy.close()
         _check(tmp)
         os.replace(tmp, target)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
     return target
 
 
@@ -77,12 +63,7 @@ def restore(source: Path, target: Path) -> Path | None:
     if not source.is_file():
         raise PaperBridgeError(f"{source} does not exist.")
     _check(source)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    _remove_stale_temps(target)
-    fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    os.close(fd)
-    tmp = Path(name)
-    try:
+    with temp_beside(target, clear_stale=True) as tmp:
         with sqlite3.connect(f"file:{source}?mode=ro", uri=True) as original, sqlite3.connect(tmp) as copy:
             original.backup(copy)
         copied = database.connect(tmp)  # applies migrations a newer version added
@@ -100,7 +81,4 @@ def restore(source: Path, target: Path) -> Path | None:
             for suffix in ("-wal", "-shm"):
                 Path(f"{target}{suffix}").unlink(missing_ok=True)
         os.replace(tmp, target)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
     return kept
