@@ -6,8 +6,10 @@ One error shape everywhere: {"error": {"code": "...", "message": "..."}}.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Callable, TypeVar
 
 from flask import Blueprint, Response, jsonify, request
+from sqlite_utils import Database
 
 from server import ratelimit, receipts, users
 from server.app import get_db
@@ -15,6 +17,7 @@ from server.app import get_db
 bp = Blueprint("api", __name__, url_prefix="/api")
 MAX_RECEIPTS = 5000
 OPENAPI = Path(__file__).resolve().parent.parent / "openapi.json"
+T = TypeVar("T")
 
 
 def error(code: str, message: str, status: int):
@@ -44,24 +47,21 @@ def _refuse_token_guessing():
     return too_many(wait) if wait else None
 
 
-def count_bad_token() -> None:
-    ratelimit.limiter(ratelimit.BAD_LINK).hit(ratelimit.client_address())
-
-
-def _integration() -> str | None:
+def bearer(lookup: Callable[[Database, str], T | None]) -> T | None:
+    """Whoever ``lookup(db, token)`` finds for the request's bearer token; a missing or wrong
+    token counts toward the address's limit on guessing."""
     header = request.headers.get("Authorization", "")
-    name = (users.integration_for_token(get_db(), header.removeprefix("Bearer ").strip())
-            if header.startswith("Bearer ") else None)
-    if name is None:
-        count_bad_token()
-    return name
+    found = lookup(get_db(), header.removeprefix("Bearer ").strip()) if header.startswith("Bearer ") else None
+    if found is None:
+        ratelimit.limiter(ratelimit.BAD_LINK).hit(ratelimit.client_address())
+    return found
 
 
 @bp.route("/receipts", methods=["POST"])
 def post_receipts():
     """Body: {"receipts": [{"notice": "12", "student_id": "S001" | "phone": ... | "family_code": ...,
     "read_at": "2026-11-23T08:00:00+08:00", "kind": "read"}]}"""
-    name = _integration()
+    name = bearer(users.integration_for_token)
     if name is None:
         return error("unauthorized", "send a valid integration token as 'Authorization: Bearer ...'", 401)
     body = request.get_json(silent=True)

@@ -18,7 +18,7 @@ from server import devices, ledger, notices, ratelimit, settings
 from server.app import get_db
 from server.db import write_transaction
 from server.errors import PaperBridgeError, UnknownFamily, UnknownNotice
-from server.web.api import count_bad_token, error, too_many
+from server.web.api import bearer, error, too_many
 
 bp = Blueprint("sync_api", __name__, url_prefix="/api/sync")
 MAX_PUSH = 500
@@ -65,12 +65,7 @@ def _limit():
 
 
 def _device() -> dict | None:
-    header = request.headers.get("Authorization", "")
-    device = (devices.device_for_token(get_db(), header.removeprefix("Bearer ").strip())
-              if header.startswith("Bearer ") else None)
-    if device is None:
-        count_bad_token()
-    return device
+    return bearer(devices.device_for_token)
 
 
 @bp.route("/enroll", methods=["POST"])
