@@ -62,12 +62,21 @@ def _insert(db, rows: list) -> None:
 
 
 def timed(function, repeat: int = 5) -> tuple[float, float]:
+    """(median, worst) milliseconds of ``repeat`` calls."""
     times = []
     for _ in range(repeat):
         start = time.perf_counter()
         function()
         times.append((time.perf_counter() - start) * 1000)
     return statistics.median(times), max(times)
+
+
+def signed_in(app, username: str, password: str):
+    """A test client of ``app`` signed in as a staff member."""
+    client = app.test_client()
+    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").get_data(as_text=True)).group(1)
+    client.post("/login", data={"username": username, "password": password, "csrf_token": token})
+    return client
 
 
 def main() -> None:
@@ -83,9 +92,7 @@ def main() -> None:
         print(f"built: {args.families} families, {args.notices} notices, {args.events:,} events "
               f"in {time.perf_counter() - started:.0f} s, {path.stat().st_size / 1e6:.0f} MB")
         app = create_app({"DATABASE": str(path)})
-        client = app.test_client()
-        token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").get_data(as_text=True)).group(1)
-        client.post("/login", data={"username": "office", "password": "office-pass", "csrf_token": token})
+        client = signed_in(app, "office", "office-pass")
         whole_school = ids[0]
         db = database.connect(path)
         week = clock.iso_week(clock.parse(notices.get_notice(db, ids[-1])["publish_at"]), settings.zone(db))

@@ -5,7 +5,8 @@ Usage: .venv/bin/python -m bench.district_bench [--families 50000] [--weeks 40] 
 Builds the node the way it would fill up (roster import, notices, events through
 ledger.record in batches as the channels send them) and prints: roster import time,
 ingestion rate batched and single, database size, one notice's status, the notice
-list (dashboard), a teacher's notice page, backup and restore times, and peak memory.
+list (dashboard), a teacher's notice page, the office's page of a
+district-wide notice and its chart images, backup and restore times, and peak memory.
 Events are generated as a stream, never held in memory whole.
 """
 
@@ -16,12 +17,12 @@ import csv
 import datetime as dt
 import random
 import resource
-import statistics
 import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from bench.dashboard_bench import signed_in, timed
 from server import backup, clock, ledger, notices, roster, settings, status, users
 from server import db as database
 from server.app import create_app
@@ -102,16 +103,6 @@ def ingest(db, stream: Iterator[ledger.Event]) -> tuple[int, float, float]:
     return total, in_record, time.perf_counter() - started
 
 
-def timed(fn, repeat: int = 7) -> tuple[float, float]:
-    """(median, worst) milliseconds."""
-    times = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - started) * 1000)
-    return statistics.median(times), max(times)
-
-
 def size_mb(path: Path) -> float:
     return sum(p.stat().st_size for p in path.parent.glob(path.name + "*")) / 1e6
 
@@ -152,10 +143,10 @@ def main() -> None:
 
         big, small = notices.get_notice(db, wide[len(wide) // 2]), notices.get_notice(db, narrow[len(narrow) // 2])
         for label, notice in (("district-wide", big), ("class", small)):
-            median, worst = timed(lambda: status.notice_totals(db, notice))
+            median, worst = timed(lambda: status.notice_totals(db, notice), repeat=7)
             print(f"one notice's status ({label}, totals): median {median:.1f} ms, worst {worst:.1f} ms")
         family = notices.audience(db, big)[100]
-        median, worst = timed(lambda: ledger.status_of(db, big["id"], family))
+        median, worst = timed(lambda: ledger.status_of(db, big["id"], family), repeat=7)
         print(f"one family's status for one notice: median {median:.2f} ms, worst {worst:.2f} ms")
         median, worst = timed(lambda: ledger.notice_status(db, big["id"]), repeat=3)
         print(f"every family's status, district-wide notice ({len(ledger.notice_status(db, big['id'])):,} "
@@ -168,13 +159,12 @@ def main() -> None:
         app = create_app({"DATABASE": str(path)})
         for who, password, url in (("office", "office-pass", "/"), ("teacher", "teacher-pass", "/"),
                                    ("teacher", "teacher-pass", f"/notices/{small['id']}"),
-                                   ("office", "office-pass", f"/notices/{big['id']}")):
-            client = app.test_client()
-            page = client.get("/login").get_data(as_text=True)
-            token = page.split('name="csrf_token" value="')[1].split('"')[0]
-            client.post("/login", data={"username": who, "password": password, "csrf_token": token})
+                                   ("office", "office-pass", f"/notices/{big['id']}"),
+                                   ("office", "office-pass", f"/notices/{big['id']}/channels.svg"),
+                                   ("office", "office-pass", f"/notices/{big['id']}/curve.svg")):
+            client = signed_in(app, who, password)
             median, worst = timed(lambda: client.get(url), repeat=5)
-            print(f"page {url:<16} as {who:<7}: median {median:.0f} ms, worst {worst:.0f} ms")
+            print(f"page {url:<24} as {who:<7}: median {median:.0f} ms, worst {worst:.0f} ms")
 
         db = database.connect(path)
         started = time.perf_counter()
