@@ -8,7 +8,8 @@ and nothing is lost.
 from __future__ import annotations
 
 import shutil
-import time
+import signal
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -44,20 +45,31 @@ def _move(path: Path, folder: Path) -> Path:
 
 
 def run(db: Database, folder: Path, *, interval: float = 3.0, echo: Callable[[str], None] = print,
-        stop: Callable[[], bool] = lambda: False) -> None:
-    """Scan new files until interrupted (Ctrl+C) or ``stop()`` says so."""
+        stop: threading.Event | None = None) -> None:
+    """Scan new files until ``stop`` is set; a file being scanned is finished first."""
+    stop = stop or threading.Event()
     folder.mkdir(parents=True, exist_ok=True)
     echo(f"Watching {folder} for scans (Ctrl+C to stop) ...")
     sizes: dict[Path, int] = {}
-    try:
-        while not stop():
-            for path in _ready(folder, sizes):
-                report = scan_paths(db, [path], origin="watch")
-                summary = report.summary()
-                failed = summary["errors"] and not summary["slips"]
-                moved = _move(path, folder / ("failed" if failed else "processed"))
-                echo(f"{path.name}: {summary['slips']} slips, {summary['recorded']} recorded, "
-                     f"{summary['duplicates']} known, {summary['review']} to review -> {moved.parent.name}/")
-            time.sleep(interval)
-    except KeyboardInterrupt:
-        echo("Stopped.")
+    while not stop.is_set():
+        for path in _ready(folder, sizes):
+            report = scan_paths(db, [path], origin="watch")
+            summary = report.summary()
+            failed = summary["errors"] and not summary["slips"]
+            moved = _move(path, folder / ("failed" if failed else "processed"))
+            echo(f"{path.name}: {summary['slips']} slips, {summary['recorded']} recorded, "
+                 f"{summary['duplicates']} known, {summary['review']} to review -> {moved.parent.name}/")
+        stop.wait(interval)
+    echo("Stopped.")
+
+
+def stop_on_signals() -> threading.Event:
+    """An event that Ctrl+C (SIGINT) or a service manager's SIGTERM sets.
+
+    Installed explicitly: a process started in the background inherits SIGINT as ignored,
+    and systemd stops services with SIGTERM.
+    """
+    stop = threading.Event()
+    for number in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(number, lambda _number, _frame: stop.set())
+    return stop

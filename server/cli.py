@@ -637,7 +637,7 @@ def scan(ctx: Context, paths, as_json: bool, watch_dir: Path | None, interval: f
         raise click.UsageError("give files or folders to scan, or --watch FOLDER (not both)")
     db = ctx.db()
     if watch_dir:
-        watch.run(db, watch_dir, interval=interval, echo=click.echo)
+        watch.run(db, watch_dir, interval=interval, echo=click.echo, stop=watch.stop_on_signals())
         return
     from print.scan_input import count_pages, expand
 

@@ -79,8 +79,9 @@ def test_watch_folder_scans_and_moves_files(school_copy, printed_4a, tmp_path):
                                               and (inbox / "failed" / "garbage.png").exists()):
             time.sleep(0.1)
     finally:
-        process.send_signal(signal.SIGINT)
+        process.send_signal(signal.SIGTERM)  # as systemd stops it; Ctrl+C (SIGINT) sets the same stop
         output = process.communicate(timeout=30)[0]
     assert (inbox / "processed" / "scan001.pdf").exists() and (inbox / "failed" / "garbage.png").exists()
     assert "scan001.pdf: 40 slips" in output and not list(inbox.glob("*.pdf"))
     assert len(paper_receipts(db)) > 0
+    assert process.returncode == 0 and output.rstrip().endswith("Stopped.")
