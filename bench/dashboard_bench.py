@@ -18,7 +18,8 @@ import time
 from pathlib import Path
 
 from bench.print_bench import build_school
-from server import clock, db as database, ledger, notices, settings, status, users
+from server import clock, ledger, notices, settings, status, users
+from server import db as database
 from server.app import create_app
 
 CHANNELS = ("digital", "paper", "voice", "sms", "kiosk")

@@ -9,7 +9,6 @@ import re
 import tempfile
 from pathlib import Path
 
-
 from kiosk import store, sync
 from kiosk.app import create_kiosk_app
 from server import db as database

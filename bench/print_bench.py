@@ -15,7 +15,8 @@ import time
 from pathlib import Path
 
 from print.bulletin import print_bulletins
-from server import clock, db as database, notices, roster, settings
+from server import clock, notices, roster, settings
+from server import db as database
 from server.demo import NOTICES, roster_rows
 
 

@@ -22,7 +22,8 @@ from print.bulletin import print_bulletins
 from print.layout import CURRENT
 from print.scan import Scanner
 from print.scan_input import Page
-from server import clock, db as database, demo, settings
+from server import clock, demo, settings
+from server import db as database
 
 
 def prepare(folder: Path, copies: int) -> tuple[Path, Path]:
@@ -73,8 +74,8 @@ def _score(totals: dict, truth, outcomes) -> None:
     expected, got = _flat(truth.states()), _flat(outcome.marks) if outcome.marks else None
     totals["boxes"] += len(expected)
     if got:
-        totals["boxes_right"] += sum(e == g for e, g in zip(expected, got))
-        if outcome.outcome in ("recorded", "duplicate") and any(e != g for e, g in zip(expected, got)):
+        totals["boxes_right"] += sum(e == g for e, g in zip(expected, got, strict=False))
+        if outcome.outcome in ("recorded", "duplicate") and any(e != g for e, g in zip(expected, got, strict=False)):
             totals["wrong_marks"] += 1
 
 

@@ -18,7 +18,8 @@ from pathlib import Path
 
 from bench.print_bench import build_school
 from print.bulletin import print_bulletins
-from server import clock, db as database, settings
+from server import clock, settings
+from server import db as database
 
 
 def main() -> None:

@@ -15,9 +15,9 @@ from twilio.twiml.messaging_response import MessagingResponse
 from ivr import calls
 from ivr.voice import twilio_signed
 from server import clock, ledger, notices, phones, roster, settings, tokens
-from server.app import get_db
 from server.errors import BadCode, UnknownNotice
 from server.i18n import gettext_for
+from server.webtools import get_db
 
 bp = Blueprint("sms", __name__, url_prefix="/ivr")
 STOP_WORDS = {"stop", "stopall", "unsubscribe", "cancel", "end", "quit", "退订", "退訂", "取消"}
@@ -33,7 +33,7 @@ def notice_text(notice: dict, language: str, school: str) -> str:
     if notice["reply_options"]:
         how = " ".join(_("Reply %(digit)s %(notice)s for %(answer)s.", digit=d, notice=notice["id"],
                          answer=notices.reply_label(notice, o["key"], language))
-                       for d, o in zip("123", notice["reply_options"][:3]))
+                       for d, o in zip("123", notice["reply_options"][:3], strict=False))
     else:
         how = _("Reply 1 %(notice)s to confirm you have read it.", notice=notice["id"])
     return f"[{school}] {title}: {short} {how} " + _("Reply STOP to stop texts.")

@@ -41,7 +41,7 @@ class DryRun:
 
 class Twilio:
     def __init__(self, config: TwilioConfig):
-        from twilio.rest import Client
+        from twilio.rest import Client  # start-up speed: the REST client loads only when calls go out for real
 
         self.client, self.config = Client(config.account_sid, config.auth_token), config
 

@@ -17,8 +17,8 @@ from twilio.twiml.voice_response import Gather, VoiceResponse
 from ivr import calls, config
 from ivr.prompts import MENU, say, words
 from server import clock, notices, settings
-from server.app import get_db
 from server.errors import BadCode, UnknownNotice
+from server.webtools import get_db
 
 bp = Blueprint("ivr", __name__, url_prefix="/ivr")
 TIMEOUT = 8  # seconds to wait for a key: generous for elderly callers
@@ -291,7 +291,7 @@ def _ask_reply(response: VoiceResponse, call: dict, notice: dict, retry: int = 0
     _ = words(lang)
     gather = Gather(num_digits=1, timeout=TIMEOUT, action=_url("/ivr/voice/reply", n=notice["id"], r=retry),
                     action_on_empty_result=True)
-    for digit, option in zip("123", notice["reply_options"][:3]):
+    for digit, option in zip("123", notice["reply_options"][:3], strict=False):
         say(gather, _("For %(answer)s, press %(digit)s.", answer=notices.reply_label(notice, option["key"], lang),
                       digit=digit), lang)
     response.append(gather)

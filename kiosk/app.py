@@ -3,24 +3,27 @@
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 import threading
 import time
 from functools import wraps
+from zoneinfo import ZoneInfo
 
 import cv2
 import numpy as np
-from flask import Flask, abort, flash, g, jsonify, redirect, render_template, request, session, url_for
+from flask import Flask, abort, current_app, flash, g, jsonify, redirect, render_template, request, session, url_for
 from flask_babel import Babel
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.security import check_password_hash
 
 from kiosk import store, sync
-from server import clock, ratelimit, tokens
-from server.app import LOCALES, security_headers
+from print.qr_decode import find_codes
+from server import clock, ratelimit, tokens, webtools
 from server.errors import BadCode
 from server.i18n import DIRECTORY
-from server.web import local_path
+from server.languages import text_fallbacks
+from server.webtools import LOCALES, local_path, security_headers
 
 SYNC_EVERY = 30  # seconds between background syncs
 
@@ -30,8 +33,6 @@ def create_kiosk_app(path, *, background_sync: bool = False) -> Flask:
     db = store.connect(path)
     secret = store.get(db, "session_secret")
     if not secret:
-        import secrets
-
         secret = secrets.token_hex(32)
         store.put(db, "session_secret", secret)
     db.close()
@@ -50,8 +51,6 @@ def create_kiosk_app(path, *, background_sync: bool = False) -> Flask:
 
 def kdb():
     if "kdb" not in g:
-        from flask import current_app
-
         g.kdb = store.connect(current_app.config["KIOSK_DB"])
     return g.kdb
 
@@ -104,8 +103,6 @@ def volunteer_required(view):
 
 def _weeks() -> set[str]:
     """This and last week, in the school's time zone (sent by the server)."""
-    from zoneinfo import ZoneInfo
-
     zone, now = ZoneInfo(store.get(kdb(), "timezone", "UTC")), clock.now()
     return {clock.iso_week(now, zone), clock.iso_week(now - dt.timedelta(days=7), zone)}
 
@@ -114,7 +111,7 @@ def _routes(app: Flask) -> None:
     @app.route("/login", methods=["GET", "POST"])
     def login():
         if request.method == "POST":
-            guard, address = ratelimit.limiter(ratelimit.PIN), ratelimit.client_address()
+            guard, address = webtools.limiter(ratelimit.PIN), webtools.client_address()
             wait = guard.blocked_for(address)
             if wait:
                 flash(_("Too many wrong PINs. Try again in %(n)s minutes.", n=ratelimit.minutes(wait)), "error")
@@ -195,8 +192,6 @@ def _routes(app: Flask) -> None:
     @volunteer_required
     def scan_frame():
         """A camera frame from the page: find the family code in a bulletin's QR code."""
-        from print.qr_decode import find_codes
-
         data = np.frombuffer(request.get_data(cache=False)[:4 * 1024 * 1024], np.uint8)
         image = cv2.imdecode(data, cv2.IMREAD_GRAYSCALE) if data.size else None
         if image is None:
@@ -226,7 +221,7 @@ def _find(query: str) -> list[dict]:
     db = kdb()
     digits = "".join(ch for ch in query if ch.isdigit())
     if digits and len(digits) == len(query.replace(" ", "")):
-        guard = ratelimit.limiter(ratelimit.FAMILY_CODE)
+        guard = webtools.limiter(ratelimit.FAMILY_CODE)
         wait = guard.blocked_for(session["volunteer"])
         if wait:
             flash(_("Too many wrong family codes. Try again in %(n)s minutes, or search by name.",
@@ -254,6 +249,4 @@ def _find(query: str) -> list[dict]:
 
 
 def _label(option: dict, language: str) -> str:
-    from server.languages import text_fallbacks
-
     return next((option["labels"][lang] for lang in text_fallbacks(language) if lang in option["labels"]), option["key"])

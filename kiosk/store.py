@@ -14,8 +14,9 @@ from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
 from server import clock, languages
-from server.db import instance_dir, write_transaction
+from server.db import instance_dir
 from server.migrations import run_sql
+from server.transaction import write_transaction
 
 migrations = Migrations("kiosk")
 ENV_VAR = "PAPERBRIDGE_KIOSK_DB"

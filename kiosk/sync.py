@@ -18,7 +18,7 @@ from sqlite_utils import Database
 
 from kiosk import store
 from server import clock
-from server.db import write_transaction
+from server.transaction import write_transaction
 
 BATCH = 200
 TIMEOUT = 20

@@ -20,9 +20,9 @@ from print.layout import CURRENT, LAYOUTS, SlipLayout
 from print.render import Options, render, student_list
 from print.slip import SlipContent
 from server import clock, ledger, notices, settings, tokens
-from server.db import write_transaction
 from server.errors import PaperBridgeError
 from server.files import temp_beside
+from server.transaction import write_transaction
 
 
 @dataclass

@@ -17,6 +17,11 @@ from server.files import temp_beside
 _NAME = re.compile(r"^[0-9a-f]{32}\.(webp|jpg)$")
 
 
+def page_fingerprint(image: np.ndarray) -> str:
+    """The identity of a page's pixels: the same scan twice gives the same fingerprint."""
+    return hashlib.sha256(image.tobytes()).hexdigest()[:32]
+
+
 def store(db: Database, data: bytes, suffix: str) -> str:
     """Write once (temp file, then rename); returns the file name to put in events."""
     name = f"{hashlib.sha256(data).hexdigest()[:32]}.{suffix}"

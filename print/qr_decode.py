@@ -39,7 +39,7 @@ def _opencv(gray: np.ndarray) -> list[Found]:
     ok, texts, points, _ = detector.detectAndDecodeMulti(gray)
     if not ok or points is None:
         return []
-    return [Found(t, np.asarray(pts, np.float32).reshape(4, 2), "opencv") for t, pts in zip(texts, points) if t]
+    return [Found(t, np.asarray(pts, np.float32).reshape(4, 2), "opencv") for t, pts in zip(texts, points, strict=False) if t]
 
 
 _TURNS = {"UP": 0, "RIGHT": 1, "DOWN": 2, "LEFT": 3}

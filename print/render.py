@@ -8,13 +8,24 @@ from xml.sax.saxutils import escape
 from reportlab.lib.pagesizes import A4, LETTER
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.platypus import (BaseDocTemplate, CondPageBreak, Flowable, Frame, KeepTogether, PageBreak,
-                                PageTemplate, Paragraph, Spacer, Table, TableStyle)
+from reportlab.platypus import (
+    BaseDocTemplate,
+    CondPageBreak,
+    Flowable,
+    Frame,
+    KeepTogether,
+    PageBreak,
+    PageTemplate,
+    Paragraph,
+    Spacer,
+    Table,
+    TableStyle,
+)
 
 from print import fonts
 from print.batch import Batch, Section
 from print.layout import SlipLayout
-from print.slip import SlipContent, SlipFlowable
+from print.slip import CUT_BAND, SlipContent, SlipFlowable
 from server import notices as notice_texts
 from server.i18n import gettext_for
 
@@ -91,8 +102,6 @@ def slip_origin_mm(paper: str, layout: SlipLayout) -> tuple[float, float]:
 
     The slip always ends at the bottom of the frame, so its place is fixed per paper size
     (the scan corpus generator draws marks there)."""
-    from print.slip import CUT_BAND
-
     width, height = PAPERS[paper]
     frame_width, frame_bottom = width - 2 * MARGIN, MARGIN + 4 * mm
     block = CUT_BAND + (layout.height + layout.marker + 2) * mm

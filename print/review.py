@@ -11,16 +11,14 @@ from sqlite_utils import Database
 from print import bulletin, evidence
 from print.scan_input import Page
 from server import clock, ledger, notices, roster, tokens
-from server.db import write_transaction
 from server.errors import BadCode, PaperBridgeError
+from server.transaction import write_transaction
 
 
 def add_item(db: Database, *, batch_id: str, page: Page, reason: str, qr_text: str | None, slip_serial: int | None,
              family_id: int | None, marks: dict, crop: str | None) -> None:
     """Queue a page (once: the same page and reason again adds nothing)."""
-    from print.scan import page_fingerprint
-
-    fingerprint = f"{page_fingerprint(page.image)}:{qr_text or ''}:{reason}"
+    fingerprint = f"{evidence.page_fingerprint(page.image)}:{qr_text or ''}:{reason}"
     if db.execute("SELECT 1 FROM review_items WHERE fingerprint = ?", [fingerprint]).fetchone():
         return
     db["review_items"].insert({

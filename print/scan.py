@@ -9,7 +9,6 @@ Example::
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
@@ -19,11 +18,11 @@ import cv2
 import numpy as np
 from sqlite_utils import Database
 
-from print import bulletin, evidence, qr_decode, scan_input, slip_reader
+from print import bulletin, evidence, qr_decode, review, scan_input, slip_reader
 from print.layout import LAYOUTS
 from server import clock, ledger, settings, tokens
-from server.db import write_transaction
 from server.errors import BadSignature
+from server.transaction import write_transaction
 
 MAX_SLIP_AGE_WEEKS = 8
 MAX_ALIGNMENT_ERROR_MM = 1.5
@@ -125,8 +124,6 @@ class Scanner:
 
     def _review(self, page: scan_input.Page, reason: str, *, qr_text: str | None = None, record: dict | None = None,
                 marks: slip_reader.Marks | None = None, crop: str | None = None) -> Outcome:
-        from print import review
-
         family_id = record["family_id"] if record else None
         review.add_item(self.db, batch_id=self.batch_id, page=page, reason=reason, qr_text=qr_text,
                         slip_serial=record["id"] if record else None, family_id=family_id,
@@ -145,7 +142,7 @@ def _weeks_between(week: str, now: dt.datetime) -> int:
 
 def _doubt(marks: slip_reader.Marks, record: dict) -> str:
     """Why a person must look at these marks, or '' when they are clear."""
-    for row, notice in zip(marks.rows, record["notices"]):
+    for row, notice in zip(marks.rows, record["notices"], strict=False):
         boxes = [row["read"]] + row["replies"]
         if any(b.state == slip_reader.UNCLEAR for b in boxes):
             return f"a mark for notice {notice['id']} is unclear (faint, scribbled out or partly outside the box)"
@@ -160,7 +157,7 @@ def _events(record: dict, marks: slip_reader.Marks, source: str, crop: str | Non
     """Receipts from clear marks: every row read (the slip came back), ticks confirm, answers reply."""
     events = []
     payload = {"slip": record["id"], "evidence": crop}
-    for row, notice in zip(marks.rows, record["notices"]):
+    for row, notice in zip(marks.rows, record["notices"], strict=False):
         key = f"slip:{record['id']}:{notice['id']}"
         nid, fid = notice["id"], record["family_id"]
         events.append(ledger.new_event(nid, fid, "paper", "read", dedupe_key=f"{key}:read", source=source,
@@ -168,7 +165,7 @@ def _events(record: dict, marks: slip_reader.Marks, source: str, crop: str | Non
         if row["read"].state == slip_reader.FILLED:
             events.append(ledger.new_event(nid, fid, "paper", "confirmed", dedupe_key=f"{key}:confirmed",
                                            source=source, actor="family", payload=payload))
-        for option, box in zip(notice["reply_options"], row["replies"]):
+        for option, box in zip(notice["reply_options"], row["replies"], strict=False):
             if box.state == slip_reader.FILLED:
                 events.append(ledger.new_event(nid, fid, "paper", "reply", dedupe_key=f"{key}:reply", source=source,
                                                actor="family", payload={**payload, "choice": option["key"]}))
@@ -229,7 +226,3 @@ def _log_outcome(db: Database, batch_id: str, outcome: Outcome) -> None:
                              "outcome": outcome.outcome, "family_id": outcome.family_id,
                              "slip_serial": outcome.slip_serial, "reason": outcome.reason,
                              "marks": json.dumps(outcome.marks), "evidence": outcome.evidence})
-
-
-def page_fingerprint(image: np.ndarray) -> str:
-    return hashlib.sha256(image.tobytes()).hexdigest()[:32]

@@ -1,5 +1,5 @@
-"""The PaperBridge hub: database, roster, notices, read ledger, staff web and API."""
+"""The PaperBridge hub: the domain (database, roster, notices, read ledger), the staff web and API.
 
-from server.app import create_app
-
-__all__ = ["create_app"]
+Empty on purpose: importing the domain (``from server import ledger``) must not start the web
+stack. The app factory is ``server.app.create_app``.
+"""

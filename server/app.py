@@ -7,14 +7,19 @@ import hmac
 import sqlite3
 from pathlib import Path
 
-from flask import Flask, g, request, session
+from flask import Flask, current_app, g, jsonify, request, session
 from flask_babel import Babel
+from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFProtect
+from twilio.twiml.voice_response import VoiceResponse
+from werkzeug.middleware.proxy_fix import ProxyFix
 
+from ivr import sms, voice
 from server import db as database
-from server import settings
+from server import settings, webtools
+from server.web import api, auth, dashboard, family, init_app, scanning, sync_api
+from server.webtools import LOCALES, security_headers
 
-LOCALES = ("zh_Hans", "zh_Hant", "en")
 csrf = CSRFProtect()
 
 
@@ -38,13 +43,11 @@ def create_app(test_config: dict | None = None) -> Flask:
     finally:
         db.close()
     if app.config.get("PROXY_HOPS"):  # PAPERBRIDGE_PROXY_HOPS=1 behind nginx/IIS: real client addresses
-        from werkzeug.middleware.proxy_fix import ProxyFix
-
         hops = int(app.config["PROXY_HOPS"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     csrf.init_app(app)
     Babel(app, locale_selector=select_locale)
-    app.teardown_appcontext(close_db)
+    webtools.init_db(app)
     app.after_request(security_headers)
     app.register_error_handler(sqlite3.OperationalError, storage_failure)
     app.register_error_handler(OSError, storage_failure)
@@ -53,9 +56,6 @@ def create_app(test_config: dict | None = None) -> Flask:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from ivr import sms, voice
-    from server.web import api, auth, dashboard, family, init_app, scanning, sync_api
-
     init_app(app)
     for blueprint in (auth.bp, dashboard.bp, family.bp, api.bp, scanning.bp, voice.bp, sms.bp, sync_api.bp):
         app.register_blueprint(blueprint)
@@ -63,28 +63,8 @@ def _register_blueprints(app: Flask) -> None:
         csrf.exempt(signed_elsewhere)
 
 
-def get_db():
-    """The request's database connection (opened on first use, closed at teardown)."""
-    from flask import current_app
-
-    if "db" not in g:
-        g.db = database.connect(current_app.config["DATABASE"], migrate=False,  # migrated in create_app
-                                busy_seconds=current_app.config["BUSY_SECONDS"])
-    return g.db
-
-
-def close_db(_exc: BaseException | None = None) -> None:
-    db = g.pop("db", None)
-    if db is not None:
-        db.close()
-
-
 def storage_failure(exc: Exception):
     """A locked database or a full disk: say so plainly (503/507); the transaction saved nothing."""
-    from flask import current_app, jsonify
-    from flask_babel import gettext as _
-    from twilio.twiml.voice_response import VoiceResponse
-
     message = database.explain(exc, current_app.config["DATABASE"])
     if message is None:
         raise exc
@@ -120,12 +100,3 @@ def select_locale() -> str:
         if lang.startswith("en"):
             return "en"
     return "zh_Hans"
-
-
-def security_headers(response):
-    response.headers.setdefault("Content-Security-Policy",
-                                "default-src 'self'; img-src 'self' data:; style-src 'self'; frame-ancestors 'none'")
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("X-Frame-Options", "DENY")
-    response.headers.setdefault("Referrer-Policy", "no-referrer")  # family links carry a token
-    return response

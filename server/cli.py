@@ -12,10 +12,9 @@ from pathlib import Path
 import click
 from sqlite_utils import Database
 
-from server import clock
+from server import clock, ledger, links, logs, notices, output, phones, receipts, roster, settings, status, users
 from server import db as database
 from server import demo as demo_school
-from server import ledger, links, logs, notices, output, phones, receipts, roster, settings, status, users
 from server.errors import PaperBridgeError
 
 

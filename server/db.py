@@ -11,8 +11,6 @@ import errno
 import os
 import shutil
 import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 from sqlite_utils import Database
@@ -89,28 +87,6 @@ def explain(exc: BaseException, path: str | os.PathLike | None = None) -> str | 
 
 def open_db(path: str | os.PathLike | None = None) -> Database:
     return connect(resolve_path(path))
-
-
-@contextmanager
-def write_transaction(db: Database) -> Iterator[Database]:
-    """One write transaction that takes the write lock up front (BEGIN IMMEDIATE).
-
-    Nested use becomes a savepoint through ``db.atomic()``, so library functions
-    can wrap their own writes and still join a caller's transaction.
-    """
-    if db.conn.in_transaction:
-        with db.atomic():
-            yield db
-        return
-    db.conn.execute("BEGIN IMMEDIATE")
-    try:
-        yield db
-    except BaseException:
-        if db.conn.in_transaction:
-            db.conn.execute("ROLLBACK")
-        raise
-    else:
-        db.conn.execute("COMMIT")
 
 
 def file_of(db: Database) -> Path:

@@ -14,7 +14,8 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
-from server import clock, db as database, ledger, links, notices, receipts, roster, settings, users
+from server import clock, ledger, links, notices, receipts, roster, settings, users
+from server import db as database
 
 CLASSES = ("3A", "3B", "4A")
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗高梁郑谢宋唐许邓冯韩曹彭"

@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 from sqlite_utils import Database
 
 from server import clock
-from server.db import write_transaction
 from server.errors import UnknownEvent, UnknownFamily, UnknownNotice
+from server.transaction import write_transaction
 
 CHANNELS = ("digital", "paper", "voice", "sms", "kiosk", "in_person")
 KINDS = ("delivered", "read", "confirmed", "reply", "void")

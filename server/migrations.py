@@ -10,6 +10,8 @@ import sqlite3
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
+from server.ledger import rebuild_status
+
 migrations = Migrations("paperbridge")
 
 
@@ -375,6 +377,4 @@ CREATE TABLE receipt_status (
     PRIMARY KEY (notice_id, family_id)
 ) WITHOUT ROWID;
 """)
-    from server.ledger import rebuild_status
-
     rebuild_status(db)

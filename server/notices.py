@@ -15,8 +15,8 @@ import json
 from sqlite_utils import Database
 
 from server import clock, languages, roster, settings
-from server.db import write_transaction
 from server.errors import UnknownNotice
+from server.transaction import write_transaction
 
 # Common answers with their labels; any other option is written "key:label".
 REPLY_VOCABULARY = {

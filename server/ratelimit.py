@@ -14,8 +14,6 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Callable
 
-from flask import current_app, request
-
 
 @dataclass(frozen=True)
 class Limit:
@@ -30,7 +28,6 @@ FAMILY_CODE = Limit("family_code", 10, 600)  # wrong family codes typed at one k
 BAD_LINK = Limit("bad_link", 30, 600)  # invalid family links or API tokens per address
 ENROL = Limit("enrol", 10, 600)  # kiosk enrolment attempts per address
 SYNC = Limit("sync", 120, 60)  # sync requests per kiosk device
-_SETUP = threading.Lock()  # guards creating an app's limiters
 
 
 class RateLimiter:
@@ -68,21 +65,9 @@ class RateLimiter:
             del self._hits[key]
 
 
-def limiter(limit: Limit) -> RateLimiter:
-    """The app's limiter for ``limit`` (one per app, so tests with fresh apps start clean)."""
-    limiters = current_app.extensions.setdefault("paperbridge_ratelimits", {})
-    with _SETUP:
-        return limiters.setdefault(limit.name, RateLimiter(limit))
-
-
 def token_key(header: str) -> str:
     """A short stable key for a bearer token (the token itself is never kept)."""
     return hashlib.sha256(header.encode()).hexdigest()[:16]
-
-
-def client_address() -> str:
-    """The caller's address (behind a reverse proxy, wrap the app in ProxyFix: docs/operations.md)."""
-    return request.remote_addr or "unknown"
 
 
 def minutes(seconds: int) -> int:

@@ -118,7 +118,7 @@ def read_receipt_file(path: Path) -> list[tuple[str, Receipt]]:
     receipts = []
     for cells in reader:
         if any(c.strip() for c in cells):
-            values = {col: cell.strip() for col, cell in zip(columns, cells) if col}
+            values = {col: cell.strip() for col, cell in zip(columns, cells, strict=False) if col}
             values["kind"] = values.get("kind") or "read"
             receipts.append((f"{path.name}:{reader.line_num}", Receipt(**values)))
     return receipts

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import io
-from xml.sax.saxutils import escape
-
 from sqlite_utils import Database
 
 from server import clock, ledger, notices, roster
@@ -49,32 +46,3 @@ def flat_rows(report: dict) -> tuple[list[dict], list[tuple[str, str]]]:
             row[f"n{column['notice']['id']}"] = status.state + (f" ({', '.join(status.channels)})" if status.channels else "")
         rows.append(row)
     return rows, columns
-
-
-def pdf_bytes(report: dict, school: str) -> bytes:
-    """The report as an A4 landscape PDF (ReportLab, the same embedded CJK font as the bulletins)."""
-    from reportlab.lib.pagesizes import A4, landscape
-    from reportlab.lib.styles import ParagraphStyle
-    from reportlab.lib.units import mm
-    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
-
-    from print import fonts
-
-    font = fonts.register()
-    small = ParagraphStyle("small", fontName=font, fontSize=8, leading=10, wordWrap="CJK")
-    title = ParagraphStyle("title", fontName=font, fontSize=15, leading=19)
-    header = [Paragraph(escape(t), small) for t in ["Students / 学生", "Family / 家庭", "Code"]]
-    header += [Paragraph(escape(c["title"]), small) for c in report["notices"]] + [Paragraph("✓", small)]
-    body = [[Paragraph(escape(f["students"]), small), Paragraph(escape(f["family"]), small), f["code"]]
-            + [STATE_MARK[f["states"][c["notice"]["id"]].state] for c in report["notices"]] + [str(f["done"])]
-            for f in report["families"]]
-    totals = ["", "", ""] + [f"{c['confirmed']}✓ {c['read']}○ {c['unread']}✗" for c in report["notices"]] + [""]
-    table = Table([header] + body + [totals], repeatRows=1)
-    table.setStyle(TableStyle([("FONT", (0, 0), (-1, -1), font, 8), ("GRID", (0, 0), (-1, -1), 0.3, "#999999"),
-                               ("BACKGROUND", (0, 0), (-1, 0), "#e8e8e8"), ("ALIGN", (3, 1), (-1, -1), "CENTER")]))
-    out = io.BytesIO()
-    doc = SimpleDocTemplate(out, pagesize=landscape(A4), leftMargin=12 * mm, rightMargin=12 * mm,
-                            topMargin=12 * mm, bottomMargin=12 * mm, title=f"{report['class_id']} {report['week']}")
-    doc.build([Paragraph(escape(f"{school} · {report['class_id']} · {report['week']}"), title), Spacer(0, 4 * mm),
-               Paragraph("✓ confirmed / 已确认   ○ read / 已读   ✗ not yet / 未读", small), Spacer(0, 3 * mm), table])
-    return out.getvalue()

@@ -21,9 +21,9 @@ from pathlib import Path
 from sqlite_utils import Database
 
 from server import clock, languages, phones, settings
-from server.db import write_transaction
 from server.roster_read import RosterRow, RowProblem, read_roster
 from server.tokens import family_code
+from server.transaction import write_transaction
 
 PREFERRED_CHANNELS = ("digital", "paper", "voice", "sms", "kiosk")
 _CHANNEL_ALIASES = {"app": "digital", "link": "digital", "微信": "digital", "纸质": "paper", "紙本": "paper",

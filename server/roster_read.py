@@ -118,7 +118,7 @@ def read_csv(path: Path) -> tuple[list[RosterRow], str]:
     for cells in reader:
         if not any(c.strip() for c in cells):
             continue
-        values = {col: cell for col, cell in zip(columns, cells) if col}
+        values = {col: cell for col, cell in zip(columns, cells, strict=False) if col}
         rows.append(RosterRow(path.name, reader.line_num, values))
     return rows, encoding
 

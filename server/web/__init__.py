@@ -4,19 +4,14 @@ from __future__ import annotations
 
 from functools import wraps
 
-from flask import abort, g, redirect, request, session, url_for
+from flask import Flask, abort, g, redirect, render_template, request, session, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
 
-from server import users
-from server.app import get_db
+from server import clock, settings, users
+from server.webtools import get_db
 
 STAFF = ("admin", "office", "teacher")
-
-
-def local_path(target: str | None, fallback: str) -> str:
-    """``target`` if it is a path on this site, else ``fallback`` (no open redirects via ?next=)."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return fallback
 
 
 def current_user() -> dict | None:
@@ -41,14 +36,8 @@ def login_required(*roles: str):
     return decorator
 
 
-def init_app(app) -> None:
+def init_app(app: Flask) -> None:
     """Template helpers and the HTML error pages."""
-    from flask import render_template
-    from flask_babel import get_locale
-    from flask_babel import gettext as _
-
-    from server import clock, settings
-
     @app.template_filter("localtime")
     def localtime(value: str) -> str:
         return clock.parse(value).astimezone(settings.zone(get_db())).strftime("%m-%d %H:%M")

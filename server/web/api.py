@@ -11,8 +11,8 @@ from typing import Callable, TypeVar
 from flask import Blueprint, Response, jsonify, request
 from sqlite_utils import Database
 
-from server import ratelimit, receipts, users
-from server.app import get_db
+from server import ratelimit, receipts, users, webtools
+from server.webtools import get_db
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 MAX_RECEIPTS = 5000
@@ -43,7 +43,7 @@ def too_many(wait: int):
 @bp.before_request
 def _refuse_token_guessing():
     """An address that sent many wrong tokens waits, whatever it sends next."""
-    wait = ratelimit.limiter(ratelimit.BAD_LINK).blocked_for(ratelimit.client_address())
+    wait = webtools.limiter(ratelimit.BAD_LINK).blocked_for(webtools.client_address())
     return too_many(wait) if wait else None
 
 
@@ -53,7 +53,7 @@ def bearer(lookup: Callable[[Database, str], T | None]) -> T | None:
     header = request.headers.get("Authorization", "")
     found = lookup(get_db(), header.removeprefix("Bearer ").strip()) if header.startswith("Bearer ") else None
     if found is None:
-        ratelimit.limiter(ratelimit.BAD_LINK).hit(ratelimit.client_address())
+        webtools.limiter(ratelimit.BAD_LINK).hit(webtools.client_address())
     return found
 
 

@@ -5,9 +5,8 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 
-from server import ratelimit, users
-from server.app import LOCALES, get_db
-from server.web import local_path
+from server import ratelimit, users, webtools
+from server.webtools import LOCALES, get_db, local_path
 
 bp = Blueprint("auth", __name__)
 
@@ -15,7 +14,7 @@ bp = Blueprint("auth", __name__)
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     if request.method == "POST":
-        guard, address = ratelimit.limiter(ratelimit.LOGIN), ratelimit.client_address()
+        guard, address = webtools.limiter(ratelimit.LOGIN), webtools.client_address()
         wait = guard.blocked_for(address)
         if wait:
             flash(_("Too many sign-in attempts from this computer. Try again in %(n)s minutes.",

@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 import datetime as dt
+import tempfile
+from io import BytesIO
+from pathlib import Path
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 
-from server import delivery, ledger, links, notices, roster, status, users
-from server.app import get_db
-from server.errors import UnknownNotice
+from ivr import chase
+from print.bulletin import print_bulletins
+from print.report_pdf import pdf_bytes
+from server import charts, clock, delivery, exports, ledger, links, notices, roster, settings, status, users
+from server import reports as class_reports
+from server import unreached as finder
+from server.errors import PaperBridgeError, UnknownNotice
 from server.languages import LANGUAGES, TEXT_LANGUAGES
 from server.web import STAFF, current_user, login_required
+from server.webtools import get_db
 
 bp = Blueprint("dashboard", __name__)
 PAGE_SIZE = 100  # families per page on the notice view
@@ -79,8 +88,6 @@ def _page_links(page: int, pages: int, around: int = 4) -> list[int | None]:
 
 def _unconfirmed(db, notice: dict, report: dict | None = None) -> list[dict]:
     """The notice view's chase list: families not done, with phone (staff only) and reminders so far."""
-    from server import chase
-
     report = report or status.notice_report(db, notice["id"], _scope())
     tries = chase.attempts(db, notice["id"])
     phones_by_family: dict[int, list[str]] = {}
@@ -101,10 +108,6 @@ def _unconfirmed(db, notice: dict, report: dict | None = None) -> list[dict]:
 @bp.route("/notices/<int:notice_id>/unread.<fmt>")
 @login_required(*STAFF)
 def unread_export(notice_id: int, fmt: str):
-    from flask import Response
-
-    from server import exports
-
     notice = _notice_or_404(notice_id)
     rows = _unconfirmed(get_db(), notice)
     name = f"unread-notice-{notice_id}"
@@ -123,10 +126,6 @@ def unread_export(notice_id: int, fmt: str):
 @bp.route("/notices/<int:notice_id>/<chart>.svg")
 @login_required(*STAFF)
 def chart(notice_id: int, chart: str):
-    from flask import Response
-
-    from server import charts
-
     notice = _notice_or_404(notice_id)
     report = status.notice_report(get_db(), notice_id, _scope(), page=0, size=0)  # counts only
     labels = {"digital": _("app / link"), "paper": _("paper slip"), "voice": _("phone call"), "sms": _("text message"),
@@ -147,8 +146,6 @@ def chart(notice_id: int, chart: str):
 @bp.route("/notices/<int:notice_id>/chase", methods=["POST"])
 @login_required(*STAFF)
 def chase_families(notice_id: int):
-    from server import chase
-
     notice = _notice_or_404(notice_id)
     if request.form.get("action") not in chase.ACTIONS:
         abort(400)
@@ -167,8 +164,6 @@ def chase_families(notice_id: int):
 @bp.route("/reports")
 @login_required(*STAFF)
 def reports():
-    from server import clock, settings
-
     db = get_db()
     classes = [r[0] for r in db.execute("SELECT id FROM classes ORDER BY id").fetchall()]
     if _scope() is not None:
@@ -181,22 +176,18 @@ def reports():
 @bp.route("/reports/class/<class_id>/<week>.<fmt>")
 @login_required(*STAFF)
 def class_report(class_id: str, week: str, fmt: str):
-    from flask import Response
-
-    from server import exports, reports, settings
-
     scope = _scope()
     if (scope is not None and class_id not in scope) or not get_db().execute(
             "SELECT 1 FROM classes WHERE id = ?", [class_id]).fetchone():
         abort(404)
     try:
-        report = reports.class_week(get_db(), class_id, week)
+        report = class_reports.class_week(get_db(), class_id, week)
     except ValueError:
         abort(404)
     name = f"{class_id}-{report['week']}"
     if fmt == "html":
         return render_template("class_report.html", report=report)
-    rows, columns = reports.flat_rows(report)
+    rows, columns = class_reports.flat_rows(report)
     if fmt == "csv":
         return Response(exports.csv_bytes(rows, columns), mimetype="text/csv",
                         headers={"Content-Disposition": f"attachment; filename={name}.csv"})
@@ -205,7 +196,7 @@ def class_report(class_id: str, week: str, fmt: str):
                         mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                         headers={"Content-Disposition": f"attachment; filename={name}.xlsx"})
     if fmt == "pdf":
-        return Response(reports.pdf_bytes(report, settings.get(get_db(), "school_name")), mimetype="application/pdf",
+        return Response(pdf_bytes(report, settings.get(get_db(), "school_name")), mimetype="application/pdf",
                         headers={"Content-Disposition": f"attachment; filename={name}.pdf"})
     abort(404)
 
@@ -213,8 +204,6 @@ def class_report(class_id: str, week: str, fmt: str):
 @bp.route("/unreached")
 @login_required(*STAFF)
 def unreached():
-    from server import unreached as finder
-
     rows = finder.families(get_db(), _scope())
     return render_template("unreached.html", rows=rows, threshold=finder.THRESHOLD_HOURS, weeks=finder.WEEKS)
 
@@ -227,8 +216,6 @@ EDITABLE = ("followup_delay_hours", "urgent_delay_hours", "max_attempts", "quiet
 @login_required("admin", "office")
 def school_settings():
     """Follow-up rules and school details, validated as on the command line."""
-    from server import settings
-
     db = get_db()
     if request.method == "POST":
         try:
@@ -325,15 +312,7 @@ def family(family_id: int):
 @login_required("admin", "office")
 def reprint(family_id: int):
     """A fresh bulletin for one family (new slip serial), for the office to print and hand over."""
-    import tempfile
-    from io import BytesIO
-    from pathlib import Path
 
-    from flask import send_file
-
-    from print.bulletin import print_bulletins
-    from server import clock, settings
-    from server.errors import PaperBridgeError
 
     db = get_db()
     rows = list(db.query("SELECT * FROM families WHERE id = ?", [family_id]))
@@ -353,6 +332,4 @@ def reprint(family_id: int):
 
 
 def _ui_language() -> str:
-    from flask_babel import get_locale
-
     return {"zh_Hans": "zh-Hans", "zh_Hant": "zh-Hant"}.get(str(get_locale()), "en")

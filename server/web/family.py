@@ -11,10 +11,10 @@ import uuid
 
 from flask import Blueprint, abort, g, redirect, render_template, request, url_for
 
-from server import ledger, links, notices, ratelimit
-from server.app import LOCALES, get_db
+from server import ledger, links, notices, ratelimit, webtools
 from server.errors import BadSignature, UnknownNotice
 from server.languages import ui_locale
+from server.webtools import LOCALES, get_db
 
 bp = Blueprint("family", __name__, url_prefix="/f")
 # Link previews in chat apps fetch a URL without a person reading it.
@@ -24,7 +24,7 @@ _PREVIEW_AGENTS = re.compile(r"bot|preview|facebookexternalhit|whatsapp|telegram
 
 def _family(token: str) -> dict:
     db = get_db()
-    guard, address = ratelimit.limiter(ratelimit.BAD_LINK), ratelimit.client_address()
+    guard, address = webtools.limiter(ratelimit.BAD_LINK), webtools.client_address()
     if guard.blocked_for(address):
         abort(429)
     try:

@@ -12,9 +12,9 @@ from werkzeug.utils import secure_filename
 from print import evidence, review
 from print.scan import scan_paths
 from server import clock, notices, settings, users
-from server.app import get_db
 from server.errors import BadCode, PaperBridgeError
 from server.web import STAFF, current_user, login_required
+from server.webtools import get_db
 
 bp = Blueprint("scanning", __name__)
 OFFICE = ("admin", "office")

@@ -14,11 +14,11 @@ import json
 
 from flask import Blueprint, Response, request
 
-from server import devices, ledger, notices, ratelimit, settings
-from server.app import get_db
-from server.db import write_transaction
+from server import devices, ledger, notices, ratelimit, settings, webtools
 from server.errors import PaperBridgeError, UnknownFamily, UnknownNotice
+from server.transaction import write_transaction
 from server.web.api import bearer, error, too_many
+from server.webtools import get_db
 
 bp = Blueprint("sync_api", __name__, url_prefix="/api/sync")
 MAX_PUSH = 500
@@ -55,12 +55,12 @@ def _reply(data: dict) -> Response:
 @bp.before_request
 def _limit():
     """Enrolment codes are guessable: few tries per address. Each kiosk gets a steady request budget."""
-    address = ratelimit.client_address()
-    wait = ratelimit.limiter(ratelimit.BAD_LINK).blocked_for(address)
+    address = webtools.client_address()
+    wait = webtools.limiter(ratelimit.BAD_LINK).blocked_for(address)
     if not wait and request.endpoint == "sync_api.enroll":
-        wait = ratelimit.limiter(ratelimit.ENROL).hit(address)
+        wait = webtools.limiter(ratelimit.ENROL).hit(address)
     elif not wait:
-        wait = ratelimit.limiter(ratelimit.SYNC).hit(ratelimit.token_key(request.headers.get("Authorization", address)))
+        wait = webtools.limiter(ratelimit.SYNC).hit(ratelimit.token_key(request.headers.get("Authorization", address)))
     return too_many(wait) if wait else None
 
 

@@ -14,7 +14,8 @@ import xml.etree.ElementTree as ET
 import zipfile
 
 import pytest
-from hypothesis import HealthCheck, assume, example, given, settings, strategies as st
+from hypothesis import HealthCheck, assume, example, given, settings
+from hypothesis import strategies as st
 
 from ivr.simulator import Phone
 from kiosk import store, sync

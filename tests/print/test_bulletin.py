@@ -6,7 +6,8 @@ import pytest
 from print import batch as batches
 from print import bulletin, fonts
 from print.layout import CURRENT
-from server import clock, db as database, settings, tokens
+from server import clock, settings, tokens
+from server import db as database
 from server.errors import PaperBridgeError
 from tests.builders import make_notice
 from tests.print.conftest import page_images, page_texts, qr_codes
@@ -30,7 +31,7 @@ def test_every_qr_on_every_page_decodes_to_the_family_on_that_page(printed):
     db, summary = printed["db"], printed["summary"]
     keys, school = settings.slip_keys(db), settings.get(db, "school_id")
     seen = []
-    for text, image in zip(printed["texts"], printed["images"]):
+    for text, image in zip(printed["texts"], printed["images"], strict=False):
         codes = qr_codes(image)
         if "Class pack" in text or "班通知包" in text:
             assert codes == []

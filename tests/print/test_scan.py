@@ -44,11 +44,11 @@ def test_marks_become_confirmations_and_answers(school_copy, printed_4a, tmp_pat
         if sample.truth is None:
             continue
         record = next(r for r in pages.values() if r["id"] == sample.truth.serial)
-        for row, notice in zip(sample.truth.rows, record["notices"]):
+        for row, notice in zip(sample.truth.rows, record["notices"], strict=False):
             found = {e["kind"]: json.loads(e["payload"]) for e in school_copy.query(
                 "SELECT kind, payload FROM events WHERE dedupe_key LIKE ?", [f"slip:{record['id']}:{notice['id']}:%"])}
             assert "read" in found and ("confirmed" in found) == (row["read"] == "filled")
-            chosen = [o["key"] for o, box in zip(notice["reply_options"], row["replies"]) if box == "filled"]
+            chosen = [o["key"] for o, box in zip(notice["reply_options"], row["replies"], strict=False) if box == "filled"]
             assert found.get("reply", {}).get("choice") == (chosen[0] if chosen else None)
     ticked = sum(1 for s in marked if s.truth and s.truth.call_me == "filled")
     assert school_copy.execute("SELECT count(*) FROM followups").fetchone()[0] == ticked
@@ -212,9 +212,10 @@ def test_two_slips_on_one_page(school_copy, printed_4a, tmp_path):
 
 
 def test_scribbles_and_double_answers_go_to_review(school_copy, printed_4a, tmp_path):
+    import random
+
     from bench.scan_corpus import Marker
     from print.render import slip_origin_mm
-    import random
 
     pages = slips_by_page(school_copy, printed_4a)
     index, record = next((i, r) for i, r in sorted(pages.items()) if r["notices"][0]["reply_options"])
@@ -235,6 +236,7 @@ def test_scribbles_and_double_answers_go_to_review(school_copy, printed_4a, tmp_
 
 def test_last_terms_slip_goes_to_review(school_copy, tmp_path):
     import datetime as dt
+
     from print.bulletin import print_bulletins
     from server import clock, notices
 

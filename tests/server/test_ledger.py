@@ -3,7 +3,9 @@ import sqlite3
 import uuid
 
 import pytest
-from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from server import ledger
 from server.errors import UnknownEvent, UnknownFamily, UnknownNotice
