@@ -29,3 +29,12 @@ def gettext_for(language: str):
         text = catalogue.gettext(message)
         return text % values if values else text
     return gettext
+
+
+def ngettext_for(language: str):
+    """Plural forms for one family language: n_('%(n)s family', '%(n)s families', n)."""
+    catalogue = translations(language)
+
+    def ngettext(singular: str, plural: str, n: int, **values) -> str:
+        return catalogue.ngettext(singular, plural, n) % {"n": n, **values}
+    return ngettext

@@ -35,6 +35,18 @@ def redact(text: str) -> str:
     return text
 
 
+class _CurrentStderr(logging.StreamHandler):
+    """Writes to whatever sys.stderr is now (a test runner or a daemon may swap it after start-up)."""
+
+    @property  # type: ignore[override]
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value) -> None:
+        pass
+
+
 class RedactingFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         return redact(super().format(record))
@@ -46,7 +58,7 @@ def configure(level: str | None = None, stream=None) -> logging.Handler:
     for handler in root.handlers:
         if isinstance(handler.formatter, RedactingFormatter):
             return handler
-    handler = logging.StreamHandler(stream or sys.stderr)
+    handler = logging.StreamHandler(stream) if stream else _CurrentStderr()
     handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root.addHandler(handler)
     root.setLevel((level or os.environ.get("PAPERBRIDGE_LOG_LEVEL") or "INFO").upper())

@@ -10,11 +10,14 @@ import datetime as dt
 import secrets
 import string
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import phonenumbers
 from sqlite_utils import Database
 
 from server import clock
+from server.languages import LANGUAGES
 from server.errors import NotInitialized
 
 
@@ -62,7 +65,34 @@ def validate(name: str, value: str) -> str:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"unknown time zone {value!r} (example: Asia/Hong_Kong)") from None
+    check = _CHECKS.get(name)
+    if check:
+        value = check(value)
     return value.upper() if name == "school_id" else value
+
+
+def _language(value: str) -> str:
+    if value not in LANGUAGES:
+        raise ValueError(f"unknown language {value!r}; one of {', '.join(LANGUAGES)}")
+    return value
+
+
+def _region(value: str) -> str:
+    region = value.upper()
+    if region not in phonenumbers.SUPPORTED_REGIONS:
+        raise ValueError(f"unknown phone region {value!r}; a two-letter country code such as CN, HK, TW, MO, SG or US")
+    return region
+
+
+def _url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname or " " in value:
+        raise ValueError(f"{value!r} is not a web address; write it like https://school.example.org or "
+                         "http://192.168.1.10:5000")
+    return value.rstrip("/")
+
+
+_CHECKS = {"default_language": _language, "default_region": _region, "base_url": _url}
 
 
 def parse_window(text: str) -> tuple[dt.time, dt.time]:

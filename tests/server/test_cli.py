@@ -1,26 +1,24 @@
-"""The `paperbridge` command, run as an office worker would: the installed script in a subprocess."""
+"""The `paperbridge` command as an office worker runs it: in-process through click's CliRunner, with a
+few subprocess smoke tests of the installed script (tests/server/test_cli_smoke.py)."""
 
 import json
-import os
-import shutil
 import sqlite3
-import subprocess
+from types import SimpleNamespace
 
 import click
 import pytest
+from click.testing import CliRunner
 
 from server.cli import cli
 from tests.builders import row, write_roster
 
-PB = shutil.which("paperbridge") or os.path.join(os.path.dirname(os.sys.executable), "paperbridge")
-
 
 def run(db_path, *args, check=True):
-    env = {**os.environ, "PAPERBRIDGE_DB": str(db_path)}
-    result = subprocess.run([PB, *map(str, args)], capture_output=True, text=True, env=env, timeout=120)
-    if check and result.returncode != 0:
-        raise AssertionError(f"exit {result.returncode}: {result.stderr}")
-    return result
+    """`paperbridge --db DB ARGS` in-process: returncode, stdout and stderr as from a subprocess."""
+    result = CliRunner().invoke(cli, ["--db", str(db_path), *map(str, args)], catch_exceptions=False)
+    if check and result.exit_code != 0:
+        raise AssertionError(f"exit {result.exit_code}: {result.stderr}")
+    return SimpleNamespace(returncode=result.exit_code, stdout=result.stdout, stderr=result.stderr)
 
 
 def all_commands(group=cli, prefix=()):
@@ -72,7 +70,7 @@ def test_office_round_trip(tmp_path):
 
     receipts_file = tmp_path / "reads.csv"
     receipts_file.write_text(f"student id,notice,read time\nS1,{notice_id},2026-11-23 09:00\n")
-    assert "1 receipts recorded" in run(db, "receipts", "import", receipts_file).stdout
+    assert "1 receipt recorded" in run(db, "receipts", "import", receipts_file).stdout
     assert "0 receipts recorded, 1 already known" in run(db, "receipts", "import", receipts_file).stdout
 
     report = json.loads(run(db, "status", "--notice", notice_id, "--format", "json").stdout)

@@ -1,0 +1,187 @@
+"""Families and staff: roster import and list, family links, staff accounts, integration tokens."""
+
+from __future__ import annotations
+
+import dataclasses
+import sqlite3
+import sys
+from pathlib import Path
+
+import click
+
+from server import links, output, phones, roster, users
+from server.cli.base import Context, emit, fail, format_option, plural, with_db
+from server.errors import PaperBridgeError
+
+
+@click.group("roster")
+def roster_group() -> None:
+    """Import and list families, students and guardians.
+
+    \b
+    Example:
+      paperbridge roster import 2026秋季名单.csv
+    """
+
+
+@roster_group.command("import")
+@click.argument("source", type=click.Path(exists=True, path_type=Path))
+@click.option("--region", help="Phone region for numbers without a country code (default: the school setting).")
+@format_option
+@with_db
+def roster_import(ctx: Context, source: Path, region: str | None, fmt: str) -> None:
+    """Import a roster CSV (UTF-8, GBK or Big5; Chinese or English headers) or a OneRoster 1.1 folder/zip.
+
+    Exit status: 0 all rows imported, 1 some rows rejected, 2 nothing imported.
+    With --format csv or json the rejected and warned rows are printed for a spreadsheet.
+
+    \b
+    Example:
+      paperbridge roster import 2026秋季名单.csv
+    """
+    try:
+        report = roster.import_roster(ctx.db(), source, region=region)
+    except PaperBridgeError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(2)
+    problems = [{"problem": kind, **dataclasses.asdict(p)}
+                for kind, found in (("rejected", report.rejected), ("warning", report.warnings)) for p in found]
+    if fmt == "json":
+        summary = {k: v for k, v in dataclasses.asdict(report).items() if k not in ("rejected", "warnings")}
+        click.echo(output.to_json({**summary, "problems": problems, "exit_code": report.exit_code}))
+    elif fmt == "csv":
+        emit(problems, ["problem", "file", "line", "reason"], "csv")
+    else:
+        _print_import(report)
+    sys.exit(report.exit_code)
+
+
+def _print_import(report: roster.ImportReport) -> None:
+    click.echo(f"{report.source} ({report.format}): {report.imported_rows} of "
+               + plural("%(n)s row", "%(n)s rows", report.rows) + " imported; "
+               + plural("%(n)s new family", "%(n)s new families", report.families_created) + ", "
+               + plural("%(n)s new student", "%(n)s new students", report.students_added)
+               + f", {report.students_updated} updated, {report.students_deactivated} marked as left.")
+    for problem in report.warnings:
+        click.echo(f"  warning {problem}", err=True)
+    for problem in report.rejected:
+        click.echo(f"  rejected {problem}", err=True)
+    if report.exit_code == 2:
+        click.echo("Nothing was imported; the database is unchanged.", err=True)
+
+
+@roster_group.command("list")
+@format_option
+@click.option("--show-phones", is_flag=True, help="Show full phone numbers (masked by default).")
+@click.option("--class", "class_id", help="Only families with a student in this class.")
+@with_db
+def roster_list(ctx: Context, fmt: str, show_phones: bool, class_id: str | None) -> None:
+    """Families with their students, guardians, language and family code.
+
+    \b
+    Example:
+      paperbridge roster list --class 3A --format csv > 3A.csv
+    """
+    families = roster.list_families(ctx.db())
+    if class_id:
+        families = [f for f in families if any(s["class_id"] == class_id for s in f["students"])]
+    rows = [{
+        "code": f["code"], "family": f["display_name"], "language": f["language"],
+        "channel": f["preferred_channel"],
+        "students": [f"{s['name']} ({s['class_id']})" for s in f["students"]],
+        "guardians": [f"{g['name']} {g['phone'] if show_phones else phones.mask(g['phone'])}".strip()
+                      + ("" if g["phone_valid"] or not g["phone"] else " [invalid number]") for g in f["guardians"]],
+    } for f in families]
+    emit(rows, ["code", "family", "students", "guardians", "language", "channel"], fmt)
+
+
+@click.group("family")
+def family_group() -> None:
+    """A family's personal link.
+
+    \b
+    Example:
+      paperbridge family link 100017
+    """
+
+
+@family_group.command("link")
+@click.argument("code")
+@click.option("--revoke", is_flag=True, help="Withdraw the current link and print a new one.")
+@with_db
+def family_link(ctx: Context, code: str, revoke: bool) -> None:
+    """Print the family's personal link.
+
+    \b
+    Example:
+      paperbridge family link 100017
+      paperbridge family link 100017 --revoke
+    """
+    db = ctx.db()
+    family = roster.family_by_code(db, code.strip())
+    if family is None:
+        raise click.ClickException(f"no family has the code {code}")
+    if revoke:
+        links.revoke(db, family["id"])
+    click.echo(links.url(db, family["id"]))
+
+
+@click.group("user")
+def user_group() -> None:
+    """Staff accounts.
+
+    \b
+    Example:
+      paperbridge user add chen --role teacher --class 3A
+    """
+
+
+@user_group.command("add")
+@click.argument("username")
+@click.option("--role", type=click.Choice(users.ROLES), required=True, help="What the account may do.")
+@click.option("--name", "display_name", default="", help="Name shown in the interface.")
+@click.option("--class", "classes", multiple=True, help="A teacher's class (repeat).")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True,
+              help="Password (volunteers: a PIN of 4+ digits). Asked for when not given.")
+@with_db
+def user_add(ctx: Context, username, role, display_name, classes, password) -> None:
+    """Create a staff account.
+
+    \b
+    Example:
+      paperbridge user add chen --role teacher --class 3A
+    """
+    try:
+        users.add_user(ctx.db(), username, password, role, display_name=display_name, classes=list(classes))
+    except ValueError as exc:
+        raise fail(exc) from None
+    click.echo(f"Created {role} {username}.")
+
+
+@click.group("integration")
+def integration_group() -> None:
+    """Tokens for platforms that POST receipts to /api/receipts.
+
+    \b
+    Example:
+      paperbridge integration add wechat
+    """
+
+
+@integration_group.command("add")
+@click.argument("name")
+@with_db
+def integration_add(ctx: Context, name: str) -> None:
+    """Create a token (shown once).
+
+    \b
+    Example:
+      paperbridge integration add wechat
+    """
+    try:
+        token = users.add_integration(ctx.db(), name)
+    except ValueError as exc:
+        raise fail(exc) from None
+    except sqlite3.IntegrityError:
+        raise click.ClickException(f"integration {name!r} already exists") from None
+    click.echo(token)
