@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # PaperBridge setup and entry point, for a fresh Debian/Ubuntu machine with python3.
 #   ./run.sh demo   set everything up, build the demo school and serve it on http://127.0.0.1:5000
-#   ./run.sh test   set everything up and run the whole test suite
+#   ./run.sh test   set everything up, lint (ruff), check types (mypy) and run the whole test suite
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -52,4 +52,7 @@ shift
 if [ "$mode" = demo ]; then
   exec .venv/bin/paperbridge demo "$@"
 fi
+echo "Lint (ruff) and types (mypy) ..."
+.venv/bin/ruff check --quiet .
+.venv/bin/mypy
 exec .venv/bin/python -m pytest "$@"

@@ -143,7 +143,7 @@ def main() -> None:
 
         big, small = notices.get_notice(db, wide[len(wide) // 2]), notices.get_notice(db, narrow[len(narrow) // 2])
         for label, notice in (("district-wide", big), ("class", small)):
-            median, worst = timed(lambda: status.notice_totals(db, notice), repeat=7)
+            median, worst = timed(lambda notice=notice: status.notice_totals(db, notice), repeat=7)
             print(f"one notice's status ({label}, totals): median {median:.1f} ms, worst {worst:.1f} ms")
         family = notices.audience(db, big)[100]
         median, worst = timed(lambda: ledger.status_of(db, big["id"], family), repeat=7)
@@ -163,7 +163,7 @@ def main() -> None:
                                    ("office", "office-pass", f"/notices/{big['id']}/channels.svg"),
                                    ("office", "office-pass", f"/notices/{big['id']}/curve.svg")):
             client = signed_in(app, who, password)
-            median, worst = timed(lambda: client.get(url), repeat=5)
+            median, worst = timed(lambda client=client, url=url: client.get(url), repeat=5)
             print(f"page {url:<24} as {who:<7}: median {median:.0f} ms, worst {worst:.0f} ms")
 
         db = database.connect(path)

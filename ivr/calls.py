@@ -7,7 +7,7 @@ import datetime as dt
 from sqlite_utils import Database
 
 from server import clock, ledger, notices, phones, settings, tokens
-from server.errors import BadCode
+from server.errors import BadCode, UnknownCall
 
 MAX_CODE_TRIES = 3
 RATE_LIMIT = dt.timedelta(hours=1)
@@ -20,9 +20,9 @@ def start(db: Database, sid: str, direction: str, from_number: str, to_number: s
     if existing:
         return existing
     now = clock.now_iso()
-    db["calls"].insert({"sid": sid, "direction": direction, "from_number": from_number, "to_number": to_number,
-                        "started_at": now, "updated_at": now}, ignore=True)
-    return get(db, sid)
+    db.table("calls").insert({"sid": sid, "direction": direction, "from_number": from_number, "to_number": to_number,
+                              "started_at": now, "updated_at": now}, ignore=True)
+    return require(db, sid)
 
 
 def get(db: Database, sid: str) -> dict | None:
@@ -30,8 +30,16 @@ def get(db: Database, sid: str) -> dict | None:
     return rows[0] if rows else None
 
 
+def require(db: Database, sid: str) -> dict:
+    """The call's row, which an earlier webhook of this call created."""
+    call = get(db, sid)
+    if call is None:
+        raise UnknownCall(f"no call {sid!r}")
+    return call
+
+
 def update(db: Database, sid: str, **values) -> None:
-    db["calls"].update(sid, {**values, "updated_at": clock.now_iso()})
+    db.table("calls").update(sid, {**values, "updated_at": clock.now_iso()})
 
 
 def family_for_caller(db: Database, number: str) -> dict | None:
@@ -41,7 +49,7 @@ def family_for_caller(db: Database, number: str) -> dict | None:
         return None
     rows = db.execute("SELECT DISTINCT g.family_id FROM guardians g JOIN families f ON f.id = g.family_id"
                       " WHERE g.phone = ? AND g.active = 1 AND f.active = 1", [phone.e164]).fetchall()
-    return db["families"].get(rows[0][0]) if len(rows) == 1 else None
+    return db.table("families").get(rows[0][0]) if len(rows) == 1 else None
 
 
 def rate_limited(db: Database, number: str) -> bool:
@@ -61,7 +69,7 @@ def check_code(db: Database, call: dict, typed: str) -> dict:
             raise BadCode("the code does not belong to this caller's family")
         return rows[0]
     except BadCode:
-        db["code_failures"].insert({"phone": call["from_number"], "family_code": typed[:12], "at": clock.now_iso()})
+        db.table("code_failures").insert({"phone": call["from_number"], "family_code": typed[:12], "at": clock.now_iso()})
         update(db, call["sid"], code_tries=call["code_tries"] + 1)
         raise
 

@@ -32,7 +32,7 @@ def chase(db: Database, notice: dict, family_ids: list[int], action: str, actor:
     conf = config.load(db)
     transport = for_config(db, conf)
     for family_id in family_ids:
-        family = db["families"].get(family_id)
+        family = db.table("families").get(family_id)
         if action == "told":
             event = ledger.new_event(notice["id"], family_id, "in_person", "confirmed", actor=actor,
                                      source=f"teacher:{actor}", payload={"note": note.strip()[:200]} if note.strip() else {},
@@ -51,7 +51,7 @@ def chase(db: Database, notice: dict, family_ids: list[int], action: str, actor:
             sid = transport.call(phone, conf.url(f"/ivr/voice/outbound?f={family_id}"))
         else:
             sid = transport.text(phone, sms.notice_text(notice, family["language"], settings.get(db, "school_name")))
-        db["contact_attempts"].insert({"family_id": family_id, "notice_id": notice["id"], "phone": phone,
+        db.table("contact_attempts").insert({"family_id": family_id, "notice_id": notice["id"], "phone": phone,
                                        "channel": "voice" if action == "call" else "sms", "round": round_id,
                                        "sid": sid, "at": clock.now_iso()})
         result.done.append(family["code"])

@@ -43,7 +43,7 @@ def due(db: Database, now: dt.datetime) -> list[tuple[dict, dict]]:
             tries = db.execute("SELECT count(*) FROM contact_attempts WHERE family_id = ? AND notice_id = ?",
                                [family_id, notice["id"]]).fetchone()[0]
             if tries < limit:
-                pairs.append((notice, db["families"].get(family_id)))
+                pairs.append((notice, db.table("families").get(family_id)))
     return pairs
 
 
@@ -79,7 +79,7 @@ def run(db: Database, transport: Transport | None = None, now: dt.datetime | Non
                 sid = transport.call(phone, conf.url(f"/ivr/voice/outbound?f={family['id']}"))
             else:
                 sid = transport.text(phone, sms.notice_text(notice, family["language"], school))
-            db["contact_attempts"].insert({"family_id": family["id"], "notice_id": notice["id"], "phone": phone,
+            db.table("contact_attempts").insert({"family_id": family["id"], "notice_id": notice["id"], "phone": phone,
                                            "channel": channel, "round": round_id, "sid": sid, "at": clock.now_iso()})
             sent.append(Attempt(family["code"], notice["id"], phone, channel, sid))
             break

@@ -94,7 +94,7 @@ def _record(db, family: dict, notice: dict, digit: int, sid: str, _) -> Response
     options = notice["reply_options"][:3]
     if options and not 1 <= digit <= len(options) or not options and digit != 1:
         return _answer(_("Sorry, that answer is not one of the choices."))
-    base = {"source": f"sms:{sid}", "actor": "family"}
+    base: dict = {"source": f"sms:{sid}", "actor": "family"}
     events = [ledger.new_event(notice["id"], family["id"], "sms", "confirmed",
                                dedupe_key=f"sms:{sid}:{notice['id']}:confirmed", **base)]
     if options:

@@ -28,7 +28,7 @@ class DryRun:
         self.db = db
 
     def _log(self, kind: str, to: str, body: str) -> str:
-        row = self.db["outbox"].insert({"kind": kind, "to_number": to, "body": body, "at": clock.now_iso()})
+        row = self.db.table("outbox").insert({"kind": kind, "to_number": to, "body": body, "at": clock.now_iso()})
         log.info("dry run %s to %s: %s", kind, to, body)
         return f"{'CA' if kind == 'call' else 'SM'}dryrun{row.last_pk:026d}"
 

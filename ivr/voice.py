@@ -70,7 +70,7 @@ def incoming():
     family = calls.family_for_caller(db, call["from_number"])
     if family and not call["family_id"]:
         calls.update(db, call["sid"], family_id=family["id"], language=family["language"], auth="callerid")
-        call = calls.get(db, call["sid"])
+        call = calls.require(db, call["sid"])
     response = VoiceResponse()
     if call["family_id"]:
         _greet(response, _language(call))
@@ -143,7 +143,7 @@ def code():
     try:
         family = calls.check_code(db, call, digits)
     except BadCode:
-        call = calls.get(db, call["sid"])
+        call = calls.require(db, call["sid"])
         if call["code_tries"] >= calls.MAX_CODE_TRIES:
             say(response, _("Sorry, that code is not right. Please ask the class teacher for your family code. "
                             "Thank you for calling, goodbye."), lang)
@@ -200,7 +200,7 @@ def outbound():
                        request.form.get("To", ""))
     if not call["family_id"]:
         calls.update(db, call["sid"], family_id=family["id"], language=family["language"], auth="dialled")
-        call = calls.get(db, call["sid"])
+        call = calls.require(db, call["sid"])
     lang = _language(call)
     _ = words(lang)
     response = VoiceResponse()
@@ -228,7 +228,7 @@ def _keys(response: VoiceResponse, call: dict, notice_id: int, retry: int = 0) -
 def key():
     db = get_db()
     call = _call()
-    notice_id = request.args.get("n", type=int)
+    notice_id = request.args.get("n", 0, type=int)
     retry = request.args.get("r", 0, type=int)
     digits = request.form.get("Digits", "")
     lang = _language(call)
@@ -260,7 +260,7 @@ def key():
     return twiml(response)
 
 
-def _global_key(response: VoiceResponse, call: dict, digits: str, notice_id: int | None) -> bool:
+def _global_key(response: VoiceResponse, call: dict, digits: str, notice_id: int) -> bool:
     """`*` repeats, `9` asks for a call back, `0` the office. True if the key was one of these."""
     db = get_db()
     lang = _language(call)
@@ -302,7 +302,7 @@ def _ask_reply(response: VoiceResponse, call: dict, notice: dict, retry: int = 0
 def reply():
     db = get_db()
     call = _call()
-    notice_id = request.args.get("n", type=int)
+    notice_id = request.args.get("n", 0, type=int)
     retry = request.args.get("r", 0, type=int)
     lang = _language(call)
     _ = words(lang)

@@ -241,7 +241,7 @@ def _find(query: str) -> list[dict]:
                                         " LIMIT 20", [f"%{query}%"])]
     out = []
     for family_id in ids:
-        fam = db["families"].get(family_id)
+        fam = db.table("families").get(family_id)
         fam["students"] = list(db.query("SELECT name, class_id FROM students WHERE family_id = ? AND active = 1",
                                         [family_id]))
         out.append(fam)

@@ -93,7 +93,7 @@ def record(db: Database, *, notice_id: int, family_id: int, kind: str, actor: st
     """A receipt made at the desk: into the outbox (sent later) and the local view at once."""
     event_id = clock.uuid7()
     with write_transaction(db):
-        db["outbox"].insert({"id": event_id, "notice_id": notice_id, "family_id": family_id, "kind": kind,
+        db.table("outbox").insert({"id": event_id, "notice_id": notice_id, "family_id": family_id, "kind": kind,
                              "payload": json.dumps({"choice": choice} if choice else {}), "occurred_at": clock.now_iso(),
                              "actor": actor})
         state = "confirmed" if kind in ("confirmed", "reply") else "read"

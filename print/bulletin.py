@@ -20,6 +20,7 @@ from print.layout import CURRENT, LAYOUTS, SlipLayout
 from print.render import Options, render, student_list
 from print.slip import SlipContent
 from server import clock, ledger, notices, settings, tokens
+from server.db import last_id
 from server.errors import PaperBridgeError
 from server.files import temp_beside
 from server.transaction import write_transaction
@@ -75,10 +76,10 @@ def _allocate_slips(db: Database, batch: batches.Batch, layout: SlipLayout, run:
         students = student_list(section.students, family["language"])
         for start in range(0, len(section.notices), layout.max_rows):
             rows = section.notices[start:start + layout.max_rows]
-            serial = db["slips"].insert({
+            serial = last_id(db.table("slips").insert({
                 "family_id": family["id"], "week": batch.week, "layout": layout.version,
                 "notice_ids": json.dumps([n["id"] for n in rows]), "batch": run, "printed_at": clock.now_iso(),
-            }).last_pk
+            }))
             text = tokens.sign_slip(tokens.SlipId(school, batch.week, family["code"], serial, layout.version,
                                                   key_id), secret)
             slips.setdefault(family["id"], []).append(SlipContent(

@@ -24,7 +24,7 @@ class Found:
 
 def _zxing(gray: np.ndarray) -> list[Found]:
     found = []
-    for code in zxingcpp.read_barcodes(gray, formats=zxingcpp.BarcodeFormat.QRCode):
+    for code in zxingcpp.read_barcodes(gray, formats=zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode)):
         if not code.valid or code.error:
             continue
         p = code.position

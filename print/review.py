@@ -18,10 +18,12 @@ from server.transaction import write_transaction
 def add_item(db: Database, *, batch_id: str, page: Page, reason: str, qr_text: str | None, slip_serial: int | None,
              family_id: int | None, marks: dict, crop: str | None) -> None:
     """Queue a page (once: the same page and reason again adds nothing)."""
+    if page.image is None:
+        raise ValueError(f"{page.file} page {page.number} has no image to review")
     fingerprint = f"{evidence.page_fingerprint(page.image)}:{qr_text or ''}:{reason}"
     if db.execute("SELECT 1 FROM review_items WHERE fingerprint = ?", [fingerprint]).fetchone():
         return
-    db["review_items"].insert({
+    db.table("review_items").insert({
         "fingerprint": fingerprint, "batch_id": batch_id, "file": page.file, "page": page.number,
         "reason": reason, "qr_text": qr_text, "slip_serial": slip_serial, "family_id": family_id,
         "marks": json.dumps(marks), "page_image": evidence.store_page(db, page.image), "crop_image": crop,
@@ -116,7 +118,7 @@ def _open_item(db: Database, item_id: int) -> dict:
 
 
 def _close(db: Database, item_id: int, status: str, actor: str, family_id: int | None) -> None:
-    values = {"status": status, "resolved_by": actor, "resolved_at": clock.now_iso()}
+    values: dict[str, str | int] = {"status": status, "resolved_by": actor, "resolved_at": clock.now_iso()}
     if family_id:
         values["family_id"] = family_id
-    db["review_items"].update(item_id, values)
+    db.table("review_items").update(item_id, values)

@@ -72,8 +72,8 @@ class Scanner:
         self.keys = settings.slip_keys(db)
 
     def scan_page(self, page: scan_input.Page) -> list[Outcome]:
-        if page.error:
-            return [Outcome(page.file, page.number, "error", page.error)]
+        if page.error or page.image is None:
+            return [Outcome(page.file, page.number, "error", page.error or "the page has no image")]
         gray = page.image
         if float(gray.std()) < 4:
             return [Outcome(page.file, page.number, "no_slip", "blank page")]
@@ -82,21 +82,21 @@ class Scanner:
             if slip_reader.find_slip_outlines(gray, LAYOUTS[1]):
                 return [self._review(page, "a slip is on this page but its QR code cannot be read")]
             return [Outcome(page.file, page.number, "no_slip", "no slip on this page")]
-        return [self._slip(page, code) for code in codes]
+        return [self._slip(page, gray, code) for code in codes]
 
-    def _slip(self, page: scan_input.Page, code: qr_decode.Found) -> Outcome:
+    def _slip(self, page: scan_input.Page, gray: np.ndarray, code: qr_decode.Found) -> Outcome:
         try:
             slip = tokens.verify_slip(code.text, self.keys, self.school)
         except BadSignature as exc:
             return self._review(page, f"the QR code is not a valid slip of this school: {exc}", qr_text=code.text)
         record = bulletin.slip_record(self.db, slip.serial)
-        family = self.db["families"].get(record["family_id"]) if record else None
-        if record is None or family["code"] != slip.family_code or record["week"] != slip.week:
+        family = self.db.table("families").get(record["family_id"]) if record else None
+        if record is None or family is None or family["code"] != slip.family_code or record["week"] != slip.week:
             return self._review(page, "the slip does not match any printed slip on record", qr_text=code.text)
         if _weeks_between(slip.week, clock.now()) > MAX_SLIP_AGE_WEEKS:
             return self._review(page, f"the slip is from {slip.week}, more than {MAX_SLIP_AGE_WEEKS} weeks ago",
                                 qr_text=code.text, record=record)
-        aligned = slip_reader.align(page.image, code.corners, code.text, record["layout"])
+        aligned = slip_reader.align(gray, code.corners, code.text, record["layout"])
         if aligned is None or aligned.error_mm > MAX_ALIGNMENT_ERROR_MM:
             return self._review(page, "the slip's corner markers cannot be found (torn, folded or cut off?)",
                                 qr_text=code.text, record=record)
@@ -128,7 +128,7 @@ class Scanner:
         review.add_item(self.db, batch_id=self.batch_id, page=page, reason=reason, qr_text=qr_text,
                         slip_serial=record["id"] if record else None, family_id=family_id,
                         marks=marks.states() if marks else {}, crop=crop)
-        code = self.db["families"].get(family_id)["code"] if family_id else None
+        code = self.db.table("families").get(family_id)["code"] if family_id else None
         return Outcome(page.file, page.number, "review", reason, family_code=code,
                        slip_serial=record["id"] if record else None, marks=marks.states() if marks else {},
                        family_id=family_id, evidence=crop)
@@ -198,7 +198,7 @@ def scan_paths(db: Database, paths: Iterable[Path], *, origin: str = "cli",
     """Scan files and folders page by page; each slip is committed on its own, so a rerun after
     a crash records every receipt exactly once. ``progress()`` is called after each page."""
     report = BatchReport(clock.uuid7())
-    db["scan_batches"].insert({"id": report.batch_id, "origin": origin, "started_at": clock.now_iso()})
+    db.table("scan_batches").insert({"id": report.batch_id, "origin": origin, "started_at": clock.now_iso()})
     scanner = Scanner(db, report.batch_id)
     for path in scan_input.expand(list(paths)):
         for page in scan_input.pages(path):
@@ -208,7 +208,7 @@ def scan_paths(db: Database, paths: Iterable[Path], *, origin: str = "cli",
                 _log_outcome(db, report.batch_id, outcome)
             if progress:
                 progress()
-    db["scan_batches"].update(report.batch_id, {**{k: v for k, v in report.summary().items() if k != "batch"},
+    db.table("scan_batches").update(report.batch_id, {**{k: v for k, v in report.summary().items() if k != "batch"},
                                                 "finished_at": clock.now_iso()})
     return report
 
@@ -222,7 +222,7 @@ def _safely(scanner: Scanner, page: scan_input.Page) -> list[Outcome]:
 
 
 def _log_outcome(db: Database, batch_id: str, outcome: Outcome) -> None:
-    db["scan_pages"].insert({"batch_id": batch_id, "file": outcome.file, "page": outcome.page,
+    db.table("scan_pages").insert({"batch_id": batch_id, "file": outcome.file, "page": outcome.page,
                              "outcome": outcome.outcome, "family_id": outcome.family_id,
                              "slip_serial": outcome.slip_serial, "reason": outcome.reason,
                              "marks": json.dumps(outcome.marks), "evidence": outcome.evidence})

@@ -261,13 +261,13 @@ def _rectangles(points: np.ndarray, ratio: float) -> int:
     """Count disjoint 4-point sets forming a rectangle of the slip's proportions."""
     if len(points) < 4 or len(points) > 60:
         return 0
-    found, used = 0, set()
+    found, used = 0, set[int]()
     for i in range(len(points)):
         for j in range(len(points)):
             if i == j or i in used or j in used:
                 continue
             side = points[j] - points[i]
-            length = np.linalg.norm(side)
+            length = float(np.linalg.norm(side))
             if length < 20:
                 continue
             normal = np.array([-side[1], side[0]]) / ratio

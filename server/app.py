@@ -44,7 +44,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         db.close()
     if app.config.get("PROXY_HOPS"):  # PAPERBRIDGE_PROXY_HOPS=1 behind nginx/IIS: real client addresses
         hops = int(app.config["PROXY_HOPS"])
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
     csrf.init_app(app)
     Babel(app, locale_selector=select_locale)
     webtools.init_db(app)

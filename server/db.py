@@ -14,6 +14,7 @@ import sqlite3
 from pathlib import Path
 
 from sqlite_utils import Database
+from sqlite_utils.db import Table
 
 from server.migrations import migrations
 
@@ -21,8 +22,19 @@ ENV_VAR = "PAPERBRIDGE_DB"
 
 
 def instance_dir() -> Path:
-    """The instance folder beside the package (``<checkout>/instance`` in development)."""
-    return Path(os.environ.get("PAPERBRIDGE_INSTANCE", Path(__file__).resolve().parent.parent / "instance"))
+    """Where the school's files live unless told otherwise.
+
+    $PAPERBRIDGE_INSTANCE, else ``instance/`` in a source checkout, else the user's data folder
+    (``~/.local/share/paperbridge``, ``%LOCALAPPDATA%\\PaperBridge``): never inside site-packages.
+    """
+    if os.environ.get("PAPERBRIDGE_INSTANCE"):
+        return Path(os.environ["PAPERBRIDGE_INSTANCE"])
+    checkout = Path(__file__).resolve().parent.parent
+    if (checkout / "pyproject.toml").exists():
+        return checkout / "instance"
+    if os.name == "nt":
+        return Path(os.environ.get("LOCALAPPDATA", Path.home() / "AppData" / "Local")) / "PaperBridge"
+    return Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "paperbridge"
 
 
 def resolve_path(path: str | os.PathLike | None = None) -> Path:
@@ -87,6 +99,13 @@ def explain(exc: BaseException, path: str | os.PathLike | None = None) -> str | 
 
 def open_db(path: str | os.PathLike | None = None) -> Database:
     return connect(resolve_path(path))
+
+
+def last_id(table: Table) -> int:
+    """The integer key of the row just inserted: ``last_id(db.table("notices").insert(row))``."""
+    if not isinstance(table.last_pk, int):
+        raise TypeError(f"{table.name}: the inserted row has no integer key")
+    return table.last_pk
 
 
 def file_of(db: Database) -> Path:

@@ -11,6 +11,7 @@ import os
 import random
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from sqlite_utils import Database
 
@@ -29,7 +30,7 @@ STAFF = [("admin", "admin-demo", "admin", "校长 Principal", None), ("office", 
          ("teacher3a", "teacher-demo", "teacher", "3A 陈老师", ["3A"]), ("teacher3b", "teacher-demo", "teacher", "3B 林老师", ["3B"]),
          ("teacher4a", "teacher-demo", "teacher", "4A 何老师", ["4A"]), ("volunteer", "2468", "volunteer", "志愿者 Volunteer", None)]
 
-NOTICES = [
+NOTICES: list[dict[str, Any]] = [
     dict(texts={"zh-Hans": ("秋季植物园研学", "本周五上午9点出发前往植物园，请穿运动鞋、带水壶。午餐由学校提供。"),
                 "zh-Hant": ("秋季植物園研學", "本週五上午9點出發前往植物園，請穿運動鞋、帶水壺。午餐由學校提供。"),
                 "en": ("Autumn trip to the botanical garden", "We leave on Friday at 9 am. Please wear trainers and bring a water bottle. Lunch is provided.")},
@@ -110,7 +111,7 @@ def build(path: Path, *, base_url: str = "http://127.0.0.1:5000", seed: int = 7)
 def _is_demo(path: Path) -> bool:
     db = Database(path)
     try:
-        return db["settings"].exists() and bool(db.execute("SELECT 1 FROM settings WHERE key = 'demo'").fetchone())
+        return db.table("settings").exists() and bool(db.execute("SELECT 1 FROM settings WHERE key = 'demo'").fetchone())
     finally:
         db.close()
 

@@ -23,7 +23,7 @@ def new_code(db: Database, name: str) -> str:
     if not name.strip():
         raise ValueError("name the kiosk, e.g. 'Lobby desk'")
     code = f"{secrets.randbelow(10**8):08d}"
-    db["enrol_codes"].insert({"code_hash": _hash(code), "name": name.strip(), "created_at": clock.now_iso(),
+    db.table("enrol_codes").insert({"code_hash": _hash(code), "name": name.strip(), "created_at": clock.now_iso(),
                               "expires_at": clock.iso(clock.now() + CODE_LIFETIME)})
     return code
 
@@ -36,7 +36,7 @@ def enrol(db: Database, code: str) -> tuple[str, str, str]:
             raise PaperBridgeError("This enrolment code is unknown, used or expired. Ask an admin for a new one.")
         db.execute("UPDATE enrol_codes SET used_at = ? WHERE code_hash = ?", [clock.now_iso(), rows[0]["code_hash"]])
         device_id, token = "kd_" + secrets.token_hex(8), "pbk_" + secrets.token_urlsafe(32)
-        db["devices"].insert({"id": device_id, "name": rows[0]["name"], "token_hash": _hash(token),
+        db.table("devices").insert({"id": device_id, "name": rows[0]["name"], "token_hash": _hash(token),
                               "enrolled_at": clock.now_iso()})
     return device_id, token, rows[0]["name"]
 

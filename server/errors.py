@@ -25,6 +25,10 @@ class BadSignature(PaperBridgeError):
     pass
 
 
+class UnknownCall(PaperBridgeError):
+    """A phone-line webhook names a call that never started here."""
+
+
 class BadCode(PaperBridgeError):
     pass
 

@@ -38,7 +38,7 @@ def redact(text: str) -> str:
 class _CurrentStderr(logging.StreamHandler):
     """Writes to whatever sys.stderr is now (a test runner or a daemon may swap it after start-up)."""
 
-    @property  # type: ignore[override]
+    @property
     def stream(self):
         return sys.stderr
 

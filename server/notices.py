@@ -15,6 +15,7 @@ import json
 from sqlite_utils import Database
 
 from server import clock, languages, roster, settings
+from server.db import last_id
 from server.errors import UnknownNotice
 from server.transaction import write_transaction
 
@@ -73,17 +74,17 @@ def add_notice(
     publish = clock.parse(publish_at, zone) if publish_at else clock.now()
     with write_transaction(db):
         _check_classes(db, classes)
-        notice_id = db["notices"].insert({
+        notice_id = last_id(db.table("notices").insert({
             "primary_language": next(iter(texts)), "whole_school": int(classes is None),
             "requires_confirmation": int(requires_confirmation),
             "reply_options": json.dumps(options, ensure_ascii=False), "due_date": due_date,
             "private": int(private), "urgent": int(urgent), "publish_at": clock.iso(publish),
             "week": clock.iso_week(publish, zone), "created_at": clock.now_iso(), "created_by": created_by,
-        }).last_pk
-        db["notice_texts"].insert_all(
+        }))
+        db.table("notice_texts").insert_all(
             {"notice_id": notice_id, "language": lang, "title": t.strip(), "body": b.strip()}
             for lang, (t, b) in texts.items())
-        db["notice_classes"].insert_all({"notice_id": notice_id, "class_id": c} for c in classes or [])
+        db.table("notice_classes").insert_all({"notice_id": notice_id, "class_id": c} for c in classes or [])
     return notice_id
 
 

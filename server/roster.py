@@ -149,7 +149,7 @@ def group_households(entries: list[Entry]) -> tuple[list[list[Entry]], list[RowP
             households.union("s:" + entry.student_id, "f:" + entry.family_source)
             households.add_family_id("f:" + entry.family_source, entry.family_source)
     for entry in entries:
-        if entry.phone.valid and not households.union("s:" + entry.student_id, "p:" + entry.phone.e164):
+        if entry.phone.e164 and not households.union("s:" + entry.student_id, "p:" + entry.phone.e164):
             warnings.append(RowProblem(entry.where.file, entry.where.line,
                                        f"phone {phones.mask(entry.phone.e164)} is shared by two family ids; kept apart"))
     groups: dict[str, list[Entry]] = {}
@@ -223,12 +223,12 @@ def _apply_household(db: Database, group: list[Entry], report: ImportReport) -> 
     family_id = _target_family(db, group)
     if family_id is None:
         family_id = (db.execute("SELECT coalesce(max(id), 0) + 1 FROM families").fetchone()[0])
-        db["families"].insert({"id": family_id, "code": family_code(FAMILY_NUMBER_BASE + family_id), **values})
+        db.table("families").insert({"id": family_id, "code": family_code(FAMILY_NUMBER_BASE + family_id), **values})
         report.families_created += 1
     else:
         if values["source_id"] is None:
             values.pop("source_id")
-        db["families"].update(family_id, values)
+        db.table("families").update(family_id, values)
     for entry in {e.student_id: e for e in group}.values():
         _upsert_student(db, entry, family_id, report)
     _apply_guardians(db, family_id, group)
@@ -240,10 +240,10 @@ def _upsert_student(db: Database, entry: Entry, family_id: int, report: ImportRe
               "active": 1, "updated_at": clock.now_iso()}
     row = db.execute("SELECT id FROM students WHERE source_id = ?", [entry.student_id]).fetchone()
     if row:
-        db["students"].update(row[0], values)
+        db.table("students").update(row[0], values)
         report.students_updated += 1
     else:
-        db["students"].insert({"source_id": entry.student_id, **values})
+        db.table("students").insert({"source_id": entry.student_id, **values})
         report.students_added += 1
 
 
@@ -297,7 +297,7 @@ def list_families(db: Database, *, include_inactive: bool = False) -> list[dict]
 
 def family_by_code(db: Database, code: str) -> dict | None:
     row = db.execute("SELECT id FROM families WHERE code = ?", [code]).fetchone()
-    return db["families"].get(row[0]) if row else None
+    return db.table("families").get(row[0]) if row else None
 
 
 def families_in_classes(db: Database, class_ids: list[str] | None) -> list[int]:

@@ -17,8 +17,8 @@ import phonenumbers
 from sqlite_utils import Database
 
 from server import clock
-from server.languages import LANGUAGES
 from server.errors import NotInitialized
+from server.languages import LANGUAGES
 
 
 @dataclass(frozen=True)
@@ -110,7 +110,7 @@ def in_window(moment: dt.time, window: tuple[dt.time, dt.time]) -> bool:
 
 
 def is_initialized(db: Database) -> bool:
-    return db["settings"].exists() and bool(
+    return db.table("settings").exists() and bool(
         db.execute("SELECT 1 FROM settings WHERE key = ? OR key LIKE ?", [SECRET_KEY, SECRET_KEY + ":%"]).fetchone()
     )
 

@@ -31,12 +31,12 @@ def families(db: Database, class_ids: list[str] | None = None, *, weeks: int = W
                 waits.setdefault(family_id, []).append(hours)
     info = {f["id"]: f for f in roster.list_families(db)}
     out = []
-    for family_id, hours in waits.items():
-        median, open_count = statistics.median(hours), sum(h == float("inf") for h in hours)
+    for family_id, waited in waits.items():
+        median, open_count = statistics.median(waited), sum(h == float("inf") for h in waited)
         if median > THRESHOLD_HOURS or open_count >= MAX_OPEN:
             family = info.get(family_id)
             if family:
-                out.append({"family": family, "median_hours": median, "open": open_count, "notices": len(hours),
+                out.append({"family": family, "median_hours": median, "open": open_count, "notices": len(waited),
                             "suggestion": suggest(db, family)})
     return sorted(out, key=lambda r: (-r["open"], -min(r["median_hours"], 10**6)))
 

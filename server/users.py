@@ -10,6 +10,7 @@ from sqlite_utils import Database
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from server import clock
+from server.db import last_id
 
 ROLES = ("admin", "office", "teacher", "volunteer")
 MAX_FAILED_LOGINS = 5
@@ -40,11 +41,11 @@ def add_user(db: Database, username: str, password: str, role: str, *, display_n
     if unknown:
         raise ValueError(f"unknown class {', '.join(unknown)}")
     with db.atomic():
-        user_id = db["users"].insert({
+        user_id = last_id(db.table("users").insert({
             "username": username, "display_name": display_name.strip() or username, "role": role,
             "password_hash": generate_password_hash(password), "created_at": clock.now_iso(),
-        }).last_pk
-        db["user_classes"].insert_all({"user_id": user_id, "class_id": c} for c in classes or [])
+        }))
+        db.table("user_classes").insert_all({"user_id": user_id, "class_id": c} for c in classes or [])
     return user_id
 
 
@@ -91,7 +92,7 @@ def add_integration(db: Database, name: str) -> str:
     if not name.strip():
         raise ValueError("name the integration")
     token = "pbi_" + secrets.token_urlsafe(32)
-    db["integrations"].insert({"name": name.strip(), "token_hash": _hash_token(token), "created_at": clock.now_iso()})
+    db.table("integrations").insert({"name": name.strip(), "token_hash": _hash_token(token), "created_at": clock.now_iso()})
     return token
 
 

@@ -59,3 +59,37 @@ def test_package_data_ships_templates_and_catalogues(tmp_path):
     assert "server/templates/base.html" in names and "server/static/style.css" in names
     assert "server/translations/zh_Hant/LC_MESSAGES/messages.mo" in names
     assert {"print/__init__.py", "ivr/__init__.py", "kiosk/__init__.py"} <= set(names)
+
+
+def test_installed_from_a_wheel_the_database_is_not_inside_site_packages(monkeypatch, tmp_path):
+    from server import db as database
+
+    monkeypatch.delenv("PAPERBRIDGE_INSTANCE", raising=False)
+    monkeypatch.delenv(database.ENV_VAR, raising=False)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    monkeypatch.setattr(database, "__file__", str(tmp_path / "site-packages" / "server" / "db.py"))
+    assert database.resolve_path() == tmp_path / "data" / "paperbridge" / "paperbridge.db"
+
+
+def test_every_third_party_module_imported_is_declared():
+    import ast
+    import tomllib
+
+    distribution_of = {"flask": "flask", "flask_babel": "flask-babel", "flask_wtf": "flask-wtf",
+                       "sqlite_utils": "sqlite-utils", "click": "click", "waitress": "waitress",
+                       "reportlab": "reportlab", "qrcode": "qrcode", "pyzbar": "pyzbar", "zxingcpp": "zxing-cpp",
+                       "pypdfium2": "pypdfium2", "PIL": "pillow", "numpy": "numpy", "cv2": "opencv-python-headless",
+                       "twilio": "twilio", "phonenumbers": "phonenumbers", "openpyxl": "openpyxl", "pygal": "pygal",
+                       "babel": "babel", "werkzeug": "werkzeug", "itsdangerous": "itsdangerous",
+                       "charset_normalizer": "charset-normalizer"}
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    declared = {re.split(r"[<>=\[ ]", d, maxsplit=1)[0].lower() for d in project["dependencies"]}
+    imported = set()
+    for path in (p for folder in ("server", "print", "ivr", "kiosk") for p in (ROOT / folder).rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                imported |= {a.name.split(".")[0] for a in node.names}
+            elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+                imported.add(node.module.split(".")[0])
+    third_party = imported - set(sys.stdlib_module_names) - {"server", "print", "ivr", "kiosk"}
+    assert sorted(m for m in third_party if distribution_of.get(m) not in declared) == []

@@ -56,7 +56,7 @@ def ivr_consent(ctx: Context, phone: str, consent: bool, note: str) -> None:
     if not number.valid:
         raise click.ClickException(f"{phone} is not a valid phone number")
     try:
-        followup.set_consent(db, number.e164, consent, note)
+        followup.set_consent(db, number.e164 or phone, consent, note)
     except ValueError as exc:
         raise fail(exc) from None
     click.echo(f"{number.e164}: reminder calls {'allowed' if consent else 'not allowed'}.")

@@ -21,6 +21,14 @@ def current_user() -> dict | None:
     return g.user
 
 
+def staff_user() -> dict:
+    """The signed-in staff member, on a page behind :func:`login_required`."""
+    user = current_user()
+    if user is None:
+        abort(401)
+    return user
+
+
 def login_required(*roles: str):
     """Only signed-in staff of these roles; others are sent to sign in (or refused)."""
     def decorator(view):

@@ -19,7 +19,7 @@ from server import reports as class_reports
 from server import unreached as finder
 from server.errors import PaperBridgeError, UnknownNotice
 from server.languages import LANGUAGES, TEXT_LANGUAGES
-from server.web import STAFF, current_user, login_required
+from server.web import STAFF, login_required, staff_user
 from server.webtools import get_db
 
 bp = Blueprint("dashboard", __name__)
@@ -27,7 +27,7 @@ PAGE_SIZE = 100  # families per page on the notice view
 
 
 def _scope() -> list[str] | None:
-    return users.class_scope(current_user())
+    return users.class_scope(staff_user())
 
 
 def _notice_or_404(notice_id: int) -> dict:
@@ -154,7 +154,7 @@ def chase_families(notice_id: int):
     if not chosen:
         flash(_("Tick at least one family first."), "error")
         return redirect(url_for("dashboard.notice", notice_id=notice_id, show="open"))
-    result = chase.chase(get_db(), notice, chosen, request.form.get("action", ""), current_user()["username"],
+    result = chase.chase(get_db(), notice, chosen, request.form.get("action", ""), staff_user()["username"],
                          request.form.get("note", ""))
     flash(_("Done for %(n)s families.", n=len(result.done)) + (" " + "; ".join(result.skipped) if result.skipped else ""),
           "ok" if not result.skipped else "error")
@@ -166,8 +166,9 @@ def chase_families(notice_id: int):
 def reports():
     db = get_db()
     classes = [r[0] for r in db.execute("SELECT id FROM classes ORDER BY id").fetchall()]
-    if _scope() is not None:
-        classes = [c for c in classes if c in _scope()]
+    scope = _scope()
+    if scope is not None:
+        classes = [c for c in classes if c in scope]
     now, zone = clock.now(), settings.zone(db)
     weeks = [clock.iso_week(now - dt.timedelta(days=7 * i), zone) for i in range(4)]
     return render_template("reports.html", classes=classes, weeks=weeks)
@@ -242,7 +243,7 @@ def new_notice():
         classes = [c for c in classes if c in scope]
     if request.method == "POST":
         try:
-            notice_id = notices.add_notice(db, **_notice_form(scope), created_by=current_user()["username"])
+            notice_id = notices.add_notice(db, **_notice_form(scope), created_by=staff_user()["username"])
         except ValueError as exc:
             flash(str(exc), "error")
             return render_template("notice_new.html", classes=classes, form=request.form,
@@ -304,7 +305,7 @@ def family(family_id: int):
         rows.append({"notice": notice, "title": notices.title_for(notice, _ui_language()), "status": state,
                      "reply_label": notices.reply_label(notice, state.reply, _ui_language()) if state.reply else ""})
     events = list(ledger.events_for(db, family_id=family_id))
-    link = links.url(db, family_id) if current_user()["role"] in ("admin", "office") else None
+    link = links.url(db, family_id) if staff_user()["role"] in ("admin", "office") else None
     return render_template("family.html", family=fam, rows=rows, events=events, link=link, languages=LANGUAGES)
 
 

@@ -32,7 +32,7 @@ def _family(token: str) -> dict:
     except BadSignature:
         guard.hit(address)
         abort(404)
-    family = db["families"].get(family_id)
+    family = db.table("families").get(family_id)
     family["students"] = list(db.query(
         "SELECT name, class_id FROM students WHERE family_id = ? AND active = 1 ORDER BY class_id, name", [family_id]))
     chosen = request.args.get("lang")

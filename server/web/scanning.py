@@ -13,7 +13,7 @@ from print import evidence, review
 from print.scan import scan_paths
 from server import clock, notices, settings, users
 from server.errors import BadCode, PaperBridgeError
-from server.web import STAFF, current_user, login_required
+from server.web import STAFF, login_required, staff_user
 from server.webtools import get_db
 
 bp = Blueprint("scanning", __name__)
@@ -33,10 +33,10 @@ def scans():
         with tempfile.TemporaryDirectory() as folder:
             paths = []
             for upload in files:
-                path = Path(folder) / (secure_filename(upload.filename) or "scan")
+                path = Path(folder) / (secure_filename(upload.filename or "") or "scan")
                 upload.save(path)
                 paths.append(path)
-            report = scan_paths(db, paths, origin=f"web:{current_user()['username']}")
+            report = scan_paths(db, paths, origin=f"web:{staff_user()['username']}")
         return redirect(url_for("scanning.batch", batch_id=report.batch_id))
     batches = list(db.query("SELECT * FROM scan_batches ORDER BY started_at DESC LIMIT 50"))
     waiting = db.execute("SELECT count(*) FROM review_items WHERE status = 'open'").fetchone()[0]
@@ -104,12 +104,12 @@ def _family(db, item: dict, typed: str):
         except BadCode as exc:
             return None, str(exc)
     if item["family_id"]:
-        return db["families"].get(item["family_id"]), ""
+        return db.table("families").get(item["family_id"]), ""
     return None, ""
 
 
 def _act(db, item: dict, family: dict | None, problem: str):
-    actor = current_user()["username"]
+    actor = staff_user()["username"]
     if request.form.get("action") == "discard":
         review.discard(db, item["id"], actor=actor)
         flash(_("Discarded: nothing was recorded."), "ok")
@@ -136,7 +136,7 @@ def evidence_file(name: str):
     db = get_db()
     if not evidence.is_evidence_name(name):
         abort(404)
-    scope = users.class_scope(current_user())
+    scope = users.class_scope(staff_user())
     if scope is not None and not _teacher_may_see(db, name, scope):
         abort(404)
     path = evidence.path_for(db, name)
