@@ -8,6 +8,7 @@ no do-not-call, no text opt-out), and contacts each number at most once per roun
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from dataclasses import dataclass
 
 from sqlite_utils import Database
@@ -15,6 +16,8 @@ from sqlite_utils import Database
 from ivr import config, sms
 from ivr.transport import Transport, for_config
 from server import clock, ledger, notices, settings
+
+log = logging.getLogger("paperbridge.reminders")
 
 
 @dataclass
@@ -62,6 +65,7 @@ def run(db: Database, transport: Transport | None = None, now: dt.datetime | Non
     now = now or clock.now()
     local = now.astimezone(settings.zone(db)).time()
     if settings.in_window(local, settings.parse_window(settings.get(db, "quiet_hours"))):
+        log.info("reminder round skipped: quiet hours (%s)", settings.get(db, "quiet_hours"))
         return []
     conf = config.load(db)
     transport = transport or for_config(db, conf)
@@ -83,6 +87,8 @@ def run(db: Database, transport: Transport | None = None, now: dt.datetime | Non
                                            "channel": channel, "round": round_id, "sid": sid, "at": clock.now_iso()})
             sent.append(Attempt(family["code"], notice["id"], phone, channel, sid))
             break
+    log.info("reminder round %s: %s calls, %s texts%s", round_id, sum(a.channel == "voice" for a in sent),
+             sum(a.channel == "sms" for a in sent), "" if conf.live else " (dry run: nothing sent)")
     return sent
 
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import secrets
 import threading
-import time
 from functools import wraps
 from zoneinfo import ZoneInfo
 
@@ -19,13 +19,14 @@ from werkzeug.security import check_password_hash
 
 from kiosk import store, sync
 from print.qr_decode import find_codes
-from server import clock, ratelimit, tokens, webtools
+from server import clock, loops, ratelimit, tokens, webtools
 from server.errors import BadCode
 from server.i18n import DIRECTORY
 from server.languages import text_fallbacks
 from server.webtools import LOCALES, local_path, security_headers
 
 SYNC_EVERY = 30  # seconds between background syncs
+log = logging.getLogger("paperbridge.kiosk")
 
 
 def create_kiosk_app(path, *, background_sync: bool = False) -> Flask:
@@ -72,24 +73,28 @@ def try_sync(db) -> str:
     """One sync attempt; remembers whether the server was reachable. Returns a message."""
     try:
         result = sync.sync(db)
-    except sync.Offline:
+    except sync.Offline as exc:
         store.put(db, "online", "0")
+        log.warning("sync: the school server cannot be reached (%s); %s receipts wait here", exc, store.waiting(db))
         return "offline"
     except (sync.Revoked, sync.Refused) as exc:
         store.put(db, "online", "0")
+        log.error("sync refused: %s", exc)
         return str(exc)
     store.put(db, "online", "1")
     return f"synced: {result.pushed} sent"
 
 
+def sync_once(path: str) -> None:
+    db = store.connect(path)
+    try:
+        try_sync(db)
+    finally:
+        db.close()
+
+
 def _sync_loop(path: str) -> None:
-    while True:
-        db = store.connect(path)
-        try:
-            try_sync(db)
-        finally:
-            db.close()
-        time.sleep(SYNC_EVERY)
+    loops.every(SYNC_EVERY, lambda: sync_once(path), log=log, what="background sync")
 
 
 def volunteer_required(view):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import logging
 import sqlite3
 import urllib.error
 import urllib.request
@@ -19,6 +20,8 @@ from sqlite_utils import Database
 from kiosk import store
 from server import clock
 from server.transaction import write_transaction
+
+log = logging.getLogger("paperbridge.kiosk")
 
 BATCH = 200
 TIMEOUT = 20
@@ -128,6 +131,8 @@ def sync(db: Database) -> SyncResult:
     push(db, result)
     pull(db, result)
     store.put(db, "last_sync", clock.now_iso())
+    log.info("sync: %s receipts sent (%s refused), %s pages received; %s bytes up, %s bytes down",
+             result.pushed, result.rejected, result.pulled_pages, result.bytes_sent, result.bytes_received)
     return result
 
 

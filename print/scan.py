@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -24,6 +25,7 @@ from server import clock, ledger, settings, tokens
 from server.errors import BadSignature
 from server.transaction import write_transaction
 
+log = logging.getLogger("paperbridge.scan")
 MAX_SLIP_AGE_WEEKS = 8
 MAX_ALIGNMENT_ERROR_MM = 1.5
 
@@ -208,8 +210,12 @@ def scan_paths(db: Database, paths: Iterable[Path], *, origin: str = "cli",
                 _log_outcome(db, report.batch_id, outcome)
             if progress:
                 progress()
-    db.table("scan_batches").update(report.batch_id, {**{k: v for k, v in report.summary().items() if k != "batch"},
-                                                "finished_at": clock.now_iso()})
+    summary = report.summary()
+    db.table("scan_batches").update(report.batch_id, {**{k: v for k, v in summary.items() if k != "batch"},
+                                                      "finished_at": clock.now_iso()})
+    log.info("scan batch %s (%s): %s pages, %s slips, %s receipts recorded, %s already known, %s to review, "
+             "%s errors", report.batch_id, origin, summary["pages"], summary["slips"], summary["recorded"],
+             summary["duplicates"], summary["review"], summary["errors"])
     return report
 
 

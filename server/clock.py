@@ -18,6 +18,7 @@ UTC = dt.timezone.utc
 
 
 ENV_VAR = "PAPERBRIDGE_NOW"
+OFFSET_VAR = "PAPERBRIDGE_CLOCK_OFFSET"  # seconds; set from PAPERBRIDGE_NOW so child processes share one clock
 _offset = dt.timedelta(0)
 
 
@@ -32,13 +33,22 @@ def travel(moment: dt.datetime | None) -> None:
 
 
 def travel_from_environment() -> None:
-    """Start the clock at $PAPERBRIDGE_NOW when it is set (tests run the suite at chosen instants)."""
+    """Start the clock at $PAPERBRIDGE_NOW when it is set (tests run the suite at chosen instants).
+
+    The offset is handed on to child processes (a CLI or server a test starts), so that they
+    read the same clock rather than starting again at the instant.
+    """
+    global _offset
+    if os.environ.get(OFFSET_VAR):
+        _offset = dt.timedelta(seconds=float(os.environ[OFFSET_VAR]))
+        return
     text = os.environ.get(ENV_VAR, "").strip()
     if text:
         try:
             travel(parse(text))
         except ValueError:
             raise ValueError(f"{ENV_VAR}={text!r} is not an ISO-8601 time") from None
+        os.environ[OFFSET_VAR] = str(_offset.total_seconds())
 
 
 def iso(moment: dt.datetime) -> str:

@@ -15,6 +15,8 @@ import re
 import sys
 from typing import Callable
 
+import phonenumbers
+
 from server import phones
 
 _RULES: tuple[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]], ...] = (
@@ -28,10 +30,26 @@ _RULES: tuple[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]], ...]
 )
 
 
+# Local numbers without a country code ('91234567', '0755 8888 1234') as the regions PaperBridge
+# schools are in write them; phonenumbers' matcher finds them in free text.
+_LOCAL_REGIONS = ("HK", "CN", "MO", "TW", "SG")
+
+
 def redact(text: str) -> str:
     """Mask phone numbers, links, tokens and secrets in one log line (or traceback)."""
     for pattern, replacement in _RULES:
         text = pattern.sub(replacement, text)
+    return _mask_local_numbers(text)
+
+
+def _mask_local_numbers(text: str) -> str:
+    if sum(ch.isdigit() for ch in text) < 7:
+        return text
+    for region in _LOCAL_REGIONS:
+        found = list(phonenumbers.PhoneNumberMatcher(text, region, leniency=phonenumbers.Leniency.VALID))
+        for match in reversed(found):
+            e164 = phonenumbers.format_number(match.number, phonenumbers.PhoneNumberFormat.E164)
+            text = text[:match.start] + phones.mask(e164) + text[match.end:]
     return text
 
 

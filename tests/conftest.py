@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -121,3 +122,11 @@ def printed_4a(school_copy, tmp_path):
 
     week = clock.iso_week(clock.now(), settings.zone(school_copy))
     return print_bulletins(school_copy, week, out=tmp_path / "4A.pdf", classes=["4A"]).out
+
+
+def pytest_report_header(config):
+    from server import clock
+
+    if os.environ.get(clock.ENV_VAR):
+        return f"clock started at {os.environ[clock.ENV_VAR]} (PAPERBRIDGE_NOW): now reads {clock.now_iso()}"
+    return None

@@ -10,7 +10,7 @@ import click
 
 from server import db as database
 from server import demo as demo_school
-from server import settings
+from server import loops, settings
 from server.cli.base import Context, emit, fail, format_option, with_db
 
 log = logging.getLogger("paperbridge.reminders")
@@ -140,19 +140,15 @@ def _serve(ctx: Context, host: str, port: int, reminders: bool = False) -> None:
     waitress.serve(app, host=host, port=port, threads=8, connection_limit=1000, ident="PaperBridge")
 
 
-def reminder_loop(path: Path, every: float = 900, stop: threading.Event | None = None) -> None:
-    """A reminder round every ``every`` seconds; a failed round is logged and retried at the next."""
+def reminder_loop(path: Path, seconds: float = 900, stop: threading.Event | None = None) -> None:
+    """A reminder round every ``seconds``; a failed round is logged and tried again at the next."""
     from ivr import followup  # start-up speed: the phone line loads only for commands that serve
 
-    stop = stop or threading.Event()
-    while not stop.is_set():
+    def one_round() -> None:
+        db = database.connect(path)
         try:
-            db = database.connect(path)
-            try:
-                sent = followup.run(db)
-            finally:
-                db.close()
-            log.info("reminder round: %s calls or texts", len(sent))
-        except Exception:  # noqa: BLE001 - any failure: log it, keep the loop alive
-            log.exception("reminder round failed; trying again in %s s", int(every))
-        stop.wait(every)
+            followup.run(db)
+        finally:
+            db.close()
+
+    loops.every(seconds, one_round, log=log, what="reminder round", stop=stop)

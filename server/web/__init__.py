@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from functools import wraps
 
-from flask import Flask, abort, g, redirect, render_template, request, session, url_for
+from flask import Flask, abort, g, jsonify, redirect, render_template, request, session, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
+from werkzeug.exceptions import HTTPException
 
 from server import clock, settings, users
 from server.webtools import get_db
@@ -56,9 +57,32 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals.update(current_user=current_user, now_iso=clock.now_iso, get_locale=get_locale,
                                  review_count=review_count, inf=float("inf"))
 
-    def page(code: int, message: str):
-        return render_template("error.html", code=code, message=message), code
+    app.register_error_handler(HTTPException, http_error)
 
-    app.register_error_handler(403, lambda _e: page(403, _("You do not have access to this page.")))
-    app.register_error_handler(404, lambda _e: page(404, _("This page does not exist, or is not yours to see.")))
-    app.register_error_handler(400, lambda e: page(400, getattr(e, "description", "") or _("Bad request.")))
+
+API_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
+             413: "too_large", 415: "unsupported_media_type", 429: "rate_limited", 500: "internal"}
+
+
+def http_error(exc: HTTPException):
+    """Every error under /api/ in the API's one JSON shape; elsewhere a page in the user's language."""
+    code = exc.code or 500
+    if request.path.startswith("/api/"):
+        response = jsonify({"error": {"code": API_CODES.get(code, "error"), "message": _api_message(exc)}})
+        response.status_code = code
+        for name in ("Allow", "Retry-After"):
+            if exc.get_response().headers.get(name):
+                response.headers[name] = exc.get_response().headers[name]
+        return response
+    messages = {403: _("You do not have access to this page."),
+                404: _("This page does not exist, or is not yours to see."),
+                400: exc.description or _("Bad request.")}
+    if code not in messages:
+        return exc
+    return render_template("error.html", code=code, message=messages[code]), code
+
+
+def _api_message(exc: HTTPException) -> str:
+    plain = {404: "no such API endpoint", 405: "this endpoint does not take that method",
+             413: "the request body is too large", 500: "the server failed; nothing was saved"}
+    return plain.get(exc.code or 500) or exc.description or exc.name

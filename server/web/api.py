@@ -24,16 +24,6 @@ def error(code: str, message: str, status: int):
     return jsonify({"error": {"code": code, "message": message}}), status
 
 
-@bp.errorhandler(404)
-def not_found(_exc):
-    return error("not_found", "no such API endpoint", 404)
-
-
-@bp.errorhandler(405)
-def wrong_method(_exc):
-    return error("method_not_allowed", "this endpoint does not take that method", 405)
-
-
 def too_many(wait: int):
     response, status = error("rate_limited", f"too many requests; try again in {wait} seconds", 429)
     response.headers["Retry-After"] = str(wait)

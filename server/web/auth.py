@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 
@@ -9,6 +11,7 @@ from server import ratelimit, users, webtools
 from server.webtools import LOCALES, get_db, local_path
 
 bp = Blueprint("auth", __name__)
+log = logging.getLogger("paperbridge.web")
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -23,11 +26,13 @@ def login():
         user = users.authenticate(get_db(), request.form.get("username", ""), request.form.get("password", ""))
         if user is None:
             guard.hit(address)
+            log.warning("sign-in failed for %r from %s", request.form.get("username", "")[:40], address)
             flash(_("Wrong user name or password, or the account is locked for 15 minutes after 5 tries."), "error")
             return render_template("login.html"), 401
         if user["role"] == "volunteer":
             flash(_("Volunteer accounts sign in at the help-desk kiosk."), "error")
             return render_template("login.html"), 403
+        log.info("sign-in: %s (%s) from %s", user["username"], user["role"], address)
         lang = session.get("lang")
         session.clear()
         session["user_id"] = user["id"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import logging
 
 from flask import Blueprint, Response, request
 
@@ -21,6 +22,7 @@ from server.web.api import bearer, error, too_many
 from server.webtools import get_db
 
 bp = Blueprint("sync_api", __name__, url_prefix="/api/sync")
+log = logging.getLogger("paperbridge.sync")
 MAX_PUSH = 500
 MAX_BODY = 8 * 1024 * 1024
 PAGE = 500
@@ -101,6 +103,8 @@ def push():
             rejected.append({"id": str(item.get("id")), "reason": str(exc)})
     with write_transaction(db):
         result = ledger.record(db, events)
+    log.info("sync push from kiosk %s (%s): %s events, %s recorded, %s already known, %s refused", device["id"],
+             device["name"], len(items), result.recorded, result.duplicates, len(rejected))
     return _reply({"accepted": accepted, "rejected": rejected, "recorded": result.recorded,
                    "duplicates": result.duplicates})
 

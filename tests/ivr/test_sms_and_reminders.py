@@ -13,6 +13,8 @@ from ivr.transport import DryRun
 from server import clock, ledger, settings
 from tests.builders import make_notice
 
+pytestmark = pytest.mark.clock  # run again at chosen instants by tests/test_any_hour.py
+
 KNOWN, HANT = "+8613800138001", "+8613800138002"
 
 

@@ -10,6 +10,8 @@ from ivr.simulator import Phone
 from server import clock, ledger, settings
 from tests.builders import make_notice
 
+pytestmark = pytest.mark.clock  # run again at chosen instants by tests/test_any_hour.py
+
 KNOWN = "+8613800138001"  # S1's guardian, family language zh-Hans
 HANT = "+8613800138002"  # S2's grandmother, zh-Hant
 STRANGER = "+8613911112222"

@@ -12,7 +12,10 @@ from server.errors import PaperBridgeError
 from tests.builders import make_notice
 from tests.print.conftest import page_images, page_texts, qr_codes
 
-WEEK = clock.iso_week(clock.now(), clock.UTC)
+
+def this_week(db) -> str:
+    """This week as the school counts it (its own time zone), which is the week a notice published now is in."""
+    return clock.iso_week(clock.now(), settings.zone(db))
 
 
 @pytest.fixture(scope="module")
@@ -87,11 +90,12 @@ def test_sent_records_delivered_once(printed):
 
 # ---- small schools, edge cases -------------------------------------------------------------------
 
+@pytest.mark.clock
 def test_long_weeks_flow_and_the_slip_stays_whole_on_the_last_page(db, school, tmp_path):
     body = "\n".join(["这是一段很长的通知内容，用来检查分页是否正常。" * 12] * 14)
     for i in range(8):
         make_notice(db, texts={"zh-Hans": (f"通知{i}", body if i == 0 else "短")}, reply_options=[])
-    summary = bulletin.print_bulletins(db, WEEK, out=tmp_path / "b.pdf", family_code=db["families"].get(school["S1"])["code"])
+    summary = bulletin.print_bulletins(db, this_week(db), out=tmp_path / "b.pdf", family_code=db["families"].get(school["S1"])["code"])
     images = page_images(summary.out, tmp_path)
     assert summary.slips == 2  # 8 notices, 6 rows per slip
     with_qr = [i for i, image in enumerate(images) if qr_codes(image)]
@@ -101,15 +105,17 @@ def test_long_weeks_flow_and_the_slip_stays_whole_on_the_last_page(db, school, t
     assert [len(r) for r in rows] == [6, 2]
 
 
+@pytest.mark.clock
 def test_large_print_uses_at_least_14_point_body_text(db, school, tmp_path):
     make_notice(db, texts={"en": ("Trip", "Friday at the garden, bring water")})
     import subprocess
-    out = bulletin.print_bulletins(db, WEEK, out=tmp_path / "big.pdf", large_print=True).out
+    out = bulletin.print_bulletins(db, this_week(db), out=tmp_path / "big.pdf", large_print=True).out
     html = subprocess.run(["pdftotext", "-bbox", str(out), "-"], capture_output=True, text=True, check=True).stdout
     heights = [float(m[1]) - float(m[0]) for m in re.findall(r'yMin="([\d.]+)" xMax="[\d.]+" yMax="([\d.]+)">water<', html)]
     assert heights and min(heights) >= 14
 
 
+@pytest.mark.clock
 def test_bad_input_is_explained(db, school, tmp_path):
     with pytest.raises(ValueError, match="not an ISO week"):
         bulletin.print_bulletins(db, "week 48", out=tmp_path / "x.pdf")
@@ -117,22 +123,24 @@ def test_bad_input_is_explained(db, school, tmp_path):
         bulletin.print_bulletins(db, "2030-W01", out=tmp_path / "x.pdf")
     make_notice(db)
     with pytest.raises(PaperBridgeError, match="Unknown class 9Z"):
-        bulletin.print_bulletins(db, WEEK, out=tmp_path / "x.pdf", classes=["9Z"])
+        bulletin.print_bulletins(db, this_week(db), out=tmp_path / "x.pdf", classes=["9Z"])
     with pytest.raises(PaperBridgeError, match="No current family has the code 999"):
-        bulletin.print_bulletins(db, WEEK, out=tmp_path / "x.pdf", family_code="999")
+        bulletin.print_bulletins(db, this_week(db), out=tmp_path / "x.pdf", family_code="999")
     with pytest.raises(batches.NothingToPrint, match="None of the chosen families"):
-        bulletin.print_bulletins(db, WEEK, out=tmp_path / "x.pdf", classes=["3B"])  # the notice is for 3A
+        bulletin.print_bulletins(db, this_week(db), out=tmp_path / "x.pdf", classes=["3B"])  # the notice is for 3A
     with pytest.raises(PaperBridgeError, match="No bulletins have been printed"):
         bulletin.mark_sent(db, "2030-W01")
     assert not list(tmp_path.glob("*.pdf")) and not list(tmp_path.glob(".*.tmp"))
 
 
+@pytest.mark.clock
 def test_families_without_notices_get_no_page_but_are_counted(db, school, tmp_path):
     make_notice(db, classes=["3B"])
-    summary = bulletin.print_bulletins(db, WEEK, out=tmp_path / "b.pdf")
+    summary = bulletin.print_bulletins(db, this_week(db), out=tmp_path / "b.pdf")
     assert (summary.families, summary.without_notices) == (1, 2)
 
 
+@pytest.mark.clock
 def test_a_failed_render_leaves_no_file_and_no_slips(db, school, tmp_path, monkeypatch):
     make_notice(db)
     (tmp_path / "b.pdf").write_bytes(b"last week's good file")
@@ -140,7 +148,7 @@ def test_a_failed_render_leaves_no_file_and_no_slips(db, school, tmp_path, monke
         raise OSError("disk full")
     monkeypatch.setattr(bulletin, "render", broken)
     with pytest.raises(OSError):
-        bulletin.print_bulletins(db, WEEK, out=tmp_path / "b.pdf")
+        bulletin.print_bulletins(db, this_week(db), out=tmp_path / "b.pdf")
     assert (tmp_path / "b.pdf").read_bytes() == b"last week's good file"
     assert db.execute("SELECT count(*) FROM slips").fetchone()[0] == 0
     assert [p.name for p in tmp_path.iterdir() if p.suffix == ".tmp"] == []
@@ -166,14 +174,16 @@ def test_layout_is_consistent():
         lay.row_y(lay.max_rows)
 
 
+@pytest.mark.clock
 def test_names_with_markup_are_printed_literally(db, school, tmp_path):
     db.execute("UPDATE families SET display_name = '<b>Lee & Sons</b>' WHERE id = ?", [school["S3"]])
     make_notice(db, classes=["3B"], texts={"en": ("A <i>trip</i>", "Body & more")})
-    out = bulletin.print_bulletins(db, WEEK, out=tmp_path / "b.pdf").out
+    out = bulletin.print_bulletins(db, this_week(db), out=tmp_path / "b.pdf").out
     text = "\n".join(page_texts(out))
     assert "<b>Lee & Sons</b>" in text and "A <i>trip</i>" in text
 
 
+@pytest.mark.clock
 def test_print_cutoff_leaves_out_later_notices(db, school, tmp_path):
     import datetime as dt
 

@@ -5,6 +5,7 @@ import json
 
 import cv2
 import numpy as np
+import pytest
 from PIL import Image
 
 from bench.scan_corpus import office, phone, samples, slips_by_page
@@ -234,16 +235,17 @@ def test_scribbles_and_double_answers_go_to_review(school_copy, printed_4a, tmp_
     assert all(i["family_id"] == record["family_id"] and i["page_image"] and i["crop_image"] for i in items)
 
 
+@pytest.mark.clock
 def test_last_terms_slip_goes_to_review(school_copy, tmp_path):
     import datetime as dt
 
     from print.bulletin import print_bulletins
-    from server import clock, notices
+    from server import clock, notices, settings
 
     old = clock.now() - dt.timedelta(weeks=12)
     notices.add_notice(school_copy, texts={"en": ("Old news", "From last term")}, classes=["4A"],
                        publish_at=clock.iso(old))
-    week = clock.iso_week(old, clock.UTC)
+    week = clock.iso_week(old, settings.zone(school_copy))
     pdf = print_bulletins(school_copy, week, out=tmp_path / "old.pdf", classes=["4A"]).out
     outcome = next(o for o in scan_paths(school_copy, [pdf]).outcomes if o.outcome != "no_slip")
     assert outcome.outcome == "review" and "more than 8 weeks ago" in outcome.reason

@@ -6,6 +6,8 @@ from server import clock, notices
 from server.errors import UnknownNotice
 from tests.builders import make_notice
 
+pytestmark = pytest.mark.clock  # run again at chosen instants by tests/test_any_hour.py
+
 
 def test_add_and_read_back(db, school):
     notice_id = make_notice(db, due_date="2026-11-27", private=True)

@@ -63,3 +63,45 @@ def test_tokens_are_required_and_revocable(live_server, db, school, token):
 def test_oversized_batches_are_refused(live_server, db, school, token):
     status, answer = post(live_server, {"receipts": [{"notice": "1", "student_id": "S1"}] * 5001}, token)
     assert status == 413 and answer["error"]["code"] == "too_large"
+
+
+def call(base, method, path, body=None, token=None, content_type="application/json"):
+    request = urllib.request.Request(base + path, data=body, method=method, headers={"Content-Type": content_type})
+    if token:
+        request.add_header("Authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, response.headers, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.headers, error.read()
+
+
+def test_every_api_error_has_the_one_json_shape_and_is_described(app, live_server, token, db):
+    from server.web.api import MAX_RECEIPTS, OPENAPI
+
+    app.config["MAX_CONTENT_LENGTH"] = 100_000  # the server's own body limit (200 MB in production)
+    too_many = json.dumps({"receipts": [{}] * (MAX_RECEIPTS + 1)}).encode()
+    spec = json.loads(OPENAPI.read_text(encoding="utf-8"))
+    cases = [  # (method, path, body, token, status, documented operation or None)
+        ("GET", "/api/nope", None, None, 404, None),
+        ("DELETE", "/api/receipts", None, token, 405, None),
+        ("POST", "/api/receipts", b"{not json", token, 400, "/api/receipts"),
+        ("POST", "/api/receipts", b"[]", None, 401, "/api/receipts"),
+        ("POST", "/api/receipts", too_many, token, 413, "/api/receipts"),
+        ("POST", "/api/receipts", b" " * 200_000, token, 413, "/api/receipts"),
+        ("GET", "/api/sync/pull", None, "not-a-device", 401, "/api/sync/pull"),
+    ]
+    for method, path, body, bearer, status, operation in cases:
+        got, headers, raw = call(live_server, method, path, body, bearer)
+        assert got == status, (method, path, raw[:200])
+        assert headers["Content-Type"].startswith("application/json"), (method, path)
+        error = json.loads(raw)["error"]
+        assert set(error) == {"code", "message"} and error["code"] and error["message"], (method, path)
+        if operation:
+            assert str(status) in spec["paths"][operation][method.lower()]["responses"], (method, path, status)
+    assert "POST" in call(live_server, "DELETE", "/api/receipts", None, token)[1]["Allow"]
+
+
+def test_staff_pages_keep_their_html_error_pages(client):
+    response = client.get("/no-such-page")
+    assert response.status_code == 404 and response.content_type.startswith("text/html")

@@ -5,10 +5,13 @@ import datetime as dt
 import io
 import xml.etree.ElementTree as ET
 
+import pytest
 from openpyxl import load_workbook
 
 from server import ledger, notices
 from tests.builders import make_notice
+
+pytestmark = pytest.mark.clock  # run again at chosen instants by tests/test_any_hour.py
 from tests.conftest import csrf_token
 
 
