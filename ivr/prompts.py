@@ -6,7 +6,7 @@ import re
 
 from twilio.twiml.voice_response import Gather, Say, VoiceResponse
 
-from server.i18n import gettext_for
+from server.i18n import gettext_for, ngettext_for
 
 # Family language -> (Twilio language, voice). Google voices read SSML prosody.
 VOICES = {
@@ -48,3 +48,8 @@ def say(target: VoiceResponse | Gather, text: str, language: str) -> None:
 def words(language: str):
     """The `_` for this language's spoken prompts."""
     return gettext_for(language)
+
+
+def plural_words(language: str):
+    """The ngettext for this language's spoken prompts: counts said right (1 notice, 2 notices)."""
+    return ngettext_for(language)

@@ -15,7 +15,7 @@ from twilio.request_validator import RequestValidator
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
 from ivr import calls, config
-from ivr.prompts import MENU, say, words
+from ivr.prompts import MENU, plural_words, say, words
 from server import clock, notices, settings
 from server.errors import BadCode, UnknownNotice
 from server.webtools import get_db
@@ -334,16 +334,18 @@ def reply():
 def _finish(response: VoiceResponse, call: dict):
     db = get_db()
     lang = _language(call)
-    _ = words(lang)
+    _, n_ = words(lang), plural_words(lang)
     confirmed = calls.confirmed_in_call(db, call["sid"])
     if confirmed:
-        say(response, _("You confirmed %(n)s notices in this call.", n=confirmed), lang)
+        say(response, n_("You confirmed %(n)s notice in this call.", "You confirmed %(n)s notices in this call.",
+                         confirmed), lang)
     else:
         say(response, _("There are no more notices for you now."), lang)
     waiting = calls.private_waiting(db, call)
     if waiting:
-        say(response, _("There are %(n)s private messages for you. To hear them, enter your family code.", n=waiting),
-            lang)
+        say(response, n_(
+            "There is %(n)s private message for you. To hear it, enter your family code.",
+            "There are %(n)s private messages for you. To hear them, enter your family code.", waiting), lang)
         _ask_code(response, lang, private=True)
         return twiml(response)
     return _goodbye(response, call)

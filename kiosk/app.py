@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import cv2
 import numpy as np
 from flask import Flask, abort, current_app, flash, g, jsonify, redirect, render_template, request, session, url_for
-from flask_babel import Babel
+from flask_babel import Babel, ngettext
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.security import check_password_hash
@@ -119,7 +119,9 @@ def _routes(app: Flask) -> None:
             guard, address = webtools.limiter(ratelimit.PIN), webtools.client_address()
             wait = guard.blocked_for(address)
             if wait:
-                flash(_("Too many wrong PINs. Try again in %(n)s minutes.", n=ratelimit.minutes(wait)), "error")
+                minutes = ratelimit.minutes(wait)
+                flash(ngettext("Too many wrong PINs. Try again in %(n)s minute.",
+                               "Too many wrong PINs. Try again in %(n)s minutes.", minutes, n=minutes), "error")
                 return render_template("kiosk_login.html"), 429, {"Retry-After": str(wait)}
             rows = list(kdb().query("SELECT * FROM volunteers WHERE username = ? AND active = 1",
                                     [request.form.get("username", "").strip()]))
@@ -229,8 +231,10 @@ def _find(query: str) -> list[dict]:
         guard = webtools.limiter(ratelimit.FAMILY_CODE)
         wait = guard.blocked_for(session["volunteer"])
         if wait:
-            flash(_("Too many wrong family codes. Try again in %(n)s minutes, or search by name.",
-                    n=ratelimit.minutes(wait)), "error")
+            minutes = ratelimit.minutes(wait)
+            flash(ngettext("Too many wrong family codes. Try again in %(n)s minute, or search by name.",
+                           "Too many wrong family codes. Try again in %(n)s minutes, or search by name.",
+                           minutes, n=minutes), "error")
             return []
         try:
             code = tokens.check_family_code(digits)

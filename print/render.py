@@ -27,7 +27,7 @@ from print.batch import Batch, Section
 from print.layout import SlipLayout
 from print.slip import CUT_BAND, SlipContent, SlipFlowable
 from server import notices as notice_texts
-from server.i18n import gettext_for
+from server.i18n import gettext_for, ngettext_for
 
 PAPERS = {"a4": A4, "letter": LETTER}
 MARGIN = 12 * mm
@@ -153,7 +153,7 @@ def _family_section(section: Section, slips: list[SlipContent], week: str, style
     for notice in section.notices:
         story += _notice(notice, language, styles)
     if section.private_count:
-        story.append(Paragraph(escape(_private_line(section, options, _)), styles.boxed))
+        story.append(Paragraph(escape(_private_line(section, options, ngettext_for(language))), styles.boxed))
     for slip in slips:
         story += [CondPageBreak(10 * mm), SlipFlowable(slip, layout, font)]
     story.append(PageBreak())
@@ -185,10 +185,14 @@ def _notice(notice: dict, language: str, styles: _Styles) -> list[Flowable]:
     return [KeepTogether(parts + paragraphs[:1])] + paragraphs[1:] + tail
 
 
-def _private_line(section: Section, options: Options, _) -> str:
-    code = section.family["code"]
+def _private_line(section: Section, options: Options, ngettext) -> str:
+    code, count = section.family["code"], section.private_count
     if options.phone_line:
-        return _("You have %(n)s private message(s) from the school. Call %(phone)s and enter your family code "
-                 "%(code)s, or ask at the school help desk.", n=section.private_count, phone=options.phone_line, code=code)
-    return _("You have %(n)s private message(s) from the school. Please ask at the school help desk "
-             "(family code %(code)s) or ask the class teacher.", n=section.private_count, code=code)
+        return ngettext("You have %(n)s private message from the school. Call %(phone)s and enter your family code "
+                        "%(code)s, or ask at the school help desk.",
+                        "You have %(n)s private messages from the school. Call %(phone)s and enter your family code "
+                        "%(code)s, or ask at the school help desk.", count, phone=options.phone_line, code=code)
+    return ngettext("You have %(n)s private message from the school. Please ask at the school help desk "
+                    "(family code %(code)s) or ask the class teacher.",
+                    "You have %(n)s private messages from the school. Please ask at the school help desk "
+                    "(family code %(code)s) or ask the class teacher.", count, code=code)

@@ -26,7 +26,7 @@ def pybabel(*args: str) -> None:
 def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         template = str(Path(tmp) / "messages.pot")
-        pybabel("extract", "-F", "babel.cfg", "-k", "_", "-k", "gettext", "--no-location", "--sort-output",
+        pybabel("extract", "-F", "babel.cfg", "-k", "_", "-k", "gettext", "-k", "ngettext:1,2", "-k", "n_:1,2", "--no-location", "--sort-output",
                 "-o", template, ".")
         pybabel("update", "-i", template, "-d", str(CATALOGUES), "--no-fuzzy-matching", "--ignore-obsolete")
     pybabel("compile", "-d", str(CATALOGUES))
@@ -34,7 +34,8 @@ def main() -> int:
     for po in sorted(CATALOGUES.glob("*/LC_MESSAGES/messages.po")):
         with po.open("rb") as f:
             for message in read_po(f):
-                if message.id and not message.string:
+                strings = message.string if isinstance(message.string, tuple) else (message.string,)
+                if message.id and not all(strings):
                     missing += 1
                     print(f"{po.parent.parent.name}: {message.id}")
     return 1 if missing else 0

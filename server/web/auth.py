@@ -6,6 +6,7 @@ import logging
 
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from server import ratelimit, users, webtools
 from server.webtools import LOCALES, get_db, local_path
@@ -20,8 +21,10 @@ def login():
         guard, address = webtools.limiter(ratelimit.LOGIN), webtools.client_address()
         wait = guard.blocked_for(address)
         if wait:
-            flash(_("Too many sign-in attempts from this computer. Try again in %(n)s minutes.",
-                    n=ratelimit.minutes(wait)), "error")
+            minutes = ratelimit.minutes(wait)
+            flash(ngettext("Too many sign-in attempts from this computer. Try again in %(n)s minute.",
+                           "Too many sign-in attempts from this computer. Try again in %(n)s minutes.",
+                           minutes, n=minutes), "error")
             return render_template("login.html"), 429, {"Retry-After": str(wait)}
         user = users.authenticate(get_db(), request.form.get("username", ""), request.form.get("password", ""))
         if user is None:

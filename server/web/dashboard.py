@@ -8,7 +8,7 @@ from io import BytesIO
 from pathlib import Path
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, send_file, url_for
-from flask_babel import get_locale
+from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 
 from ivr import chase
@@ -156,7 +156,7 @@ def chase_families(notice_id: int):
         return redirect(url_for("dashboard.notice", notice_id=notice_id, show="open"))
     result = chase.chase(get_db(), notice, chosen, request.form.get("action", ""), staff_user()["username"],
                          request.form.get("note", ""))
-    flash(_("Done for %(n)s families.", n=len(result.done)) + (" " + "; ".join(result.skipped) if result.skipped else ""),
+    flash(ngettext("Done for %(n)s family.", "Done for %(n)s families.", len(result.done), n=len(result.done)) + (" " + "; ".join(result.skipped) if result.skipped else ""),
           "ok" if not result.skipped else "error")
     return redirect(url_for("dashboard.notice", notice_id=notice_id, show="open"))
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from werkzeug.utils import secure_filename
 
 from print import evidence, review
@@ -126,7 +127,8 @@ def _act(db, item: dict, family: dict | None, problem: str):
         raise ValueError(_("There is no notice to record for this family and week."))
     recorded = review.resolve(db, item["id"], family_id=family["id"], marks=marks,
                               call_me=request.form.get("call_me") == "on", actor=actor)
-    flash(_("Recorded %(n)s receipts for family %(code)s.", n=recorded, code=family["code"]), "ok")
+    flash(ngettext("Recorded %(n)s receipt for family %(code)s.", "Recorded %(n)s receipts for family %(code)s.",
+                   recorded, n=recorded, code=family["code"]), "ok")
     return redirect(url_for("scanning.queue"))
 
 
