@@ -85,3 +85,28 @@ def test_counts_use_plural_forms(tmp_path):
     result = runner.invoke(cli, ["roster", "import", str(roster), "--db", db])
     assert "1 of 1 row imported; 1 new family, 1 new student" in result.output
     assert "1 rows" not in result.output and "1 families" not in result.output
+
+
+@pytest.mark.parametrize("name, value, allowed", [
+    ("default_language", "klingon", "zh-Hans, zh-Hant, yue-Hant, en"),
+    ("default_region", "ZZ", "two-letter country code"),
+    ("base_url", "not a url", "https://"),
+    ("timezone", "Mars/Olympus", "Asia/Hong_Kong"),
+    ("quiet_hours", "late", "08:00-17:00"),
+])
+def test_settings_the_school_cannot_use_are_refused(tmp_path, name, value, allowed):
+    runner, db = CliRunner(), str(tmp_path / "s.db")
+    runner.invoke(cli, ["init", "--db", db])
+    before = json.loads(runner.invoke(cli, ["setting", "list", "--format", "json", "--db", db]).output)
+    result = runner.invoke(cli, ["setting", "set", name, value, "--db", db])
+    assert result.exit_code == 1 and allowed in result.stderr and "Traceback" not in result.output
+    after = json.loads(runner.invoke(cli, ["setting", "list", "--format", "json", "--db", db]).output)
+    assert after == before
+
+
+def test_good_settings_are_cleaned(tmp_path):
+    runner, db = CliRunner(), str(tmp_path / "s.db")
+    runner.invoke(cli, ["init", "--db", db])
+    assert runner.invoke(cli, ["setting", "set", "default_region", "hk", "--db", db]).output == "default_region = HK\n"
+    assert runner.invoke(cli, ["setting", "set", "base_url", "https://school.example.org/", "--db", db]).output \
+        == "base_url = https://school.example.org\n"
