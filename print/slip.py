@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import qrcode
-from qrcode.constants import ERROR_CORRECT_Q
 from reportlab.lib.units import mm
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.platypus import Flowable
 
 from print.layout import Box, SlipLayout
+from print.qr_symbol import qr_matrix
 from server import notices as notice_texts
 from server.i18n import gettext_for
 
@@ -28,14 +27,6 @@ class SlipContent:
     students: str
     language: str
     notices: list[dict]  # one row each, at most layout.max_rows
-
-
-def qr_matrix(text: str) -> list[list[bool]]:
-    """QR modules (no quiet zone) with error correction Q."""
-    code = qrcode.QRCode(error_correction=ERROR_CORRECT_Q, border=0, box_size=1)
-    code.add_data(text)
-    code.make(fit=True)
-    return code.get_matrix()
 
 
 def fit(text: str, font: str, size: float, width: float) -> str:

@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 
 from print.layout import Box, SlipLayout
-from print.slip import qr_matrix
+from print.qr_symbol import qr_matrix
 
 PX_PER_MM = 8  # the canonical (warped) slip image
 MARGIN_MM = 5

@@ -174,7 +174,7 @@ def _secret(db):
 
 
 def _replace_qr(image, corners, text):
-    from print.slip import qr_matrix
+    from print.qr_symbol import qr_matrix
     matrix = np.array(qr_matrix(text), np.uint8)
     x0, y0 = corners.min(axis=0).astype(int)
     size = int(corners.max(axis=0)[0] - x0)
