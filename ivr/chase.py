@@ -13,7 +13,8 @@ from sqlite_utils import Database
 from ivr import config, sms
 from ivr.followup import usable_numbers
 from ivr.transport import for_config
-from server import clock, ledger, settings
+from server import clock, ledger, notices, settings
+from server.errors import NotPublished
 
 
 @dataclass
@@ -28,6 +29,8 @@ ACTIONS = ("call", "text", "told")
 def chase(db: Database, notice: dict, family_ids: list[int], action: str, actor: str, note: str = "") -> ChaseResult:
     if action not in ACTIONS:
         raise ValueError("action must be call, text or told")
+    if not notices.is_published(notice):
+        raise NotPublished(f"notice {notice['id']} is not published yet; nothing was sent")
     result, round_id, used = ChaseResult(), clock.uuid7(), set()
     conf = config.load(db)
     transport = for_config(db, conf)

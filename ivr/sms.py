@@ -73,7 +73,7 @@ def incoming():
     try:
         if len(parts) >= 3:
             family = roster.family_by_code(db, tokens.check_family_code(parts[2]))
-        notice = notices.get_notice(db, int(parts[1]))
+        notice = notices.get_published(db, int(parts[1]))
     except (BadCode, UnknownNotice):
         return _answer(_("Sorry, that notice number or family code is not right."))
     if family is None or family["id"] not in notices.audience(db, notice) or notice["private"]:

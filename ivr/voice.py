@@ -235,7 +235,7 @@ def key():
     _ = words(lang)
     response = VoiceResponse()
     try:
-        notice = notices.get_notice(db, notice_id)
+        notice = notices.get_published(db, notice_id)
     except UnknownNotice:
         say(response, _("Sorry, this notice is no longer available."), lang)
         response.redirect(_url("/ivr/voice/next", n=None))
@@ -308,7 +308,7 @@ def reply():
     _ = words(lang)
     response = VoiceResponse()
     try:
-        notice = notices.get_notice(db, notice_id)
+        notice = notices.get_published(db, notice_id)
     except UnknownNotice:
         response.redirect(_url("/ivr/voice/next"))
         return twiml(response)

@@ -13,6 +13,8 @@ import datetime as dt
 import os
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 UTC = dt.timezone.utc
 
@@ -30,6 +32,18 @@ def travel(moment: dt.datetime | None) -> None:
     """Make :func:`now` read ``moment`` from this instant on (None: back to the real clock)."""
     global _offset
     _offset = dt.timedelta(0) if moment is None else moment - dt.datetime.now(UTC)
+
+
+@contextmanager
+def travelling(moment: dt.datetime) -> Iterator[None]:
+    """Read ``moment`` (and on from there) inside the block; the clock before it afterwards."""
+    global _offset
+    before = _offset
+    travel(moment)
+    try:
+        yield
+    finally:
+        _offset = before
 
 
 def travel_from_environment() -> None:

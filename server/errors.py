@@ -17,6 +17,14 @@ class UnknownNotice(PaperBridgeError):
     pass
 
 
+class NotPublished(UnknownNotice):
+    """A notice before its publish time: to families and their channels it does not exist yet."""
+
+
+class ImpossibleTime(PaperBridgeError, ValueError):
+    """A read or answer dated before its notice was published: some clock or some match is wrong."""
+
+
 class UnknownEvent(PaperBridgeError):
     pass
 

@@ -15,6 +15,7 @@ Example::
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -22,7 +23,7 @@ from dataclasses import dataclass, field
 from sqlite_utils import Database
 
 from server import clock
-from server.errors import UnknownEvent, UnknownFamily, UnknownNotice
+from server.errors import ImpossibleTime, NotPublished, UnknownEvent, UnknownFamily, UnknownNotice
 from server.transaction import write_transaction
 
 CHANNELS = ("digital", "paper", "voice", "sms", "kiosk", "in_person")
@@ -104,10 +105,12 @@ def record(db: Database, events: Iterable[Event]) -> RecordResult:
     """
     recorded = duplicates = 0
     touched: set[tuple[int, int]] = set()
-    known: set[tuple[str, int]] = set()  # notices and families already checked in this batch
+    known: dict[tuple[str, int], str] = {}  # notices (-> publish time) and families already checked in this batch
+    now = clock.now_iso()
     with write_transaction(db):
         for event in events:
-            _check_references(db, event, known)
+            published_at = _check_references(db, event, known, now)
+            event = _checked_time(event, published_at, now)
             cursor = db.execute(
                 "INSERT OR IGNORE INTO events (id, notice_id, family_id, channel, kind, payload,"
                 " occurred_at, recorded_at, source, actor, dedupe_key, voids)"
@@ -124,17 +127,41 @@ def record(db: Database, events: Iterable[Event]) -> RecordResult:
     return RecordResult(recorded, duplicates)
 
 
-def _check_references(db: Database, event: Event, known: set[tuple[str, int]]) -> None:
+def _check_references(db: Database, event: Event, known: dict[tuple[str, int], str], now: str) -> str:
+    """Raise unless the notice (published), the family and any voided event exist; the notice's publish time."""
     if ("notice", event.notice_id) not in known:
-        if not db.execute("SELECT 1 FROM notices WHERE id = ?", [event.notice_id]).fetchone():
+        row = db.execute("SELECT publish_at FROM notices WHERE id = ?", [event.notice_id]).fetchone()
+        if row is None:
             raise UnknownNotice(f"notice {event.notice_id} does not exist")
-        known.add(("notice", event.notice_id))
+        known[("notice", event.notice_id)] = row[0]
+    published_at = known[("notice", event.notice_id)]
+    if published_at > now and event.kind != "void":  # nobody can have had it before it was published
+        raise NotPublished(f"notice {event.notice_id} is not published until {published_at}; nothing was recorded")
     if ("family", event.family_id) not in known:
         if not db.execute("SELECT 1 FROM families WHERE id = ?", [event.family_id]).fetchone():
             raise UnknownFamily(f"family {event.family_id} does not exist")
-        known.add(("family", event.family_id))
-    if event.voids is None:
-        return
+        known[("family", event.family_id)] = ""
+    if event.voids is not None:
+        _check_voided(db, event)
+    return published_at
+
+
+def _checked_time(event: Event, published_at: str, now: str) -> Event:
+    """Times from devices and platforms are evidence, not authority.
+
+    A time in the future (a clock running ahead) becomes the server's receipt time, the claim
+    kept in the payload as ``claimed_at``; nothing can have been read or answered before the
+    notice was published (ImpossibleTime: the channel decides what to do with it).
+    """
+    if event.occurred_at > now:
+        return dataclasses.replace(event, occurred_at=now, payload={**event.payload, "claimed_at": event.occurred_at})
+    if event.kind in _ACK and event.occurred_at < published_at:
+        raise ImpossibleTime(f"{event.kind} at {event.occurred_at}, before notice {event.notice_id} was published "
+                             f"({published_at})")
+    return event
+
+
+def _check_voided(db: Database, event: Event) -> None:
     target = db.execute(
         "SELECT notice_id, family_id, kind FROM events WHERE id = ?", [event.voids]
     ).fetchone()

@@ -16,7 +16,7 @@ from sqlite_utils import Database
 
 from server import clock, languages, roster, settings
 from server.db import last_id
-from server.errors import UnknownNotice
+from server.errors import NotPublished, UnknownNotice
 from server.transaction import write_transaction
 
 # Common answers with their labels; any other option is written "key:label".
@@ -161,3 +161,12 @@ def audience(db: Database, notice: dict, class_ids: list[str] | None = None) -> 
 
 def is_published(notice: dict) -> bool:
     return notice["publish_at"] <= clock.now_iso()
+
+
+def get_published(db: Database, notice_id: int) -> dict:
+    """A notice a family may see, hear or answer: before its publish time it reaches no one
+    (NotPublished, a kind of UnknownNotice, so channels answer "not found")."""
+    notice = get_notice(db, notice_id)
+    if not is_published(notice):
+        raise NotPublished(f"notice {notice_id} does not exist")
+    return notice

@@ -15,7 +15,8 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
-from server import clock, ledger, phones, settings
+from server import clock, ledger, notices, phones, settings
+from server.errors import NotPublished
 from server.roster_read import decode
 
 _COLUMNS = {
@@ -75,7 +76,8 @@ def _match_notice(db: Database, text: str) -> int | None:
     return rows[0][0] if len(rows) == 1 else None
 
 
-def to_event(db: Database, receipt: Receipt, *, source: str, region: str) -> ledger.Event:
+def to_event(db: Database, receipt: Receipt, *, source: str, region: str,
+             idempotency_key: str | None = None) -> ledger.Event:
     """Raise ValueError saying what did not match."""
     if receipt.kind not in ("read", "confirmed"):
         raise ValueError(f"kind must be read or confirmed, not {receipt.kind!r}")
@@ -86,20 +88,41 @@ def to_event(db: Database, receipt: Receipt, *, source: str, region: str) -> led
     notice_id = _match_notice(db, receipt.notice)
     if notice_id is None:
         raise ValueError(f"no single notice matches {receipt.notice!r}")
-    occurred = clock.normalize(receipt.read_at, settings.zone(db)) if receipt.read_at else clock.now_iso()
-    key = hashlib.sha256(f"{source}|{family_id}|{notice_id}|{receipt.kind}|{occurred}".encode()).hexdigest()[:32]
-    return ledger.new_event(notice_id, family_id, "digital", receipt.kind, occurred_at=occurred,
+    try:
+        notice = notices.get_published(db, notice_id)
+    except NotPublished:
+        raise ValueError(f"no single notice matches {receipt.notice!r}") from None  # not there yet for families
+    if family_id not in notices.audience(db, notice):
+        raise ValueError(f"notice {notice_id} was not sent to family {_code(db, family_id)}")
+    occurred = clock.normalize(receipt.read_at, settings.zone(db)) if receipt.read_at else None
+    if occurred and occurred < notice["publish_at"]:
+        raise ValueError(f"read at {occurred}, before notice {notice_id} was published ({notice['publish_at']})")
+    # The evidence, not the moment it arrived: the same receipt sent again records nothing.
+    evidence = idempotency_key or f"{family_id}|{notice_id}|{receipt.kind}|{occurred or ''}"
+    key = hashlib.sha256(f"{source}|{evidence}".encode()).hexdigest()[:32]
+    return ledger.new_event(notice_id, family_id, "digital", receipt.kind, occurred_at=occurred or clock.now_iso(),
                             source=source, actor="platform", dedupe_key=f"import:{key}")
 
 
-def record_receipts(db: Database, receipts: list[tuple[str, Receipt]], *, source: str) -> ReceiptReport:
-    """Match and record receipts (each with a label for the report) in one transaction."""
+def _code(db: Database, family_id: int) -> str:
+    row = db.execute("SELECT code FROM families WHERE id = ?", [family_id]).fetchone()
+    return row[0] if row else str(family_id)
+
+
+def record_receipts(db: Database, receipts: list[tuple[str, Receipt]], *, source: str,
+                    idempotency_key: str | None = None) -> ReceiptReport:
+    """Match and record receipts (each with a label for the report) in one transaction.
+
+    With an ``idempotency_key`` (the API's Idempotency-Key header) the same request sent again
+    records nothing; without one, the same receipt (family, notice, kind, read time) records once.
+    """
     report = ReceiptReport()
     region = settings.get(db, "default_region")
     events = []
-    for label, receipt in receipts:
+    for index, (label, receipt) in enumerate(receipts):
+        key = f"{idempotency_key}|{index}" if idempotency_key else None
         try:
-            events.append(to_event(db, receipt, source=source, region=region))
+            events.append(to_event(db, receipt, source=source, region=region, idempotency_key=key))
         except ValueError as exc:
             report.unmatched.append(f"{label}: {exc}")
     result = ledger.record(db, events)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 from pathlib import Path
 
 from sqlite_utils import Database
 
-from server import notices, roster
+from server import clock, notices, roster
 
 HEADER = ["student id", "student name", "class", "guardian name", "guardian phone", "language",
           "family id", "preferred channel", "has smartphone"]
@@ -36,6 +37,11 @@ def small_school(db: Database, tmp_path: Path) -> dict[str, int]:
     ])
     roster.import_roster(db, path)
     return {r["source_id"]: r["family_id"] for r in db.query("SELECT source_id, family_id FROM students")}
+
+
+def days_ago(days: float, zone: dt.tzinfo = dt.timezone.utc, fmt: str = "%Y-%m-%dT%H:%M:%S%z") -> str:
+    """A time ``days`` before the (possibly travelled) clock, written in ``zone`` with ``fmt``."""
+    return (clock.now() - dt.timedelta(days=days)).astimezone(zone).strftime(fmt)
 
 
 def make_notice(db: Database, **overrides) -> int:

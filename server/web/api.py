@@ -68,7 +68,8 @@ def post_receipts():
             return error("bad_request", f"receipt {index}: values must be strings", 400)
         values = {k: str(v) if v is not None else "" for k, v in fields.items()}
         batch.append((f"receipt {index}", receipts.Receipt(**{**values, "kind": values["kind"] or "read"})))
-    report = receipts.record_receipts(get_db(), batch, source=f"api:{name}")
+    idempotency = request.headers.get("Idempotency-Key", "").strip()[:200] or None
+    report = receipts.record_receipts(get_db(), batch, source=f"api:{name}", idempotency_key=idempotency)
     return jsonify({"recorded": report.recorded, "duplicates": report.duplicates, "unmatched": report.unmatched})
 
 

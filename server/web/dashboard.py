@@ -72,7 +72,8 @@ def notice(notice_id: int):
     chase_rows = _unconfirmed(get_db(), notice, report) if show == "open" else []  # this page's families
     return render_template("notice.html", notice=notice, title=title, body=body, report=report,
                            families=families, show=show, labels=labels, chase_rows=chase_rows, page=page, pages=pages,
-                           page_links=_page_links(page, pages), failed_states=delivery.FAILED)
+                           page_links=_page_links(page, pages), failed_states=delivery.FAILED,
+                           published=notices.is_published(notice))
 
 
 def _page_links(page: int, pages: int, around: int = 4) -> list[int | None]:
@@ -149,6 +150,10 @@ def chase_families(notice_id: int):
     notice = _notice_or_404(notice_id)
     if request.form.get("action") not in chase.ACTIONS:
         abort(400)
+    if not notices.is_published(notice):
+        flash(_("This notice is not published yet: nothing can be sent or recorded before %(when)s.",
+                when=notice["publish_at"]), "error")
+        return redirect(url_for("dashboard.notice", notice_id=notice_id, show="open"))
     allowed = {f["family_id"] for f in _unconfirmed(get_db(), notice)}
     chosen = [int(f) for f in request.form.getlist("family") if f.isdigit() and int(f) in allowed]
     if not chosen:
@@ -156,8 +161,8 @@ def chase_families(notice_id: int):
         return redirect(url_for("dashboard.notice", notice_id=notice_id, show="open"))
     result = chase.chase(get_db(), notice, chosen, request.form.get("action", ""), staff_user()["username"],
                          request.form.get("note", ""))
-    flash(ngettext("Done for %(n)s family.", "Done for %(n)s families.", len(result.done), n=len(result.done)) + (" " + "; ".join(result.skipped) if result.skipped else ""),
-          "ok" if not result.skipped else "error")
+    done = ngettext("Done for %(n)s family.", "Done for %(n)s families.", len(result.done), n=len(result.done))
+    flash(done + (" " + "; ".join(result.skipped) if result.skipped else ""), "ok" if not result.skipped else "error")
     return redirect(url_for("dashboard.notice", notice_id=notice_id, show="open"))
 
 

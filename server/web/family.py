@@ -65,11 +65,18 @@ def home(token: str):
     return render_template("family_home.html", family=family, rows=rows, token=token)
 
 
+def _viewed_by_a_person() -> bool:
+    """A real page view: a GET, not a link preview, a HEAD or a browser's prefetch."""
+    prefetch = "prefetch" in (request.headers.get("Sec-Purpose", "") + request.headers.get("Purpose", "")
+                              + request.headers.get("X-Moz", "")).lower()
+    return request.method == "GET" and not prefetch and not _PREVIEW_AGENTS.search(request.headers.get("User-Agent", ""))
+
+
 @bp.route("/<token>/n/<int:notice_id>")
 def notice(token: str, notice_id: int):
     family = _family(token)
     notice = _notice(family, notice_id)
-    if not _PREVIEW_AGENTS.search(request.headers.get("User-Agent", "")):
+    if _viewed_by_a_person():
         _record(family["id"], notice_id, "read", f"link:{family['id']}:{notice_id}:read")
     title, body, lang = notices.text_for(notice, _language(family))
     status = ledger.family_status(get_db(), family["id"]).get(notice_id, ledger.Status())

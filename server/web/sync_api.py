@@ -8,6 +8,7 @@ GET  /api/sync/pull?cursor=C                        -> {"families", "students", 
 
 from __future__ import annotations
 
+import datetime as dt
 import gzip
 import io
 import json
@@ -15,7 +16,7 @@ import logging
 
 from flask import Blueprint, Response, request
 
-from server import devices, ledger, notices, ratelimit, settings, webtools
+from server import clock, devices, ledger, notices, ratelimit, settings, webtools
 from server.errors import PaperBridgeError, UnknownFamily, UnknownNotice
 from server.transaction import write_transaction
 from server.web.api import bearer, error, too_many
@@ -95,9 +96,10 @@ def push():
         return error("too_large", f"push at most {MAX_PUSH} events at a time", 413)
     db = get_db()
     accepted, rejected, events = [], [], []
+    checks = _PushChecks(db)
     for item in items:
         try:
-            events.append(_event(db, item, device["id"]))
+            events.append(_event(db, item, device["id"], checks))
             accepted.append(item["id"])
         except (ValueError, KeyError, TypeError, UnknownNotice, UnknownFamily) as exc:
             rejected.append({"id": str(item.get("id")), "reason": str(exc)})
@@ -125,27 +127,61 @@ def _row_id(value) -> int:
     return number
 
 
-def _event(db, item: dict, device_id: str) -> ledger.Event:
+class _PushChecks:
+    """What one push checks its events against, looked up once per push."""
+
+    def __init__(self, db) -> None:
+        self.db = db
+        self.volunteers = {r[0] for r in db.execute("SELECT username FROM users WHERE role = 'volunteer' AND active = 1")}
+        self._notices: dict[int, tuple[dict, set[int]]] = {}
+
+    def notice(self, notice_id: int) -> tuple[dict, set[int]]:
+        """The notice (published) and the families it is addressed to."""
+        if notice_id not in self._notices:
+            notice = notices.get_published(self.db, notice_id)
+            self._notices[notice_id] = (notice, set(notices.audience(self.db, notice)))
+        return self._notices[notice_id]
+
+
+def _event(db, item: dict, device_id: str, checks: _PushChecks) -> ledger.Event:
+    """A kiosk's event as evidence: the server decides who recorded it, for whom, and when."""
     if item.get("kind") not in KIOSK_KINDS:
         raise ValueError(f"a kiosk records {', '.join(KIOSK_KINDS)}, not {item.get('kind')!r}")
     event_id = str(item["id"])
     if not 8 <= len(event_id) <= 64:
         raise ValueError("event ids are UUIDs")
     notice_id, family_id = _row_id(item["notice_id"]), _row_id(item["family_id"])
-    if not db.execute("SELECT 1 FROM notices WHERE id = ?", [notice_id]).fetchone():
-        raise UnknownNotice(f"notice {notice_id} does not exist")
+    notice, audience = checks.notice(notice_id)
     if not db.execute("SELECT 1 FROM families WHERE id = ?", [family_id]).fetchone():
         raise UnknownFamily(f"family {family_id} does not exist")
+    if family_id not in audience:
+        raise ValueError(f"notice {notice_id} was not sent to family {family_id}")
+    if notice["private"]:
+        raise ValueError("a private notice is heard on the phone line with the family code, not at the help desk")
+    volunteer = str(item.get("actor", "")).removeprefix("volunteer:")
+    if volunteer not in checks.volunteers:
+        raise ValueError(f"{str(item.get('actor', ''))[:64]!r} is not an active volunteer")
     payload = item.get("payload") or {}
     if not isinstance(payload, dict) or set(payload) - {"choice"}:
         raise ValueError("payload is {} or {\"choice\": key}")
     if item["kind"] == "reply" or "choice" in payload:
-        options = {o["key"] for o in notices.get_notice(db, notice_id)["reply_options"]}
+        options = {o["key"] for o in notice["reply_options"]}
         if payload.get("choice") not in options:
             raise ValueError(f"choice must be one of the notice's reply options ({', '.join(sorted(options))})")
+    occurred_at, payload = _kiosk_time(str(item["occurred_at"]), notice["publish_at"], payload)
     return ledger.new_event(notice_id, family_id, "kiosk", item["kind"], event_id=event_id,
-                            dedupe_key=f"kiosk:{event_id}", payload=payload, occurred_at=str(item["occurred_at"]),
-                            source=f"kiosk:{device_id}", actor=str(item.get("actor", ""))[:64])
+                            dedupe_key=f"kiosk:{event_id}", payload=payload, occurred_at=occurred_at,
+                            source=f"kiosk:{device_id}", actor=f"volunteer:{volunteer}")
+
+
+def _kiosk_time(claimed: str, published_at: str, payload: dict) -> tuple[str, dict]:
+    """The kiosk's clock is evidence: a time before the notice was published (a clock running
+    behind; the kiosk only ever had published notices) becomes the server's receipt time, the
+    claim kept. A time in the future is clamped by the ledger in the same way."""
+    occurred_at = clock.normalize(claimed)
+    if occurred_at < published_at:
+        return clock.now_iso(), {**payload, "claimed_at": occurred_at}
+    return occurred_at, payload
 
 
 @bp.route("/pull")
@@ -155,10 +191,14 @@ def pull():
     if set(request.args) - {"cursor"}:
         return error("bad_request", "the only parameter is cursor", 400)
     try:
-        change_seq, event_seq = (_seq(part) for part in request.args.get("cursor", "0.0").split("."))
+        parts = [_seq(part) for part in request.args.get("cursor", "0.0").split(".")]
     except ValueError:
+        parts = []
+    if len(parts) not in (2, 3):
         return error("bad_request", "cursor looks like 123.456", 400)
+    change_seq, event_seq, published_to = (parts + [0])[:3]
     db = get_db()
+    now = clock.now()
     changes = list(db.query("SELECT seq, entity, entity_id FROM change_log WHERE seq > ? ORDER BY seq LIMIT ?",
                             [change_seq, PAGE]))
     events = list(db.query("SELECT seq, notice_id, family_id FROM events WHERE seq > ? ORDER BY seq LIMIT ?",
@@ -171,13 +211,29 @@ def pull():
         "students": _rows(db, "SELECT id, name, class_id, family_id, active FROM students", wanted.get("students")),
         "volunteers": _rows(db, "SELECT id, username, display_name, password_hash, active FROM users"
                                 " WHERE role = 'volunteer' AND", wanted.get("users"), prefix=False),
-        "notices": [_notice(db, int(i)) for i in sorted(wanted.get("notices", ()), key=int)],
+        "notices": [_notice(db, i) for i in _published_notices(db, wanted.get("notices", set()), published_to, now)],
         "receipts": _receipts(db, {(e["notice_id"], e["family_id"]) for e in events}),
         "school": {"name": settings.get(db, "school_name"), "timezone": settings.get(db, "timezone")},
-        "cursor": f"{changes[-1]['seq'] if changes else change_seq}.{events[-1]['seq'] if events else event_seq}",
+        "cursor": f"{changes[-1]['seq'] if changes else change_seq}.{events[-1]['seq'] if events else event_seq}"
+                  f".{int(now.timestamp())}",
         "more": len(changes) == PAGE or len(events) == PAGE,
     }
     return _reply(data)
+
+
+def _published_notices(db, changed: set, published_to: int, now: dt.datetime) -> list[int]:
+    """Notice ids for this page: changed ones already published, and scheduled ones whose publish
+    time came since the last pull (the cursor's third part). A notice reaches a kiosk only once
+    it is published, whatever the kiosk's own clock says."""
+    ids = {int(i) for i in changed}
+    if published_to:
+        since = clock.iso(dt.datetime.fromtimestamp(published_to, clock.UTC))
+        ids |= {r[0] for r in db.execute("SELECT id FROM notices WHERE publish_at > ? AND publish_at <= ?",
+                                         [since, clock.iso(now)])}
+    published = {r[0] for r in db.execute(
+        f"SELECT id FROM notices WHERE publish_at <= ? AND id IN ({','.join('?' * len(ids))})",
+        [clock.iso(now), *sorted(ids)])} if ids else set()
+    return sorted(published)
 
 
 def _rows(db, sql: str, ids, prefix: bool = True) -> list[dict]:

@@ -1,5 +1,6 @@
 """The sync protocol over real HTTP: enrolment, push, pull, and the faults a flaky link brings."""
 
+import datetime as dt
 import gzip
 import json
 import urllib.request
@@ -43,8 +44,11 @@ def test_push_records_once_with_the_kiosks_time_and_the_servers_time(db, school,
     store.record(kiosk_db, notice_id=notice, family_id=school["S1"], kind="confirmed", actor="volunteer:vol")
     kiosk_db.execute("UPDATE outbox SET occurred_at = '2001-01-01T00:00:00Z'")  # a kiosk with a wrong clock
     assert sync.sync(kiosk_db).pushed == 1
-    row = db.execute("SELECT channel, actor, occurred_at, recorded_at FROM events WHERE source LIKE 'kiosk:%'").fetchone()
-    assert row[:3] == ("kiosk", "volunteer:vol", "2001-01-01T00:00:00Z") and row[3] > "2026"
+    row = db.execute("SELECT channel, actor, occurred_at, recorded_at, payload FROM events"
+                     " WHERE source LIKE 'kiosk:%'").fetchone()
+    # Before the notice was published is impossible: the server's receipt time counts, the claim is kept.
+    assert row[:2] == ("kiosk", "volunteer:vol") and row[2] == row[3]
+    assert json.loads(row[4]) == {"claimed_at": "2001-01-01T00:00:00Z"}
     assert store.waiting(kiosk_db) == 0
 
 
@@ -130,7 +134,7 @@ def test_bad_pushes_are_refused_clearly(db, school, kiosk_db, school_server):
     assert post(json.dumps({"events": [{}] * 501}).encode())[0] == 413
     notice = make_notice(db, reply_options=["attend", "absent"])
     replies = [{"id": f"r{i}" * 8, "notice_id": notice, "family_id": school["S1"], "kind": "reply",
-                "occurred_at": "2026-11-23T00:00:00Z", "payload": payload}
+                "occurred_at": "2026-11-23T00:00:00Z", "payload": payload, "actor": "volunteer:vol"}
                for i, payload in enumerate([{"choice": {}}, {"choice": "maybe"}, {}, {"choice": "attend", "x": 1},
                                             {"choice": "attend"}])]
     status, answer = post(json.dumps({"events": replies}).encode())
@@ -146,3 +150,45 @@ def test_a_push_of_1000_events_fits_the_byte_budget(db, school, kiosk_db):
     result = sync.SyncResult()
     sync.push(kiosk_db, result)
     assert result.pushed == 1000 and result.bytes_sent <= 60_000
+
+
+def test_the_server_decides_who_for_whom_and_when(db, school, kiosk_db):
+    """A push names a notice, a family, a volunteer and a time; the server checks each."""
+    from server import clock
+
+    for_3a = make_notice(db, classes=["3A"], reply_options=[])
+    private = make_notice(db, classes=["3A"], reply_options=[], private=True)
+    later = make_notice(db, classes=["3A"], reply_options=[], publish_at=clock.iso(clock.now() + dt.timedelta(days=1)))
+    sync.sync(kiosk_db)
+    s1, s3 = school["S1"], school["S3"]  # S1 is in 3A, S3 is not
+    cases = {
+        "other class": (for_3a, s3, "volunteer:vol", "not sent to family"),
+        "private": (private, s1, "volunteer:vol", "phone line"),
+        "as the office": (for_3a, s1, "office", "not an active volunteer"),
+        "scheduled": (later, s1, "volunteer:vol", "does not exist"),
+    }
+    events = [{"id": f"{name:_<16}", "notice_id": n, "family_id": f, "kind": "confirmed", "actor": actor,
+               "occurred_at": clock.now_iso(), "payload": {}} for name, (n, f, actor, _why) in cases.items()]
+    events.append({"id": "from-2099-kiosk-1", "notice_id": for_3a, "family_id": s1, "kind": "confirmed",
+                   "actor": "volunteer:vol", "occurred_at": "2099-01-01T00:00:00Z", "payload": {}})
+    answer = sync._request(kiosk_db, "POST", "/api/sync/push", {"events": events}, sync.SyncResult())
+    reasons = {r["id"].rstrip("_"): r["reason"] for r in answer["rejected"]}
+    for name, (_n, _f, _actor, why) in cases.items():
+        assert why in reasons[name], (name, reasons.get(name))
+    assert answer["accepted"] == ["from-2099-kiosk-1"]
+    row = db.execute("SELECT occurred_at, recorded_at, actor, payload FROM events WHERE id = 'from-2099-kiosk-1'").fetchone()
+    assert row[0] == row[1] <= clock.now_iso() and row[2] == "volunteer:vol"
+    assert json.loads(row[3]) == {"claimed_at": "2099-01-01T00:00:00Z"}
+    assert server_events(db) == 1
+
+
+def test_a_scheduled_notice_reaches_the_kiosk_only_once_published(db, school, kiosk_db):
+    """Whatever the kiosk's clock says: the server holds the notice back until its publish time."""
+    from server import clock
+
+    scheduled = make_notice(db, publish_at=clock.iso(clock.now() + dt.timedelta(hours=2)))
+    sync.sync(kiosk_db)
+    assert kiosk_db.execute("SELECT count(*) FROM notices WHERE id = ?", [scheduled]).fetchone()[0] == 0
+    with clock.travelling(clock.now() + dt.timedelta(hours=3)):
+        sync.sync(kiosk_db)
+    assert kiosk_db.execute("SELECT count(*) FROM notices WHERE id = ?", [scheduled]).fetchone()[0] == 1

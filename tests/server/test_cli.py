@@ -69,7 +69,7 @@ def test_office_round_trip(tmp_path):
     assert notices_json[0]["id"] == int(notice_id) and notices_json[0]["languages"] == ["en", "zh-Hant"]
 
     receipts_file = tmp_path / "reads.csv"
-    receipts_file.write_text(f"student id,notice,read time\nS1,{notice_id},2026-11-23 09:00\n")
+    receipts_file.write_text(f"student id,notice\nS1,{notice_id}\n")  # no read time: replays still record once
     assert "1 receipt recorded" in run(db, "receipts", "import", receipts_file).stdout
     assert "0 receipts recorded, 1 already known" in run(db, "receipts", "import", receipts_file).stdout
 

@@ -14,10 +14,10 @@ from tests.builders import make_notice
 
 @pytest.fixture
 def ids(db, school):
-    return make_notice(db), school["S1"]
+    return make_notice(db, publish_at="2020-01-01T00:00:00Z"), school["S1"]
 
 
-def ev(notice_id, family_id, kind="read", channel="digital", at="2026-11-23T08:00:00Z", **kw):
+def ev(notice_id, family_id, kind="read", channel="digital", at="2020-11-23T08:00:00Z", **kw):
     if kind == "reply":
         kw.setdefault("payload", {"choice": "attend"})
     return ledger.new_event(notice_id, family_id, channel, kind, occurred_at=at, **kw)
@@ -33,20 +33,20 @@ def test_unread_until_first_read(db, ids):
 
 def test_status_combines_channels_and_keeps_earliest_time(db, ids):
     notice_id, family_id = ids
-    ledger.record(db, [ev(notice_id, family_id, "read", "digital", at="2026-11-23T09:00:00Z"),
-                       ev(notice_id, family_id, "confirmed", "paper", at="2026-11-24T07:00:00Z"),
-                       ev(notice_id, family_id, "read", "voice", at="2026-11-23T08:00:00+08:00")])
+    ledger.record(db, [ev(notice_id, family_id, "read", "digital", at="2020-11-23T09:00:00Z"),
+                       ev(notice_id, family_id, "confirmed", "paper", at="2020-11-24T07:00:00Z"),
+                       ev(notice_id, family_id, "read", "voice", at="2020-11-23T08:00:00+08:00")])
     status = ledger.notice_status(db, notice_id)[family_id]
     assert status.state == "confirmed"
-    assert status.first_at == "2026-11-23T00:00:00Z"
-    assert status.confirmed_at == "2026-11-24T07:00:00Z"
+    assert status.first_at == "2020-11-23T00:00:00Z"
+    assert status.confirmed_at == "2020-11-24T07:00:00Z"
     assert status.channels == ("digital", "paper", "voice")
 
 
 def test_latest_reply_wins_by_occurrence_time(db, ids):
     notice_id, family_id = ids
-    ledger.record(db, [ev(notice_id, family_id, "reply", at="2026-11-23T10:00:00Z", payload={"choice": "absent"}),
-                       ev(notice_id, family_id, "reply", at="2026-11-23T09:00:00Z", payload={"choice": "attend"})])
+    ledger.record(db, [ev(notice_id, family_id, "reply", at="2020-11-23T10:00:00Z", payload={"choice": "absent"}),
+                       ev(notice_id, family_id, "reply", at="2020-11-23T09:00:00Z", payload={"choice": "attend"})])
     status = ledger.notice_status(db, notice_id)[family_id]
     assert (status.reply, status.state) == ("absent", "confirmed")
 
@@ -63,7 +63,7 @@ def test_replay_records_nothing(db, ids):
 def test_void_restores_previous_status_and_keeps_the_trail(db, ids):
     notice_id, family_id = ids
     read = ev(notice_id, family_id, "read")
-    wrong = ev(notice_id, family_id, "confirmed", "paper", at="2026-11-23T09:00:00Z")
+    wrong = ev(notice_id, family_id, "confirmed", "paper", at="2020-11-23T09:00:00Z")
     ledger.record(db, [read, wrong])
     ledger.void(db, wrong.id, actor="office", reason="slip belonged to another family")
     assert ledger.notice_status(db, notice_id)[family_id].state == "read"
@@ -139,7 +139,7 @@ event_specs = st.lists(st.tuples(
 def build(specs):
     events = []
     for i, (kind, channel, minutes, choice) in enumerate(specs):
-        at = f"2026-11-{23 + minutes // 1440:02d}T{minutes % 1440 // 60:02d}:{minutes % 60:02d}:00Z"
+        at = f"2020-11-{23 + minutes // 1440:02d}T{minutes % 1440 // 60:02d}:{minutes % 60:02d}:00Z"
         events.append(ledger.new_event(1, 1, channel, kind, occurred_at=at, event_id=f"e{i:03d}",
                                        payload={"choice": choice} if kind == "reply" else None))
     return events

@@ -1,7 +1,11 @@
+import datetime as dt
+
 import pytest
 
-from server import ledger, receipts, status
-from tests.builders import make_notice
+from server import clock, ledger, receipts, status
+from tests.builders import days_ago, make_notice
+
+SCHOOL = dt.timezone(dt.timedelta(hours=8))  # the test school's time zone (Asia/Shanghai)
 
 
 def write(path, text, encoding="utf-8"):
@@ -10,20 +14,22 @@ def write(path, text, encoding="utf-8"):
 
 
 def test_import_matches_by_student_phone_and_family_code_and_replay_is_a_no_op(db, school, tmp_path):
-    notice_id = make_notice(db, classes=None)
+    notice_id = make_notice(db, classes=None, publish_at=days_ago(3))
     code_s3 = db["families"].get(school["S3"])["code"]
+    day = days_ago(1, SCHOOL, "%Y-%m-%d")
     path = write(tmp_path / "wechat.csv",
                  "student id,phone,family code,notice,read time\n"
-                 f"S1,,,{notice_id},2026-11-23 09:00\n"
-                 f",138 0013 8002,,秋游通知,2026-11-23 10:00\n"
-                 f",,{code_s3},{notice_id},2026-11-23T11:00:00+08:00\n"
-                 f"S999,,,{notice_id},2026-11-23 09:00\n"
-                 f"S1,,,没有这个通知,2026-11-23 09:00\n")
+                 f"S1,,,{notice_id},{day} 09:00\n"
+                 f",138 0013 8002,,秋游通知,{day} 10:00\n"
+                 f",,{code_s3},{notice_id},{day}T11:00:00+08:00\n"
+                 f"S999,,,{notice_id},{day} 09:00\n"
+                 f"S1,,,没有这个通知,{day} 09:00\n")
     report = receipts.import_file(db, path)
     assert (report.recorded, report.duplicates, report.exit_code) == (3, 0, 1)
     assert [u.split(":")[1] for u in report.unmatched] == ["5", "6"]
     statuses = ledger.notice_status(db, notice_id)
-    assert statuses[school["S1"]].first_at == "2026-11-23T01:00:00Z"  # school time is UTC+8
+    assert statuses[school["S1"]].first_at == clock.normalize(f"{day} 09:00", SCHOOL)  # school time is UTC+8
+    assert statuses[school["S1"]].first_at.endswith("T01:00:00Z")
     assert {statuses[f].state for f in school.values()} == {"read"}
 
     again = receipts.import_file(db, path)
@@ -39,8 +45,9 @@ def test_ambiguous_phone_is_never_guessed(db, school, tmp_path):
 
 
 def test_gbk_receipts_with_chinese_headers(db, school, tmp_path):
-    notice_id = make_notice(db)
-    path = write(tmp_path / "r.csv", f"学号,通知,阅读时间\nS1,{notice_id},2026-11-23 08:00\n", encoding="gbk")
+    notice_id = make_notice(db, publish_at=days_ago(3))
+    path = write(tmp_path / "r.csv", f"学号,通知,阅读时间\nS1,{notice_id},{days_ago(1, SCHOOL, '%Y-%m-%d')} 08:00\n",
+                 encoding="gbk")
     assert receipts.import_file(db, path).recorded == 1
 
 

@@ -7,7 +7,7 @@ import urllib.request
 import pytest
 
 from server import ledger, users
-from tests.builders import make_notice
+from tests.builders import days_ago, make_notice
 
 
 def post(base, body, token=None, raw=None):
@@ -29,8 +29,8 @@ def token(db):
 
 
 def test_receipts_are_recorded_and_replays_are_duplicates(live_server, db, school, token):
-    notice_id = make_notice(db)
-    body = {"receipts": [{"notice": str(notice_id), "student_id": "S1", "read_at": "2026-11-23T08:00:00+08:00"},
+    notice_id = make_notice(db, publish_at=days_ago(3))
+    body = {"receipts": [{"notice": str(notice_id), "student_id": "S1", "read_at": days_ago(1)},
                          {"notice": notice_id, "phone": "13800138002", "kind": "confirmed"},
                          {"notice": notice_id, "student_id": "S404"}]}
     status, answer = post(live_server, body, token)
