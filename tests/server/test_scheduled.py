@@ -75,10 +75,11 @@ def school_family(db) -> int:
 
 
 def test_no_reminder_and_no_bulletin(db, school, tomorrow, tmp_path):
-    later = clock.now() + dt.timedelta(hours=30)  # past the reminder delay, but the clock is still before publish
+    later = clock.now() + dt.timedelta(hours=50)  # past publish + reminder delay, as far as `now` says; the clock says before publish
     local = later.astimezone(settings.zone(db))
     quiet = f"{(local + dt.timedelta(hours=2)):%H:%M}-{(local + dt.timedelta(hours=3)):%H:%M}"
     settings.put(db, "quiet_hours", quiet)
+    db.execute("UPDATE families SET preferred_channel = 'sms' WHERE id = ?", [school["S2"]])  # a 3A family on texts
     assert followup.run(db, now=later) == []
     with pytest.raises(PaperBridgeError, match="nothing to print"):
         bulletin.print_bulletins(db, clock.iso_week(clock.now(), settings.zone(db)), out=tmp_path / "b.pdf")
