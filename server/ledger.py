@@ -340,6 +340,27 @@ def family_status(db: Database, family_id: int) -> dict[int, Status]:
     return {notice_id: derive_status(evs) for notice_id, evs in by_notice.items()}
 
 
+def reply_conflicts(db: Database, notice_id: int) -> dict[int, list[dict]]:
+    """Families whose channels give different answers: family id -> each channel's latest answer.
+
+    A family that changes its answer on one channel (the link, say) has no conflict; a "yes" at
+    the help desk and a "no" on the paper slip is one, and a teacher should see both rather than
+    the ledger silently keeping one.
+    """
+    latest: dict[int, dict[str, dict]] = {}
+    for row in db.conn.execute(
+            "SELECT family_id, channel, payload, occurred_at, actor, id FROM events e WHERE notice_id = ?"
+            " AND kind = 'reply' AND NOT EXISTS (SELECT 1 FROM events v WHERE v.voids = e.id)"
+            " ORDER BY occurred_at, id", [notice_id]):
+        family_id, channel, payload, occurred_at, actor, event_id = row
+        latest.setdefault(family_id, {})[channel] = {
+            "channel": channel, "choice": json.loads(payload).get("choice"), "occurred_at": occurred_at,
+            "actor": actor, "event_id": event_id}
+    return {family_id: sorted(by_channel.values(), key=lambda a: (a["occurred_at"], a["event_id"]))
+            for family_id, by_channel in latest.items()
+            if len({answer["choice"] for answer in by_channel.values()}) > 1}
+
+
 def void(db: Database, event_id: str, *, actor: str, reason: str) -> RecordResult:
     """Cancel a mistaken event by appending a void that names it (the trail stays)."""
     row = db.execute("SELECT notice_id, family_id, channel FROM events WHERE id = ?", [event_id]).fetchone()

@@ -31,8 +31,10 @@ def notice_report(db: Database, notice_id: int, class_ids: list[str] | None = No
     chosen.sort(key=lambda fid: names.get(fid, ("", "")))
     shown = chosen if page is None else chosen[page * size:(page + 1) * size]
     details = _family_rows(db, shown)
+    conflicts = {fid: answers for fid, answers in ledger.reply_conflicts(db, notice_id).items() if fid in states}
     families = [{**details[fid], "classes": names.get(fid, ("", ""))[0], "students": names.get(fid, ("", ""))[1],
-                 **ledger.status_from_row(rows.get(fid, unread)).as_dict(), "done": fid in done} for fid in shown]
+                 **ledger.status_from_row(rows.get(fid, unread)).as_dict(), "done": fid in done,
+                 "conflict": conflicts.get(fid, [])} for fid in shown]
     by_state = Counter(states.values())
     in_audience = [rows[fid] for fid in family_ids if fid in rows]
     by_channel = Counter(ch for row in in_audience if row[3] for ch in row[3].split(","))
@@ -49,6 +51,8 @@ def notice_report(db: Database, notice_id: int, class_ids: list[str] | None = No
         "families": families,
         "matching": len(chosen),
         "confirmed_times": sorted(row[2] for row in in_audience if row[2]),
+        "conflicts": [{"family_id": fid, **_family_rows(db, [fid])[fid], "answers": answers}
+                      for fid, answers in sorted(conflicts.items())],
     }
 
 
