@@ -62,6 +62,9 @@ class ImportReport:
     students_added: int = 0
     students_updated: int = 0
     students_deactivated: int = 0
+    left: list[str] = field(default_factory=list)  # "name (class)" of each student marked as left
+    full: bool = False  # the file was taken as the whole school
+    dry_run: bool = False  # nothing was written
 
     @property
     def exit_code(self) -> int:
@@ -158,9 +161,19 @@ def group_households(entries: list[Entry]) -> tuple[list[list[Entry]], list[RowP
     return sorted(groups.values(), key=lambda g: min(e.student_id for e in g)), warnings
 
 
-def import_roster(db: Database, path: Path, *, region: str | None = None) -> ImportReport:
-    """Import a roster file or OneRoster folder/zip; one transaction, good rows only."""
-    report = ImportReport(source=str(path))
+class _DryRun(Exception):
+    """Raised inside the import's transaction to roll it back after counting."""
+
+
+def import_roster(db: Database, path: Path, *, region: str | None = None, full: bool = False,
+                  dry_run: bool = False) -> ImportReport:
+    """Import a roster file or OneRoster folder/zip; one transaction, good rows only.
+
+    Students missing from the file are marked as left only within the classes the file
+    contains (one class's list leaves the other classes alone), unless ``full`` says the file
+    is the whole school. ``dry_run`` does everything, reports it, and writes nothing.
+    """
+    report = ImportReport(source=str(path), full=full, dry_run=dry_run)
     rows, problems, report.format = read_roster(path)
     report.rows = len(rows) + len(problems)
     report.rejected.extend(problems)
@@ -183,10 +196,16 @@ def import_roster(db: Database, path: Path, *, region: str | None = None) -> Imp
     groups, warnings = group_households(entries)
     report.warnings.extend(warnings)
     rejected_ids = {r.get("student_id") for r in rows} - {e.student_id for e in entries}
-    with write_transaction(db):
-        for group in groups:
-            _apply_household(db, group, report)
-        _deactivate_missing(db, {e.student_id for e in entries} | rejected_ids, report)
+    classes = None if full else {e.class_id for e in entries}
+    try:
+        with write_transaction(db):
+            for group in groups:
+                _apply_household(db, group, report)
+            _deactivate_missing(db, {e.student_id for e in entries} | rejected_ids, classes, report)
+            if dry_run:
+                raise _DryRun
+    except _DryRun:
+        pass
     return report
 
 
@@ -268,13 +287,21 @@ def _apply_guardians(db: Database, family_id: int, group: list[Entry]) -> None:
                [family_id, *seen])
 
 
-def _deactivate_missing(db: Database, present: set[str], report: ImportReport) -> None:
+def _deactivate_missing(db: Database, present: set[str], classes: set[str] | None, report: ImportReport) -> None:
+    """Mark as left the active students the file does not list, in ``classes`` (None: everywhere)."""
     db.execute("CREATE TEMP TABLE IF NOT EXISTS present_students (source_id TEXT PRIMARY KEY)")
     db.execute("DELETE FROM present_students")
     db.conn.executemany("INSERT OR IGNORE INTO present_students VALUES (?)", [(s,) for s in present])
-    cursor = db.execute("UPDATE students SET active = 0, updated_at = ? WHERE active = 1 AND source_id NOT IN"
-                        " (SELECT source_id FROM present_students)", [clock.now_iso()])
-    report.students_deactivated = cursor.rowcount
+    db.execute("CREATE TEMP TABLE IF NOT EXISTS import_classes (class_id TEXT PRIMARY KEY)")
+    db.execute("DELETE FROM import_classes")
+    db.conn.executemany("INSERT OR IGNORE INTO import_classes VALUES (?)", [(c,) for c in classes or ()])
+    scope = "" if classes is None else " AND class_id IN (SELECT class_id FROM import_classes)"
+    leaving = db.execute("SELECT id, name, class_id FROM students WHERE active = 1 AND source_id NOT IN"
+                         f" (SELECT source_id FROM present_students){scope} ORDER BY class_id, name").fetchall()
+    db.conn.executemany("UPDATE students SET active = 0, updated_at = ? WHERE id = ?",
+                        [(clock.now_iso(), row[0]) for row in leaving])
+    report.students_deactivated = len(leaving)
+    report.left = [f"{name} ({class_id})" for _id, name, class_id in leaving]
     db.execute("UPDATE families SET active = 0 WHERE active = 1 AND id NOT IN"
                " (SELECT family_id FROM students WHERE active = 1)")
 

@@ -27,20 +27,25 @@ def roster_group() -> None:
 @roster_group.command("import")
 @click.argument("source", type=click.Path(exists=True, path_type=Path))
 @click.option("--region", help="Phone region for numbers without a country code (default: the school setting).")
+@click.option("--full", is_flag=True,
+              help="The file is the whole school: students of any class missing from it are marked as left.")
+@click.option("--dry-run", is_flag=True, help="Say what would change (new, updated, left) and write nothing.")
 @format_option
 @with_db
-def roster_import(ctx: Context, source: Path, region: str | None, fmt: str) -> None:
+def roster_import(ctx: Context, source: Path, region: str | None, full: bool, dry_run: bool, fmt: str) -> None:
     """Import a roster CSV (UTF-8, GBK or Big5; Chinese or English headers) or a OneRoster 1.1 folder/zip.
 
-    Exit status: 0 all rows imported, 1 some rows rejected, 2 nothing imported.
-    With --format csv or json the rejected and warned rows are printed for a spreadsheet.
+    Students missing from the file are marked as left only in the classes the file lists;
+    with --full, in every class. Exit status: 0 all rows imported, 1 some rows rejected,
+    2 nothing imported. With --format csv or json the problems are printed for a spreadsheet.
 
     \b
     Example:
-      paperbridge roster import 2026秋季名单.csv
+      paperbridge roster import 3A.csv --dry-run
+      paperbridge roster import 2026秋季全校名单.csv --full
     """
     try:
-        report = roster.import_roster(ctx.db(), source, region=region)
+        report = roster.import_roster(ctx.db(), source, region=region, full=full, dry_run=dry_run)
     except PaperBridgeError as exc:
         click.echo(f"Error: {exc}", err=True)
         sys.exit(2)
@@ -57,11 +62,18 @@ def roster_import(ctx: Context, source: Path, region: str | None, fmt: str) -> N
 
 
 def _print_import(report: roster.ImportReport) -> None:
+    if report.dry_run:
+        click.echo("Dry run: nothing was written. This is what the import would do:")
+    scope = "in any class (--full)" if report.full else "in the classes of this file"
     click.echo(f"{report.source} ({report.format}): {report.imported_rows} of "
                + plural("%(n)s row", "%(n)s rows", report.rows) + " imported; "
                + plural("%(n)s new family", "%(n)s new families", report.families_created) + ", "
                + plural("%(n)s new student", "%(n)s new students", report.students_added)
-               + f", {report.students_updated} updated, {report.students_deactivated} marked as left.")
+               + f", {report.students_updated} updated, {report.students_deactivated} marked as left {scope}.")
+    for student in report.left[:50]:
+        click.echo(f"  left: {student}")
+    if len(report.left) > 50:
+        click.echo(f"  ... and {len(report.left) - 50} more (--format json lists them all)")
     for problem in report.warnings:
         click.echo(f"  warning {problem}", err=True)
     for problem in report.rejected:

@@ -172,3 +172,48 @@ def test_oneroster_zip(db, tmp_path):
     broken.write_bytes(b"PK not really")
     with pytest.raises(ImportFailed, match="not a readable zip"):
         roster.import_roster(db, broken)
+
+
+def active_students(db):
+    return {r[0] for r in db.execute("SELECT source_id FROM students WHERE active = 1")}
+
+
+def test_one_classs_file_leaves_the_other_classes_alone(db, school, tmp_path):
+    """Importing 3A's list (S2 has left 3A) marks only S2 as left; 3B's S3 is untouched."""
+    path = write_roster(tmp_path / "3A.csv", [row("S1", "王小明", "3A", "王大明", "13800138001")])
+    report = roster.import_roster(db, path)
+    assert report.students_deactivated == 1 and report.left == ["陳美玲 (3A)"]
+    assert active_students(db) == {"S1", "S3"}
+
+
+def test_full_takes_the_file_as_the_whole_school(db, school, tmp_path):
+    path = write_roster(tmp_path / "all.csv", [row("S1", "王小明", "3A", "王大明", "13800138001")])
+    report = roster.import_roster(db, path, full=True)
+    assert sorted(report.left) == ["Amy Lee (3B)", "陳美玲 (3A)"] and active_students(db) == {"S1"}
+
+
+def test_dry_run_says_what_would_change_and_writes_nothing(db, school, tmp_path):
+    before = db.execute("SELECT * FROM students ORDER BY id").fetchall(), db.execute(
+        "SELECT * FROM families ORDER BY id").fetchall()
+    path = write_roster(tmp_path / "all.csv", [row("S1", "王小明", "3A", "王大明", "13800138001"),
+                                               row("S9", "新同学", "3C", "新家长", "13800138009")])
+    report = roster.import_roster(db, path, full=True, dry_run=True)
+    assert (report.families_created, report.students_added, report.students_deactivated) == (1, 1, 2)
+    after = db.execute("SELECT * FROM students ORDER BY id").fetchall(), db.execute(
+        "SELECT * FROM families ORDER BY id").fetchall()
+    assert before == after
+    assert db.execute("SELECT count(*) FROM classes WHERE id = '3C'").fetchone()[0] == 0
+
+
+def test_the_cli_dry_run_lists_who_would_be_marked_left(db, school, tmp_path):
+    from click.testing import CliRunner
+
+    from server.cli import cli
+
+    path = write_roster(tmp_path / "3A.csv", [row("S1", "王小明", "3A", "王大明", "13800138001")])
+    db_file = db.execute("PRAGMA database_list").fetchone()[2]
+    result = CliRunner().invoke(cli, ["roster", "import", str(path), "--dry-run", "--db", db_file])
+    assert result.exit_code == 0
+    assert "Dry run: nothing was written" in result.output and "left: 陳美玲 (3A)" in result.output
+    assert "marked as left in the classes of this file" in result.output
+    assert active_students(db) == {"S1", "S2", "S3"}
