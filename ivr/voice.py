@@ -16,7 +16,7 @@ from twilio.twiml.voice_response import Gather, VoiceResponse
 
 from ivr import calls, config
 from ivr.prompts import MENU, plural_words, say, words
-from server import clock, notices, settings
+from server import followups, notices, settings
 from server.errors import BadCode, UnknownNotice
 from server.webtools import get_db
 
@@ -268,10 +268,9 @@ def _global_key(response: VoiceResponse, call: dict, digits: str, notice_id: int
     if digits == "*":
         _keys(response, call, notice_id)
     elif digits == "9" and call["family_id"]:
-        db.execute("INSERT OR IGNORE INTO followups (dedupe_key, family_id, notice_id, reason, source, actor, created_at)"
-                   " VALUES (?, ?, ?, ?, ?, 'family', ?)", [f"call:{call['sid']}:call-me:{notice_id}", call["family_id"],
-                                                           notice_id, "pressed 9 on the phone line: please call back",
-                                                           f"call:{call['sid']}", clock.now_iso()])
+        followups.add(db, family_id=call["family_id"], notice_id=notice_id or None,
+                      reason="pressed 9 on the phone line: please call back", source=f"call:{call['sid']}",
+                      actor="family", key=f"call:{call['sid']}:call-me:{notice_id}")
         say(response, _("Thank you. The teacher will call you back."), lang)
         _keys(response, call, notice_id)
     elif digits == "0":

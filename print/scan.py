@@ -21,7 +21,7 @@ from sqlite_utils import Database
 
 from print import bulletin, evidence, qr_decode, review, scan_input, slip_reader
 from print.layout import LAYOUTS
-from server import clock, ledger, settings, tokens
+from server import clock, followups, ledger, settings, tokens
 from server.errors import BadSignature
 from server.transaction import write_transaction
 
@@ -189,10 +189,8 @@ def _conflict(db: Database, serial: int, events: list[ledger.Event]) -> str:
 
 
 def _follow_up(db: Database, record: dict, source: str) -> None:
-    db.execute("INSERT OR IGNORE INTO followups (dedupe_key, family_id, notice_id, reason, source, actor, created_at)"
-               " VALUES (?, ?, NULL, ?, ?, 'family', ?)",
-               [f"slip:{record['id']}:call-me", record["family_id"], "ticked 'please call me' on the paper slip",
-                source, clock.now_iso()])
+    followups.add(db, family_id=record["family_id"], notice_id=None, reason="ticked 'please call me' on the paper slip",
+                  source=source, actor="family", key=f"slip:{record['id']}:call-me")
 
 
 def scan_paths(db: Database, paths: Iterable[Path], *, origin: str = "cli",

@@ -17,7 +17,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from ivr import sms, voice
 from server import db as database
 from server import settings, webtools
-from server.web import api, auth, dashboard, family, init_app, scanning, sync_api
+from server.web import api, auth, callbacks, dashboard, family, init_app, scanning, sync_api
 from server.webtools import LOCALES, security_headers
 
 csrf = CSRFProtect()
@@ -57,7 +57,8 @@ def create_app(test_config: dict | None = None) -> Flask:
 
 def _register_blueprints(app: Flask) -> None:
     init_app(app)
-    for blueprint in (auth.bp, dashboard.bp, family.bp, api.bp, scanning.bp, voice.bp, sms.bp, sync_api.bp):
+    for blueprint in (auth.bp, dashboard.bp, callbacks.bp, family.bp, api.bp, scanning.bp, voice.bp, sms.bp,
+                      sync_api.bp):
         app.register_blueprint(blueprint)
     for signed_elsewhere in (api.bp, voice.bp, sms.bp, sync_api.bp):  # bearer tokens / Twilio signatures instead
         csrf.exempt(signed_elsewhere)

@@ -378,3 +378,13 @@ CREATE TABLE receipt_status (
 ) WITHOUT ROWID;
 """)
     rebuild_status(db)
+
+
+@migrations(name="0010_followups_done_by")
+def followups_done_by(db: Database) -> None:
+    """Who closed a "please call me" request, and how."""
+    run_sql(db, """
+ALTER TABLE followups ADD COLUMN done_by TEXT;
+ALTER TABLE followups ADD COLUMN done_note TEXT;
+CREATE INDEX followups_open ON followups(done_at, created_at);
+""")

@@ -10,13 +10,14 @@ from server import ledger, notices
 
 
 def notice_report(db: Database, notice_id: int, class_ids: list[str] | None = None, *, show: str = "all",
-                  page: int | None = None, size: int = 50) -> dict:
+                  page: int | None = None, size: int = 50, only: set[int] | None = None) -> dict:
     """Everything `paperbridge status` and the notice page show, as plain data.
 
     ``class_ids`` narrows the report to a teacher's own classes; ``show`` keeps "all", "open"
     (not done) or "done" families; with ``page`` only that page of them gets its details (a
     district-wide notice has tens of thousands of families; ``size=0`` gives only the counts).
     ``matching`` counts them all; ``confirmed_times`` lists every confirmation time (for the curve).
+    ``only`` keeps just these families in the rows (the totals stay the notice's).
     """
     notice = notices.get_notice(db, notice_id)
     family_ids = notices.audience(db, notice, class_ids)
@@ -26,7 +27,8 @@ def notice_report(db: Database, notice_id: int, class_ids: list[str] | None = No
     needs_confirmation = notice["requires_confirmation"]
     done = {fid for fid, state in states.items()
             if state == "confirmed" or (state == "read" and not needs_confirmation)}
-    chosen = [fid for fid in family_ids if show == "all" or (show == "open") != (fid in done)]
+    chosen = [fid for fid in family_ids if (show == "all" or (show == "open") != (fid in done))
+              and (only is None or fid in only)]
     names = _students_of(db, chosen) if page is None or size else {}  # size 0: only the counts are wanted
     chosen.sort(key=lambda fid: names.get(fid, ("", "")))
     shown = chosen if page is None else chosen[page * size:(page + 1) * size]

@@ -9,7 +9,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException
 
-from server import clock, settings, users
+from server import clock, followups, settings, users
 from server.webtools import get_db
 
 STAFF = ("admin", "office", "teacher")
@@ -54,8 +54,11 @@ def init_app(app: Flask) -> None:
     def review_count() -> int:
         return get_db().execute("SELECT count(*) FROM review_items WHERE status = 'open'").fetchone()[0]
 
+    def callback_count() -> int:
+        return len(followups.open_items(get_db(), users.class_scope(staff_user())))
+
     app.jinja_env.globals.update(current_user=current_user, now_iso=clock.now_iso, get_locale=get_locale,
-                                 review_count=review_count, inf=float("inf"))
+                                 review_count=review_count, callback_count=callback_count, inf=float("inf"))
 
     app.register_error_handler(HTTPException, http_error)
 

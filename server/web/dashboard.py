@@ -14,7 +14,7 @@ from flask_babel import gettext as _
 from ivr import chase
 from print.bulletin import print_bulletins
 from print.report_pdf import pdf_bytes
-from server import charts, clock, delivery, exports, ledger, links, notices, roster, settings, status, users
+from server import charts, clock, delivery, exports, followups, ledger, links, notices, roster, settings, status, users
 from server import reports as class_reports
 from server import unreached as finder
 from server.errors import PaperBridgeError, UnknownNotice
@@ -94,13 +94,17 @@ def _unconfirmed(db, notice: dict, report: dict | None = None) -> list[dict]:
     phones_by_family: dict[int, list[str]] = {}
     for row in db.query("SELECT family_id, phone FROM guardians WHERE active = 1 AND phone IS NOT NULL"):
         phones_by_family.setdefault(row["family_id"], []).append(row["phone"])
+    asked = followups.open_count_by_family(db)
     open_families = [f for f in report["families"] if not f["done"]]
+    if asked:  # families who confirmed but asked for a call stay on the list until someone calls
+        open_families += status.notice_report(db, notice["id"], _scope(), show="done", only=set(asked))["families"]
     details = delivery.detail(db, notice, [f["family_id"] for f in open_families])
     rows = []
     for family in open_families:
         attempt = tries.get(family["family_id"], {})
         detail = details[family["family_id"]]
         rows.append({**family, "phone": phones_by_family.get(family["family_id"], []),
+                     "call_back": asked.get(family["family_id"], 0),
                      "attempts": attempt.get("count", 0), "delivery": detail,
                      "failures": "; ".join(delivery.failures(detail))})
     return rows

@@ -11,7 +11,7 @@ import pytest
 
 from ivr.simulator import Phone
 from print import evidence
-from server import clock, devices, links, settings
+from server import clock, devices, followups, links, settings
 from tests.builders import make_notice
 from tests.conftest import csrf_token
 
@@ -28,6 +28,8 @@ IVR_FORM = {"CallSid": "CAmatrix", "From": "+8613800138001", "To": "+1", "Digits
 MATRIX = {
     ("GET", "/"):                                   (302, 302, 302, 200, 200, 200, 200, 302, 302, 302),
     ("GET", "/api/health"):                         (200, 200, 200, 200, 200, 200, 200, 200, 200, 200),
+    ("GET", "/callbacks"):                          (302, 302, 302, 200, 200, 200, 200, 302, 302, 302),
+    ("POST", "/callbacks/{callback}/done"):         (302, 302, 302, 404, 302, 302, 302, 302, 302, 302),
     ("GET", "/api/openapi.json"):                   (200, 200, 200, 200, 200, 200, 200, 200, 200, 200),
     ("POST", "/api/receipts"):                      (401, 401, 401, 401, 401, 401, 401, 401, 401, 401),
     ("POST", "/api/sync/enroll"):                   (403, 403, 403, 403, 403, 403, 403, 403, 403, 403),
@@ -98,7 +100,10 @@ def world(app, staff, db, school):
     live = devices.enrol(db, devices.new_code(db, "desk"))[1]
     revoked_id, revoked, _ = devices.enrol(db, devices.new_code(db, "old desk"))
     devices.revoke(db, revoked_id)
-    return {"notice": notice, "family": school["S1"], "evidence": name, "item": item, "batch": "batch-1",
+    followups.add(db, family_id=school["S1"], notice_id=notice, reason="pressed 9", source="call:CA1", actor="family",
+                  key="matrix")
+    callback = db.execute("SELECT id FROM followups").fetchone()[0]
+    return {"callback": callback, "notice": notice, "family": school["S1"], "evidence": name, "item": item, "batch": "batch-1",
             "week": clock.iso_week(clock.now(), settings.zone(db)), "live": live, "revoked": revoked,
             "link": links.make_token(db, school["S1"])}
 
@@ -148,7 +153,8 @@ def test_the_matrix(app, world, role):
 
 
 def test_every_route_is_in_the_matrix(app):
-    sample = {"token": "t", "notice": 1, "family": 1, "evidence": "e", "item": 1, "batch": "b", "week": "2026-W01"}
+    sample = {"token": "t", "notice": 1, "family": 1, "evidence": "e", "item": 1, "batch": "b", "week": "2026-W01",
+              "callback": 1}
     adapter = app.url_map.bind("localhost")
     covered = {(method, adapter.match(route.format(**sample), method)[0]) for method, route in MATRIX}
     for rule in app.url_map.iter_rules():
