@@ -6,12 +6,13 @@ import datetime as dt
 
 from sqlite_utils import Database
 
-from server import clock, ledger, notices, phones, settings, tokens
+from server import clock, ledger, notices, phones, pins, settings, tokens
 from server.errors import BadCode, UnknownCall
 
 MAX_CODE_TRIES = 3
 RATE_LIMIT = dt.timedelta(hours=1)
 MAX_FAILURES_PER_PHONE = 8
+MAX_PIN_FAILURES_PER_FAMILY = 5  # wrong PINs for one family code, from any number, per RATE_LIMIT
 
 
 def start(db: Database, sid: str, direction: str, from_number: str, to_number: str) -> dict:
@@ -58,6 +59,32 @@ def rate_limited(db: Database, number: str) -> bool:
     return count >= MAX_FAILURES_PER_PHONE
 
 
+def family_locked(db: Database, family_code: str) -> bool:
+    """Too many wrong PINs for this family, from whatever numbers: no more tries for a while."""
+    since = clock.iso(clock.now() - RATE_LIMIT)
+    count = db.execute("SELECT count(*) FROM code_failures WHERE family_code = ? AND kind = 'pin' AND at >= ?",
+                       [family_code, since]).fetchone()[0]
+    return count >= MAX_PIN_FAILURES_PER_FAMILY
+
+
+def pin_ok(db: Database, phone: str, family: dict, typed: str) -> bool:
+    """Whether ``typed`` is the family's PIN (and the family is not locked); a wrong one counts
+    against the number and against the family, whatever number it comes from."""
+    if not family_locked(db, family["code"]) and pins.matches(db, family["id"], typed):
+        return True
+    db.table("code_failures").insert({"phone": phone, "family_code": family["code"], "kind": "pin",
+                                      "at": clock.now_iso()})
+    return False
+
+
+def check_pin(db: Database, call: dict, family: dict, typed: str) -> bool:
+    """:func:`pin_ok` for a call; a wrong PIN also uses up one of the call's tries."""
+    if pin_ok(db, call["from_number"], family, typed):
+        return True
+    update(db, call["sid"], code_tries=call["code_tries"] + 1)
+    return False
+
+
 def check_code(db: Database, call: dict, typed: str) -> dict:
     """The family for a typed code, or BadCode (and the failure is counted)."""
     try:
@@ -84,15 +111,15 @@ def playlist(db: Database, call: dict) -> list[dict]:
     classes = sorted({r[0] for r in db.execute(
         "SELECT class_id FROM students WHERE family_id = ? AND active = 1", [call["family_id"]]).fetchall()})
     found = [n for n in notices.list_notices(db, class_ids=classes, published_only=True) if n["week"] in weeks]
-    if call["auth"] != "code":
+    if call["auth"] != "pin":
         found = [n for n in found if not n["private"]]
     return sorted(found, key=lambda n: (n["publish_at"], n["id"]))
 
 
 def private_waiting(db: Database, call: dict) -> int:
-    if call["auth"] == "code" or not call["family_id"]:
+    if call["auth"] == "pin" or not call["family_id"]:
         return 0
-    return len([n for n in playlist(db, {**call, "auth": "code"}) if n["private"] and not _confirmed(db, call, n)])
+    return len([n for n in playlist(db, {**call, "auth": "pin"}) if n["private"] and not _confirmed(db, call, n)])
 
 
 def _confirmed(db: Database, call: dict, notice: dict) -> bool:
@@ -108,8 +135,20 @@ def next_notice(db: Database, call: dict, after: int | None, private_only: bool 
     return next((n for n in items if not _confirmed(db, call, n)), None)
 
 
+ANSWERING = ("callerid", "dialled", "pin")  # how a call may have identified the family to answer for it
+
+
 def record(db: Database, call: dict, notice_id: int, kind: str, choice: str | None = None) -> None:
-    """A keypress as a receipt; the dedupe key is the call and notice, so retries add nothing."""
+    """A keypress as a receipt; the dedupe key is the call and notice, so retries add nothing.
+
+    Only for the family the call is for, by caller ID, our own reminder call, or the PIN; a
+    private notice only after the PIN (BadCode otherwise, and nothing is recorded).
+    """
+    notice = notices.get_published(db, notice_id)
+    if call["auth"] not in ANSWERING or (notice["private"] and call["auth"] != "pin"):
+        raise BadCode("this call has not shown it is the family's")
+    if call["family_id"] not in notices.audience(db, notice):
+        raise BadCode("this notice was not sent to the caller's family")
     payload = {"choice": choice} if choice else {}
     event = ledger.new_event(notice_id, call["family_id"], "voice", kind, payload=payload, source=f"call:{call['sid']}",
                              actor="family", dedupe_key=f"call:{call['sid']}:{notice_id}:{kind}")

@@ -71,14 +71,32 @@ def incoming():
     if len(parts) < 2:
         return _answer(_("Sorry, we did not understand. Reply with the answer digit and the notice number, e.g. 1 12."))
     try:
-        if len(parts) >= 3:
-            family = roster.family_by_code(db, tokens.check_family_code(parts[2]))
         notice = notices.get_published(db, int(parts[1]))
+        if len(parts) >= 3:
+            family = _family_by_code_and_pin(db, number, family, parts)
     except (BadCode, UnknownNotice):
         return _answer(_("Sorry, that notice number or family code is not right."))
+    except PermissionError:
+        return _answer(_("Sorry, we could not check that. From a phone the school does not know, add your family "
+                         "code and PIN, e.g. 1 12 100017 123456."))
     if family is None or family["id"] not in notices.audience(db, notice) or notice["private"]:
         return _answer(_("Sorry, we could not tell which family this is. Please add your family code, e.g. 1 12 100017."))
     return _record(db, family, notice, int(parts[0]), request.form.get("MessageSid", ""), _)
+
+
+def _family_by_code_and_pin(db, number: str, caller_family: dict | None, parts: list[str]) -> dict:
+    """The family a text names by its code. Its code is printed everywhere and guessable, so unless the
+    text comes from one of that family's own numbers, its PIN must follow (PermissionError if not)."""
+    if calls.rate_limited(db, number):
+        raise PermissionError("too many wrong codes or PINs from this number")
+    named = roster.family_by_code(db, tokens.check_family_code(parts[2]))
+    if named is None:
+        raise BadCode("no family has that code")
+    if caller_family is not None and caller_family["id"] == named["id"]:
+        return named
+    if len(parts) < 4 or not calls.pin_ok(db, number, named, parts[3]):
+        raise PermissionError("the PIN is missing or wrong")
+    return named
 
 
 @bp.route("/sms/status", methods=["POST"])

@@ -154,6 +154,50 @@ def code():
         return twiml(response)
     language = family["language"] if call["auth"] == "none" and not call["language"] else lang
     calls.update(db, call["sid"], family_id=family["id"], auth="code", language=language)
+    _ask_pin(response, language, bool(request.args.get("p")))
+    return twiml(response)
+
+
+def _ask_pin(response: VoiceResponse, language: str, private: bool = False) -> None:
+    _ = words(language)
+    gather = Gather(finish_on_key="#", num_digits=8, timeout=TIMEOUT + 4,
+                    action=_url("/ivr/voice/pin", p=1 if private else None), action_on_empty_result=True)
+    say(gather, _("Please enter your family's six-digit phone PIN from inside your school letter, then press the "
+                  "hash key."), language)
+    response.append(gather)
+
+
+@bp.route("/voice/pin", methods=["POST"])
+@twilio_signed
+def pin():
+    """The family's secret PIN: needed for private notices, and for anything from a number the roster does not know."""
+    db = get_db()
+    call = _call()
+    lang = _language(call)
+    _ = words(lang)
+    response = VoiceResponse()
+    family = db.table("families").get(call["family_id"]) if call["family_id"] else None
+    if family is None:
+        _ask_code(response, lang, bool(request.args.get("p")))
+        return twiml(response)
+    if calls.rate_limited(db, call["from_number"]) or calls.family_locked(db, family["code"]):
+        say(response, _("Too many wrong PINs. Please try again later or ask the school office. Goodbye."), lang)
+        response.hangup()
+        return twiml(response)
+    digits = request.form.get("Digits", "")
+    if not digits and request.args.get("p"):  # silence at "enter your PIN for the private message": fine, goodbye
+        return _goodbye(response, call)
+    if not digits or not calls.check_pin(db, call, family, digits):
+        call = calls.require(db, call["sid"])
+        if call["code_tries"] >= calls.MAX_CODE_TRIES or not digits:
+            say(response, _("Sorry, we cannot check your PIN. The class teacher can tell you your family's PIN. "
+                            "Thank you for calling, goodbye."), lang)
+            response.hangup()
+            return twiml(response)
+        say(response, _("Sorry, that PIN is not right."), lang)
+        _ask_pin(response, lang, bool(request.args.get("p")))
+        return twiml(response)
+    calls.update(db, call["sid"], auth="pin")
     response.redirect(_url("/ivr/voice/next", only="private" if request.args.get("p") else None))
     return twiml(response)
 
@@ -343,9 +387,9 @@ def _finish(response: VoiceResponse, call: dict):
     waiting = calls.private_waiting(db, call)
     if waiting:
         say(response, n_(
-            "There is %(n)s private message for you. To hear it, enter your family code.",
-            "There are %(n)s private messages for you. To hear them, enter your family code.", waiting), lang)
-        _ask_code(response, lang, private=True)
+            "There is %(n)s private message for you. To hear it, enter your family's PIN.",
+            "There are %(n)s private messages for you. To hear them, enter your family's PIN.", waiting), lang)
+        _ask_pin(response, lang, private=True)
         return twiml(response)
     return _goodbye(response, call)
 

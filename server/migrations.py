@@ -388,3 +388,48 @@ ALTER TABLE followups ADD COLUMN done_by TEXT;
 ALTER TABLE followups ADD COLUMN done_note TEXT;
 CREATE INDEX followups_open ON followups(done_at, created_at);
 """)
+
+
+@migrations(name="0011_family_pins")
+def family_pins(db: Database) -> None:
+    """Each family's secret phone PIN (random, not derived from the family code)."""
+    run_sql(db, """
+CREATE TABLE family_pins (
+    family_id INTEGER PRIMARY KEY REFERENCES families(id),
+    pin TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+""")
+
+
+@migrations(name="0012_code_failure_kind")
+def code_failure_kind(db: Database) -> None:
+    """Wrong family codes and wrong PINs are counted apart (PINs also per family code)."""
+    run_sql(db, """
+ALTER TABLE code_failures ADD COLUMN kind TEXT NOT NULL DEFAULT 'code';
+CREATE INDEX code_failures_family ON code_failures(family_code, kind, at);
+""")
+
+
+@migrations(name="0013_calls_pin_auth")
+def calls_pin_auth(db: Database) -> None:
+    """A call can now be identified by the family's PIN ('pin'); 'code' alone no longer opens anything."""
+    run_sql(db, """
+CREATE TABLE calls_new (
+    sid TEXT PRIMARY KEY,
+    direction TEXT NOT NULL,
+    from_number TEXT NOT NULL DEFAULT '',
+    to_number TEXT NOT NULL DEFAULT '',
+    family_id INTEGER REFERENCES families(id),
+    language TEXT,
+    auth TEXT NOT NULL DEFAULT 'none' CHECK (auth IN ('none', 'callerid', 'code', 'dialled', 'pin')),
+    code_tries INTEGER NOT NULL DEFAULT 0,
+    status TEXT NOT NULL DEFAULT 'in-progress',
+    started_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+INSERT INTO calls_new SELECT sid, direction, from_number, to_number, family_id, language, auth, code_tries, status,
+    started_at, updated_at FROM calls;
+DROP TABLE calls;
+ALTER TABLE calls_new RENAME TO calls;
+""")

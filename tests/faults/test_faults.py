@@ -99,7 +99,8 @@ def _kill_when(process: subprocess.Popen, ready, timeout: float = 120) -> bool:
 # ---- the server loses power between write and reply -----------------------------------------
 
 def test_power_cut_during_a_kiosk_push(server, db, db_path, school, tmp_path):
-    notice = make_notice(db)
+    notice = make_notice(db, classes=None)  # the whole school: every family may confirm it at the desk
+    users.add_user(db, "vol", "2468", "volunteer")
     server.start("--die-after", "/api/sync/push:2")
     kiosk = store.connect(tmp_path / "kiosk.db")
     sync.enrol(kiosk, server.url, devices.new_code(db, "desk"))
@@ -166,7 +167,8 @@ def _big_school(db, tmp_path: Path, families: int) -> None:
 
 def test_kiosk_killed_during_pull_and_push(server, db, db_path, school, tmp_path):
     _big_school(db, tmp_path, 1600)  # four pages to pull
-    notice = make_notice(db, classes=["5A"])
+    notice = make_notice(db, classes=None)
+    users.add_user(db, "vol", "2468", "volunteer")
     kiosk_path = tmp_path / "kiosk.db"
     server.start("--slow", "/api/sync/:0.4")
     kiosk = store.connect(kiosk_path)
@@ -241,7 +243,7 @@ def test_a_long_reader_never_blocks_receipts_and_a_long_writer_gets_a_clear_busy
     code = db["families"].get(school["S1"])["code"]
     app = create_app({"DATABASE": str(db_path), "BUSY_SECONDS": 0.5})
     client = app.test_client()
-    body = {"receipts": [{"notice": str(notice), "family_code": code, "read_at": "2026-11-23T08:00:00Z"}]}
+    body = {"receipts": [{"notice": str(notice), "family_code": code}]}
     headers = {"Authorization": f"Bearer {token}"}
 
     reader = sqlite3.connect(db_path)
@@ -310,7 +312,7 @@ def test_a_full_disk_saves_nothing_half_and_says_so(small_disk, tmp_path):
     assert result.returncode == 1 and "disk holding the database is full" in result.stderr, result.stderr
     assert "Traceback" not in result.stderr
 
-    body = {"receipts": [{"notice": str(notice), "family_code": code, "read_at": "2026-11-23T08:00:00Z"}]}
+    body = {"receipts": [{"notice": str(notice), "family_code": code}]}
     full = client.post("/api/receipts", json=body, headers={"Authorization": f"Bearer {token}"})
     assert full.status_code == 507 and full.get_json()["error"]["code"] == "storage"
     filler.unlink()  # (counting needs a little room too)

@@ -10,7 +10,7 @@ import pytest
 from ivr import followup
 from ivr.simulator import Phone
 from ivr.transport import DryRun
-from server import clock, ledger, settings
+from server import clock, ledger, pins, settings
 from tests.builders import make_notice
 
 pytestmark = pytest.mark.clock  # run again at chosen instants by tests/test_any_hour.py
@@ -41,7 +41,10 @@ def test_text_replies_that_cannot_be_placed_are_answered_not_guessed(app, db, sc
     assert "通知编号或家庭编号不正确" in text(app, KNOWN, "1 999")
     assert "无法确认您的家庭" in text(app, "+8613911112222", f"1 {notice}")
     code = db["families"].get(school["S1"])["code"]
-    assert "已收到" in text(app, "+8613911112222", f"1 {notice} {code}", sid="SMb")
+    assert "PIN" in text(app, "+8613911112222", f"1 {notice} {code}", sid="SMb")  # the code alone is guessable
+    assert "PIN" in text(app, "+8613911112222", f"1 {notice} {code} 000000", sid="SMc")
+    assert school["S1"] not in ledger.notice_status(db, notice)
+    assert "已收到" in text(app, "+8613911112222", f"1 {notice} {code} {pins.pin_for(db, school['S1'])}", sid="SMd")
     assert "Sorry" in text(app, "+8613800138003", f"1 {notice}")  # a 3B family, a 3A notice
     assert ledger.notice_status(db, notice)[school["S1"]].state == "confirmed"
     assert school["S3"] not in ledger.notice_status(db, notice)
@@ -140,3 +143,14 @@ def test_urgent_notices_are_chased_sooner(db, school):
         settings.put(db, "quiet_hours", "04:00-04:01")
     sent = followup.run(db, DryRun(db))
     assert {a.notice_id for a in sent} == {urgent}
+
+
+def test_guessing_pins_by_text_locks_the_family_whatever_the_number(app, db, school):
+    notice = make_notice(db)
+    code = db["families"].get(school["S1"])["code"]
+    for attempt in range(5):
+        text(app, f"+86139111{attempt:05d}", f"1 {notice} {code} {attempt:06d}", sid=f"SMg{attempt}")
+    right = pins.pin_for(db, school["S1"])
+    assert "PIN" in text(app, "+8613922223333", f"1 {notice} {code} {right}", sid="SMlast")
+    assert school["S1"] not in ledger.notice_status(db, notice)
+    assert "已收到" in text(app, KNOWN, f"1 {notice}", sid="SMown")  # the family's own phone still works

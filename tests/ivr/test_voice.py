@@ -7,7 +7,7 @@ import pytest
 
 from ivr import calls
 from ivr.simulator import Phone
-from server import clock, ledger, settings
+from server import clock, ledger, pins, settings
 from tests.builders import make_notice
 
 pytestmark = pytest.mark.clock  # run again at chosen instants by tests/test_any_hour.py
@@ -44,10 +44,12 @@ def test_unknown_caller_chooses_a_language_and_types_the_family_code(app, db, sc
     turn = phone.press("2")
     assert "請輸入" in turn.text and phone.turn.finish_on_key == "#"
     turn = phone.press(code)
+    assert "PIN" in turn.text and "秋游通知" not in turn.text  # a typed code alone is guessable: the PIN too
+    turn = phone.press(pins.pin_for(db, school["S2"]))
     assert "秋游通知" in turn.text  # no Traditional version: the nearest one is read
     phone.press("1")
     assert status(db, notice, school["S2"]).state == "confirmed"
-    assert calls.get(db, phone.sid)["auth"] == "code"
+    assert calls.get(db, phone.sid)["auth"] == "pin"
 
 
 def test_cantonese_and_english_voices(app, db, school, notice):
@@ -144,7 +146,7 @@ def test_answers_to_reply_options(app, db, school):
     assert (found.state, found.reply) == ("confirmed", "absent")
 
 
-def test_private_notices_need_the_family_code(app, db, school):
+def test_private_notices_need_the_familys_pin(app, db, school):
     make_notice(db, reply_options=[], texts={"zh-Hans": ("普通通知", "大家好")})
     secret = make_notice(db, reply_options=[], private=True, texts={"zh-Hans": ("学费提醒", "请缴纳学费")})
     phone = Phone(app, KNOWN)
@@ -152,7 +154,9 @@ def test_private_notices_need_the_family_code(app, db, school):
     assert "普通通知" in turn.text and "学费" not in turn.text
     turn = phone.press("1")
     assert "1条保密信息" in turn.text and "学费" not in turn.text
-    turn = phone.press(db["families"].get(school["S1"])["code"])
+    turn = phone.press(db["families"].get(school["S1"])["code"])  # the printed code is not enough
+    assert "PIN不正确" in turn.text and "学费" not in turn.text
+    turn = phone.press(pins.pin_for(db, school["S1"]))
     assert "学费提醒" in turn.text
     phone.press("1")
     assert status(db, secret, school["S1"]).state == "confirmed"
@@ -166,12 +170,36 @@ def test_silence_at_the_private_code_prompt_says_goodbye_in_the_callers_language
     assert turn.hung_up and "谢谢来电，再见" in turn.text
 
 
-def test_another_familys_code_does_not_unlock_private_notices(app, db, school):
+def test_another_familys_pin_does_not_unlock_private_notices(app, db, school):
     make_notice(db, reply_options=[], private=True, texts={"zh-Hans": ("学费提醒", "请缴纳学费")})
     phone = Phone(app, KNOWN)
     phone.dial()
-    turn = phone.press(db["families"].get(school["S2"])["code"])
-    assert "家庭编号不正确" in turn.text and "学费" not in turn.text
+    turn = phone.press(pins.pin_for(db, school["S2"]))
+    assert "PIN不正确" in turn.text and "学费" not in turn.text
+
+
+def test_a_guessed_code_from_an_unknown_number_hears_and_records_nothing(app, db, school):
+    """The attack that worked: dial from any number, type family 1's code (it is a serial number)."""
+    secret = make_notice(db, reply_options=[], private=True, texts={"zh-Hans": ("疫苗同意书", "请签署")})
+    public = make_notice(db, reply_options=[])
+    code = db["families"].get(school["S1"])["code"]
+    for attempt in range(3):
+        phone = Phone(app, f"+861391111{attempt:04d}", sid=f"CAguess{attempt}")
+        phone.dial()
+        phone.press("1")  # 普通话
+        turn = phone.press(code)
+        assert "疫苗" not in turn.text and "PIN" in turn.text
+        for guess in ("123456", "000000"):
+            turn = phone.press(guess)
+            assert "疫苗" not in turn.text and "秋游" not in turn.text
+    assert status(db, secret, school["S1"]).state == "unread" and status(db, public, school["S1"]).state == "unread"
+    # Five wrong PINs for one family, from three numbers: the family is locked, even for the right PIN.
+    phone = Phone(app, "+8613922223333", sid="CAlast")
+    phone.dial()
+    phone.press("1")
+    phone.press(code)
+    turn = phone.press(pins.pin_for(db, school["S1"]))
+    assert "疫苗" not in turn.text and turn.hung_up
 
 
 def test_long_notices_are_split_into_several_says(app, db, school):
