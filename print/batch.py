@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from sqlite_utils import Database
 
-from server import clock, notices, roster
+from server import clock, notices, pins, roster
 from server.errors import PaperBridgeError
 
 
@@ -23,6 +23,7 @@ class Section:
     notices: list[dict]  # printable notices, oldest first
     private_count: int
     pack: str  # the class whose pack carries this bulletin (first student's class)
+    pin: str = ""  # the family's secret phone PIN, printed only in its own bulletin
 
 
 @dataclass
@@ -55,6 +56,7 @@ def plan(db: Database, week: str, *, classes: list[str] | None = None, family_co
     for family in families:
         section = _section(family, week_notices, classes)
         if section.notices or section.private_count:
+            section.pin = pins.pin_for(db, family["id"])
             batch.sections.append(section)
         else:
             batch.without_notices.append(family["code"])

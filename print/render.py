@@ -148,6 +148,9 @@ def _family_section(section: Section, slips: list[SlipContent], week: str, style
         Paragraph(escape(_("Notices for the week %(week)s", week=week)), styles.small),
         Paragraph(escape(_("For the family of %(students)s · family code %(code)s", students=students,
                            code=family["code"])), styles.body),
+        Paragraph(escape(_("Your phone PIN: %(pin)s. Keep it in the family: the school phone line asks for it "
+                           "before private messages and when you answer from another phone.", pin=section.pin)),
+                  styles.small),
         Spacer(0, 3 * mm),
     ]
     for notice in section.notices:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from server import links, output, phones, roster, users
+from server import links, output, phones, pins, roster, users
 from server.cli.base import Context, emit, fail, format_option, plural, with_db
 from server.errors import PaperBridgeError
 
@@ -136,6 +136,27 @@ def family_link(ctx: Context, code: str, revoke: bool) -> None:
     if revoke:
         links.revoke(db, family["id"])
     click.echo(links.url(db, family["id"]))
+
+
+@family_group.command("pin")
+@click.argument("code")
+@click.option("--new", "renew", is_flag=True, help="Make a new PIN (the old one stops working at once).")
+@with_db
+def family_pin(ctx: Context, code: str, renew: bool) -> None:
+    """Print the family's secret phone PIN (asked for private messages and answers from unknown phones).
+
+    It is printed inside the family's own bulletin and shown on its link; give a new one if it leaked.
+
+    \b
+    Example:
+      paperbridge family pin 100017
+      paperbridge family pin 100017 --new
+    """
+    db = ctx.db()
+    family = roster.family_by_code(db, code.strip())
+    if family is None:
+        raise click.ClickException(f"no family has the code {code}")
+    click.echo(pins.renew(db, family["id"]) if renew else pins.pin_for(db, family["id"]))
 
 
 @click.group("user")

@@ -11,7 +11,7 @@ import uuid
 
 from flask import Blueprint, abort, g, redirect, render_template, request, url_for
 
-from server import ledger, links, notices, ratelimit, webtools
+from server import ledger, links, notices, pins, ratelimit, webtools
 from server.errors import BadSignature, UnknownNotice
 from server.languages import ui_locale
 from server.webtools import LOCALES, get_db
@@ -62,7 +62,8 @@ def home(token: str):
     statuses = ledger.family_status(get_db(), family["id"])
     rows = [{"notice": n, "title": notices.title_for(n, _language(family)),
              "status": statuses.get(n["id"], ledger.Status())} for n in _family_notices(family)]
-    return render_template("family_home.html", family=family, rows=rows, token=token)
+    return render_template("family_home.html", family=family, rows=rows, token=token,
+                           pin=pins.pin_for(get_db(), family["id"]))
 
 
 def _viewed_by_a_person() -> bool:

@@ -195,3 +195,18 @@ def test_print_cutoff_leaves_out_later_notices(db, school, tmp_path):
                                    out=tmp_path / "b.pdf", cutoff=cutoff).out
     text = "\n".join(page_texts(out))
     assert "Early notice" in text and "Late notice" not in text
+
+
+@pytest.mark.clock
+def test_the_phone_pin_is_printed_only_in_the_familys_own_bulletin(db, school, tmp_path):
+    from server import pins
+
+    make_notice(db, classes=None)
+    out = bulletin.print_bulletins(db, this_week(db), out=tmp_path / "b.pdf").out
+    texts = page_texts(out)
+    for student, family in school.items():
+        pin = pins.pin_for(db, family)
+        holding = [t for t in texts if pin in t.replace(" ", "")]
+        assert len(holding) == 1, student
+        code = db["families"].get(family)["code"]
+        assert code in holding[0] and "Class pack" not in holding[0] and "班通知包" not in holding[0]

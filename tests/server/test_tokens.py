@@ -84,3 +84,16 @@ def test_rotated_key_still_verifies_old_slips():
     keys = {"A": SECRET, "B": b"new secret"}
     assert tokens.verify_slip(old, keys, "DEMO").key_id == "A"
     assert tokens.verify_slip(new, keys, "DEMO").key_id == "B"
+
+
+def test_phone_pins_are_random_stable_and_renewable(db, school):
+    from server import pins
+
+    first = pins.pin_for(db, school["S1"])
+    assert len(first) == 6 and first.isdigit() and pins.pin_for(db, school["S1"]) == first
+    assert pins.matches(db, school["S1"], first) and not pins.matches(db, school["S1"], "１２３４５６")
+    others = {pins.pin_for(db, school[s]) for s in ("S2", "S3")}
+    codes = {db["families"].get(school[s])["code"] for s in ("S1", "S2", "S3")}
+    assert not codes & ({first} | others)  # nothing to do with the printed code
+    renewed = pins.renew(db, school["S1"])
+    assert pins.matches(db, school["S1"], renewed) and (renewed == first or not pins.matches(db, school["S1"], first))

@@ -86,3 +86,10 @@ def test_posting_without_csrf_is_refused(client, db, school):
     url = f"/f/{links.make_token(db, school['S1'])}/n/{notice_id}"
     assert client.post(url, data={"choice": "attend"}).status_code == 400
     assert status(db, notice_id, school["S1"]).state == "unread"
+
+
+def test_the_family_page_shows_its_phone_pin(client, db, school):
+    from server import pins
+
+    url = links.url(db, school["S1"]).split("5000", 1)[-1]
+    assert pins.pin_for(db, school["S1"]) in client.get(url).get_data(as_text=True)
