@@ -19,6 +19,9 @@ from print.render import slip_origin_mm
 
 MM_PER_INCH = 25.4
 STYLES = ("tick", "cross", "fill", "pencil")
+# Pencil grades (grey level of the line, width in mm): 2H is light and thin, 2B dark and soft.
+PENCILS = {"pencil_2h": ((185, 200), 0.2), "pencil": ((150, 185), 0.25), "pencil_2b": ((105, 135), 0.35)}
+EVERY_STYLE = STYLES + ("pencil_2h", "pencil_2b", "tick_border")
 
 
 @dataclass
@@ -62,11 +65,16 @@ class Marker:
 
     def mark(self, box: Box, style: str) -> None:
         r = self.rng
-        ink = r.randint(150, 185) if style == "pencil" else r.randint(0, 60)
-        width = max(1, int((0.25 if style == "pencil" else r.uniform(0.35, 0.6)) * self.scale))
+        grey, pencil_mm = PENCILS.get(style, ((0, 60), 0.0))
+        ink = r.randint(*grey)
+        width = max(1, int((pencil_mm or r.uniform(0.35, 0.6)) * self.scale))
         jitter = lambda: r.uniform(-0.4, 0.4)  # noqa: E731
         x, y, w, h = box.x, box.y, box.w, box.h
-        if style in ("tick", "pencil"):
+        if style == "tick_border":  # a hurried tick that starts on the border and ends well past it
+            points = [(x - 0.3 + jitter(), y + 0.5 * h + jitter()), (x + 0.4 * w + jitter(), y + h + 0.2),
+                      (x + w + 1.5 + jitter(), y - 1.2 + jitter())]
+            cv2.polylines(self.image, [np.array([self.px(*p) for p in points])], False, ink, width, cv2.LINE_AA)
+        elif style in ("tick", "pencil", "pencil_2h", "pencil_2b"):
             points = [(x + 0.15 * w + jitter(), y + 0.55 * h + jitter()), (x + 0.42 * w + jitter(), y + 0.88 * h),
                       (x + 0.95 * w + jitter(), y - 0.1 * h + jitter())]
             cv2.polylines(self.image, [np.array([self.px(*p) for p in points])], False, ink, width, cv2.LINE_AA)
@@ -210,3 +218,71 @@ def slips_by_page(db, pdf_path) -> dict[int, dict]:
             record["family_code"] = db["families"].get(record["family_id"])["code"]
             pages[index] = record
     return pages
+
+
+# ---- what happens to paper on the way home and back ------------------------------------------------
+
+def _mm(image: np.ndarray, dpi: int) -> float:
+    return dpi / MM_PER_INCH  # pixels per mm
+
+
+def crease(image: np.ndarray, dpi: int, x_mm: float, r: random.Random) -> None:
+    """A fold, opened again: a thin dark line down the page with a soft shadow beside it."""
+    scale = _mm(image, dpi)
+    h, w = image.shape
+    x0 = x_mm * scale + r.uniform(-2, 2) * scale
+    tilt = np.tan(np.radians(r.uniform(-0.8, 0.8)))
+    xs = x0 + (np.arange(h) - h / 2) * tilt  # the crease's x on each row
+    cols = np.arange(w)[None, :].astype(np.float32)
+    distance = cols - xs[:, None].astype(np.float32)
+    line_width = r.uniform(0.12, 0.3) * scale
+    depth = r.uniform(45, 110)  # how dark the crease's own line is
+    side, reach = r.choice([-1, 1]), r.uniform(1.5, 4) * scale
+    away = distance * side
+    shadow = np.where(away >= 0, r.uniform(12, 30) * np.exp(-np.clip(away, 0, None) / reach), 0)
+    line = depth * np.exp(-(distance / max(line_width, 0.6)) ** 2)
+    image[:] = np.clip(image.astype(np.float32) - line - shadow, 0, 255).astype(np.uint8)
+
+
+def coffee_ring(image: np.ndarray, dpi: int, centre_mm: tuple[float, float], r: random.Random) -> None:
+    """A mug's ring: a darker rim, a paler stain inside, soft edges."""
+    scale = _mm(image, dpi)
+    stain = np.zeros(image.shape, np.float32)
+    centre = (int(centre_mm[0] * scale), int(centre_mm[1] * scale))
+    axes = int(r.uniform(30, 45) * scale), int(r.uniform(28, 42) * scale)
+    cv2.ellipse(stain, centre, axes, r.uniform(0, 180), 0, 360, r.uniform(5, 18), -1)
+    cv2.ellipse(stain, centre, axes, r.uniform(0, 180), 0, 360, r.uniform(25, 55), max(2, int(r.uniform(0.8, 2.2) * scale)))
+    stain = cv2.GaussianBlur(stain, (0, 0), 0.5 * scale)
+    image[:] = np.clip(image.astype(np.float32) - stain, 0, 255).astype(np.uint8)
+
+
+def hand_shadow(image: np.ndarray, dpi: int, centre_mm: tuple[float, float], r: random.Random) -> None:
+    """The shadow of a phone held above the page: large, soft, no edges."""
+    scale = _mm(image, dpi)
+    shade = np.zeros(image.shape, np.float32)
+    cv2.ellipse(shade, (int(centre_mm[0] * scale), int(centre_mm[1] * scale)),
+                (int(r.uniform(40, 80) * scale), int(r.uniform(30, 60) * scale)), r.uniform(0, 180), 0, 360,
+                r.uniform(35, 80), -1)
+    shade = cv2.GaussianBlur(shade, (0, 0), r.uniform(8, 15) * scale)
+    image[:] = np.clip(image.astype(np.float32) - shade, 0, 255).astype(np.uint8)
+
+
+def fold_and_stain(image: np.ndarray, dpi: int, layout: SlipLayout, artifact: str, r: random.Random) -> None:
+    """One of the things a bulletin meets at home, placed over its slip."""
+    origin = slip_origin_mm("a4", layout)
+    columns = [layout.read_x] + list(layout.reply_x) + [layout.call_me.x]
+    inside = (origin[0] + r.uniform(20, layout.width - 20), origin[1] + r.uniform(30, layout.height - 10))
+    if artifact == "fold_centre":  # an A4 folded in half: 102-107 mm from the left edge
+        crease(image, dpi, r.uniform(102, 107), r)
+    elif artifact == "fold_column":  # folded to fit a pocket: through any column of boxes
+        column = r.choice(columns)
+        crease(image, dpi, origin[0] + column + r.uniform(0.5, layout.tick - 0.5), r)
+    elif artifact == "coffee":
+        coffee_ring(image, dpi, inside, r)
+    elif artifact == "shadow":
+        hand_shadow(image, dpi, inside, r)
+    elif artifact != "none":
+        raise ValueError(f"unknown artifact {artifact!r}")
+
+
+ARTIFACTS = ("none", "fold_centre", "fold_column", "coffee", "shadow")

@@ -155,30 +155,141 @@ PENCIL_MIN = 0.03  # share of faint strokes: a thin pencil tick
 SOLID = 0.88  # a filled square; between the mark band and this is a scribble: unclear
 SPILL = 0.04  # ink in the frame around a box: it was scribbled out (ticks stay under 0.01)
 MIN_CONTRAST = 60  # paper minus ink, in grey levels; less is too faint to judge
+FOLD_WIDTH_MM = 0.45  # a fold line's spread about its straight axis (95th percentile)
+FOLD_MAX_TILT_DEGREES = 10  # folds run along the paper, so along the slip, give or take
+BRIDGE_MM = 1.6  # gaps the erased outline leaves in a line that crosses it
+
+
+WINDOW_MM = 2.0  # how far around a box we look to see where a stroke comes from
+BORDER_MM = 0.35  # half-width of the printed outline (our ink, not the family's)
+BACKGROUND_MM = 7.0  # wider than a box: a filled box is ink, a stain or a shadow is paper
+
+
+@dataclass
+class _Strokes:
+    """The ink of one box's window, as darkness against the local paper (0 paper, 1 printed ink)."""
+
+    darkness: np.ndarray  # window-sized, float32
+    origin: tuple[int, int]  # window top-left in slip pixels (x, y)
+    passing: np.ndarray  # bool mask of ink that runs through the window but is not a fold (a mug's rim)
 
 
 def read_box(slip: np.ndarray, box: Box) -> BoxReading:
-    inset, ring = 0.75, (1.0, 1.9)
-    inner = slip[_px(box.y + inset):_px(box.y + box.h - inset), _px(box.x + inset):_px(box.x + box.w - inset)]
-    paper = _paper_level(slip, box, ring)
-    ink = _ink_level(slip, box)
+    """Judge one tick box against its own paper and its own printed border.
+
+    Smooth shading (coffee stains, a phone's shadow, uneven light) is taken out by comparing
+    every pixel with the local paper around it (a morphological closing wider than the box);
+    the printed border is ignored; a straight line that crosses the whole window (a fold) is
+    not a mark, and other ink that passes through (a mug's rim) makes the box unclear.
+    """
+    inset = 0.75
+    paper, ink = _paper_level(slip, box, (1.0, 1.9)), _ink_level(slip, box)
     contrast = paper - ink
-    if contrast < MIN_CONTRAST or inner.size == 0:
+    if contrast < MIN_CONTRAST:
         return BoxReading(UNCLEAR, 0.0, 0.0, 0.0)
-    darkness = (paper - inner.astype(np.float32)) / contrast
-    coverage, faint = float((darkness > 0.5).mean()), _stroke_share(darkness > 0.125)
-    outside = _outside_share(slip, box, paper, contrast)
-    return BoxReading(classify(coverage, faint, outside), round(coverage, 3), round(faint, 3), round(outside, 3))
+    strokes = _strokes(slip, box, contrast)
+    inner = _inside(strokes.darkness, strokes.origin, box, inset)
+    passing = _inside(strokes.passing, strokes.origin, box, inset)
+    if inner.size == 0:
+        return BoxReading(UNCLEAR, 0.0, 0.0, 0.0)
+    coverage, faint = float((inner > 0.5).mean()), _stroke_share(inner > 0.125)
+    outside = _outside_share(strokes, box)
+    state = classify(coverage, faint, outside)
+    if state == FILLED and float(passing.mean()) > EMPTY_FAINT:
+        state = UNCLEAR  # a mark, or ink from outside that runs through: a person should look
+    return BoxReading(state, round(coverage, 3), round(faint, 3), round(outside, 3))
 
 
-def _outside_share(slip: np.ndarray, box: Box, paper: float, contrast: float) -> float:
+def _strokes(slip: np.ndarray, box: Box, contrast: float) -> _Strokes:
+    x0, y0 = max(_px(box.x - WINDOW_MM), 0), max(_px(box.y - WINDOW_MM), 0)
+    x1, y1 = min(_px(box.x + box.w + WINDOW_MM), slip.shape[1]), min(_px(box.y + box.h + WINDOW_MM), slip.shape[0])
+    window = slip[y0:y1, x0:x1]
+    side = int(BACKGROUND_MM * PX_PER_MM) | 1
+    background = cv2.morphologyEx(window, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (side, side)))
+    darkness = np.clip((background.astype(np.float32) - window.astype(np.float32)) / contrast, 0, None)
+    darkness[_outline(darkness.shape, box, (x0, y0))] = 0
+    passing = _drop_passing_ink(darkness)
+    return _Strokes(darkness, (x0, y0), passing)
+
+
+def _outline(shape: tuple[int, ...], box: Box, origin: tuple[int, int]) -> np.ndarray:
+    """The printed outline of the box (our own ink, not the family's), as a mask of the window."""
+    x0, y0 = origin
+    mask = np.zeros(shape, np.uint8)
+    corner = (_px(box.x) - x0, _px(box.y) - y0)
+    far = (_px(box.x + box.w) - x0, _px(box.y + box.h) - y0)
+    cv2.rectangle(mask, corner, far, 1, max(1, int(2 * BORDER_MM * PX_PER_MM)))
+    return mask.astype(bool)
+
+
+def _drop_passing_ink(darkness: np.ndarray) -> np.ndarray:
+    """Take out ink that runs through the window from one side to another. A straight thin line
+    along the slip's axes is a fold and is erased from ``darkness``; anything else that runs
+    through (a mug's rim, a stain's edge) is returned as a mask: a box it touches is unclear.
+
+    The printed outline was erased, so a line crossing it is in pieces; pieces less than
+    BRIDGE_MM apart are taken together.
+    """
+    ink = darkness > 0.125
+    bridge = int(BRIDGE_MM * PX_PER_MM) | 1
+    joined = cv2.dilate(ink.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (bridge, bridge)))
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(joined, connectivity=8)
+    h, w = darkness.shape
+    passing = np.zeros(darkness.shape, bool)
+    for i in range(1, count):
+        x, y, cw, ch = (int(v) for v in stats[i][:4])
+        if sum((x == 0, y == 0, x + cw == w, y + ch == h)) < 2:
+            continue  # made inside the box, or a tick that overshoots a little: judged as a mark
+        pieces = (labels == i) & ink
+        if _is_fold(pieces, darkness):
+            darkness[pieces] = 0
+        else:
+            passing |= pieces
+    return passing
+
+
+def _is_fold(component: np.ndarray, darkness: np.ndarray) -> bool:
+    """Straight, thin and along the slip's axes: a fold or crease (a hand-drawn stroke is never all three).
+
+    Straightness is judged on the ridge (the darkest pixel of each row or column), so the soft
+    shadow beside a crease does not make it look wide.
+    """
+    ys, xs = np.nonzero(component)
+    if len(xs) < 2:
+        return False
+    vertical = np.ptp(ys) >= np.ptp(xs)
+    weights = np.where(component, darkness, -1.0)
+    lines = range(ys.min(), ys.max() + 1) if vertical else range(xs.min(), xs.max() + 1)
+    ridge = [(int(np.argmax(weights[i])), i) if vertical else (i, int(np.argmax(weights[:, i]))) for i in lines
+             if (weights[i] if vertical else weights[:, i]).max() > 0]
+    if len(ridge) < 2:
+        return False
+    points = np.array(ridge, np.float32)
+    vx, vy, cx, cy = cv2.fitLine(points, cv2.DIST_L2, 0, 0.01, 0.01).ravel()
+    along_axis = min(abs(vx), abs(vy)) <= np.sin(np.radians(FOLD_MAX_TILT_DEGREES))
+    spread = np.abs((points[:, 0] - cx) * vy - (points[:, 1] - cy) * vx)
+    return bool(along_axis and float(np.percentile(spread, 95)) <= FOLD_WIDTH_MM * PX_PER_MM)
+
+
+def _inside(window: np.ndarray, origin: tuple[int, int], box: Box, inset: float) -> np.ndarray:
+    """The part of a box's window inside the box, ``inset`` mm in from its border."""
+    x0, y0 = origin
+    return window[_px(box.y + inset) - y0:_px(box.y + box.h - inset) - y0,
+                  _px(box.x + inset) - x0:_px(box.x + box.w - inset) - x0]
+
+
+def _outside_share(strokes: _Strokes, box: Box) -> float:
     """Share of ink in a thin frame just outside the box: a crossed-out box spills over."""
     near, far = 0.6, 1.6
-    outer = slip[_px(box.y - far):_px(box.y + box.h + far), _px(box.x - far):_px(box.x + box.w + far)]
-    inner = slip[_px(box.y - near):_px(box.y + box.h + near), _px(box.x - near):_px(box.x + box.w + near)]
-    dark_outer = float(((paper - outer.astype(np.float32)) / contrast > 0.5).sum())
-    dark_inner = float(((paper - inner.astype(np.float32)) / contrast > 0.5).sum())
-    return max(dark_outer - dark_inner, 0.0) / max(outer.size - inner.size, 1)
+    x0, y0 = strokes.origin
+
+    def frame(margin: float) -> np.ndarray:
+        return strokes.darkness[max(_px(box.y - margin) - y0, 0):_px(box.y + box.h + margin) - y0,
+                                max(_px(box.x - margin) - x0, 0):_px(box.x + box.w + margin) - x0]
+
+    outer, inner = frame(far), frame(near)
+    dark = float((outer > 0.5).sum()) - float((inner > 0.5).sum())
+    return max(dark, 0.0) / max(outer.size - inner.size, 1)
 
 
 def _stroke_share(mask: np.ndarray, min_pixels: int = 24) -> float:

@@ -60,7 +60,7 @@ def test_chase_buttons_send_nothing_before_publish(client, db, staff, login, tom
     with pytest.raises(NotPublished):
         chase.chase(db, notices.get_notice(db, tomorrow), [school_family(db)], "text", "t3a")
     login("office", "office-pass")
-    page = client.get(f"/notices/{tomorrow}?show=open").get_data(as_text=True)
+    page = client.get(f"/notices/{tomorrow}?show=open", headers={"Accept-Language": "en"}).get_data(as_text=True)
     assert "not published yet" in page and 'value="text"' not in page
     token = csrf_token(client, f"/notices/{tomorrow}?show=open")
     response = client.post(f"/notices/{tomorrow}/chase", data={"csrf_token": token, "action": "text",
