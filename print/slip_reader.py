@@ -156,6 +156,7 @@ SOLID = 0.88  # a filled square; between the mark band and this is a scribble: u
 SPILL = 0.04  # ink in the frame around a box: it was scribbled out (ticks stay under 0.01)
 MIN_CONTRAST = 60  # paper minus ink, in grey levels; less is too faint to judge
 FOLD_WIDTH_MM = 0.45  # a fold line's spread about its straight axis (95th percentile)
+FOLD_BAND_MM = 2.5  # a crease with its shadow, across; anything wider on the line is more than a fold
 FOLD_MAX_TILT_DEGREES = 10  # folds run along the paper, so along the slip, give or take
 BRIDGE_MM = 1.6  # gaps the erased outline leaves in a line that crosses it
 
@@ -233,14 +234,14 @@ def _drop_passing_ink(darkness: np.ndarray) -> np.ndarray:
     ink = darkness > 0.125
     bridge = int(BRIDGE_MM * PX_PER_MM) | 1
     joined = cv2.dilate(ink.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (bridge, bridge)))
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(joined, connectivity=8)
+    count, labels = cv2.connectedComponents(joined, connectivity=8)
     h, w = darkness.shape
     passing = np.zeros(darkness.shape, bool)
     for i in range(1, count):
-        x, y, cw, ch = (int(v) for v in stats[i][:4])
-        if sum((x == 0, y == 0, x + cw == w, y + ch == h)) < 2:
-            continue  # made inside the box, or a tick that overshoots a little: judged as a mark
         pieces = (labels == i) & ink
+        ys, xs = np.nonzero(pieces)
+        if len(xs) == 0 or sum((xs.min() == 0, ys.min() == 0, xs.max() == w - 1, ys.max() == h - 1)) < 2:
+            continue  # made inside the box, or a tick that overshoots a little: judged as a mark
         if _is_fold(pieces, darkness):
             darkness[pieces] = 0
         else:
@@ -264,6 +265,10 @@ def _is_fold(component: np.ndarray, darkness: np.ndarray) -> bool:
              if (weights[i] if vertical else weights[:, i]).max() > 0]
     if len(ridge) < 2:
         return False
+    extents = [np.ptp(np.nonzero(component[i] if vertical else component[:, i])[0]) for i in lines
+               if (component[i] if vertical else component[:, i]).any()]
+    if float(np.percentile(extents, 80)) > FOLD_BAND_MM * PX_PER_MM:
+        return False  # something wider than a crease and its shadow sits on the line: a mark, a filled box
     points = np.array(ridge, np.float32)
     vx, vy, cx, cy = cv2.fitLine(points, cv2.DIST_L2, 0, 0.01, 0.01).ravel()
     along_axis = min(abs(vx), abs(vy)) <= np.sin(np.radians(FOLD_MAX_TILT_DEGREES))
