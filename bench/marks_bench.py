@@ -7,7 +7,8 @@ ticks over the border; fax: pen only), then meets one thing from home (none, a f
 page centre, a fold through a column of boxes, a coffee ring, a hand's shadow) and a
 scanner profile. Per profile and artifact it prints, for the boxes the scanner judged:
 
-- false marks: empty boxes read as filled, per 10,000 empty boxes (must be 0);
+- false marks: empty boxes read as filled, per 10,000 empty boxes, and how many of those
+  reached the ledger (must be 0: the others went to review, where a person decides);
 - slips recorded with any wrong box (must be 0: the ledger got something that did not happen);
 - missed marks (filled read as empty) and unclear boxes, and slips sent to review.
 
@@ -57,7 +58,8 @@ def run(school: Path, pages: list[np.ndarray], by_page: dict[int, dict], profile
     db.table("scan_batches").insert({"id": scanner.batch_id, "origin": "bench", "started_at": clock.now_iso()})
     r, n = random.Random(seed), np.random.default_rng(seed)
     styles = tuple(s for s in EVERY_STYLE if "pencil" not in s) if profile == "fax" else EVERY_STYLE
-    t = dict(slips=0, empty=0, filled=0, false=0, missed=0, unclear=0, review=0, recorded_wrong=0, seconds=0.0)
+    t = dict(slips=0, empty=0, filled=0, false=0, missed=0, unclear=0, review=0, recorded_wrong=0, recorded_false=0,
+             seconds=0.0)
     for index, record in by_page.items():
         image = pages[index].copy()
         truth = mark_slip(image, DPI, CURRENT, record["notices"], r, styles=styles)
@@ -78,6 +80,8 @@ def run(school: Path, pages: list[np.ndarray], by_page: dict[int, dict], profile
             t["missed"] += want == "filled" and read == "empty"
             t["unclear"] += read == "unclear"
         t["recorded_wrong"] += outcome.outcome == "recorded" and expected != got
+        t["recorded_false"] += outcome.outcome == "recorded" and any(
+            want == "empty" and read == "filled" for want, read in zip(expected, got, strict=True))
     db.close()
     return t
 
@@ -92,7 +96,8 @@ def _flat(states: dict) -> list[str]:
 def report(profile: str, artifact: str, t: dict) -> None:
     empty, filled = max(t["empty"], 1), max(t["filled"], 1)
     print(f"{profile:<7} {artifact:<12} slips {t['slips']:>4}  boxes {t['empty'] + t['filled']:>5}  "
-          f"false marks {10_000 * t['false'] / empty:6.1f} per 10k empty  recorded with a wrong box {t['recorded_wrong']}"
+          f"false marks {10_000 * t['false'] / empty:6.1f} per 10k empty (recorded {t['recorded_false']})  "
+          f"recorded with a wrong box {t['recorded_wrong']}"
           f"  missed {100 * t['missed'] / filled:5.1f}%  unclear {100 * t['unclear'] / (empty + filled):5.1f}%  "
           f"review {100 * t['review'] / max(t['slips'], 1):5.1f}%  {1000 * t['seconds'] / max(t['slips'], 1):5.0f} ms/slip")
 
@@ -107,7 +112,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         school, pages, by_page = prepare(Path(tmp), [c for c in args.classes.split(",") if c] or None)
-        totals: dict[str, int] = {"false": 0, "empty": 0, "recorded_wrong": 0}
+        totals: dict[str, int] = {"false": 0, "empty": 0, "recorded_false": 0, "recorded_wrong": 0}
         for profile in args.profiles.split(","):
             for artifact in args.artifacts.split(","):
                 t: dict = {}
@@ -118,7 +123,8 @@ def main() -> None:
                 for key in totals:
                     totals[key] += t[key]
         print(f"all: {totals['false']} false marks in {totals['empty']} empty boxes "
-              f"({10_000 * totals['false'] / max(totals['empty'], 1):.1f} per 10,000); "
+              f"({10_000 * totals['false'] / max(totals['empty'], 1):.1f} per 10,000), "
+              f"{totals['recorded_false']} of them recorded; "
               f"{totals['recorded_wrong']} slips recorded with a wrong box")
 
 
