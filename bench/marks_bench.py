@@ -26,7 +26,16 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.scan_corpus import ARTIFACTS, EVERY_STYLE, PROFILES, fold_and_stain, mark_slip, rasterise, slips_by_page
+from bench.scan_corpus import (
+    ARTIFACTS,
+    EVERY_STYLE,
+    PROFILES,
+    flat_states,
+    fold_and_stain,
+    mark_slip,
+    rasterise,
+    slips_by_page,
+)
 from print.bulletin import print_bulletins
 from print.layout import CURRENT
 from print.scan import Scanner
@@ -73,7 +82,7 @@ def run(school: Path, pages: list[np.ndarray], by_page: dict[int, dict], profile
         t["review"] += outcome.outcome == "review"
         if not outcome.marks:
             continue
-        expected, got = _flat(truth.states()), _flat(outcome.marks)
+        expected, got = flat_states(truth.states()), flat_states(outcome.marks)
         for want, read in zip(expected, got, strict=True):
             t["empty" if want == "empty" else "filled"] += 1
             t["false"] += want == "empty" and read == "filled"
@@ -84,13 +93,6 @@ def run(school: Path, pages: list[np.ndarray], by_page: dict[int, dict], profile
             want == "empty" and read == "filled" for want, read in zip(expected, got, strict=True))
     db.close()
     return t
-
-
-def _flat(states: dict) -> list[str]:
-    boxes = []
-    for row in states["rows"]:
-        boxes += [row["read"]] + list(row["replies"])
-    return boxes + [states["call_me"]]
 
 
 def report(profile: str, artifact: str, t: dict) -> None:

@@ -16,7 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.scan_corpus import samples, slips_by_page
+from bench.scan_corpus import flat_states, samples, slips_by_page
 from print import qr_decode
 from print.bulletin import print_bulletins
 from print.layout import CURRENT
@@ -71,19 +71,12 @@ def _score(totals: dict, truth, outcomes) -> None:
     totals["review"] += outcome.outcome == "review"
     if outcome.outcome in ("recorded", "duplicate") and outcome.family_code != truth.family_code:
         totals["wrong_family"] += 1
-    expected, got = _flat(truth.states()), _flat(outcome.marks) if outcome.marks else None
+    expected, got = flat_states(truth.states()), flat_states(outcome.marks) if outcome.marks else None
     totals["boxes"] += len(expected)
     if got:
         totals["boxes_right"] += sum(e == g for e, g in zip(expected, got, strict=False))
         if outcome.outcome in ("recorded", "duplicate") and any(e != g for e, g in zip(expected, got, strict=False)):
             totals["wrong_marks"] += 1
-
-
-def _flat(states: dict) -> list[str]:
-    boxes = []
-    for row in states["rows"]:
-        boxes += [row["read"]] + list(row["replies"])
-    return boxes + [states["call_me"]]
 
 
 def report(profile: str, t: dict) -> None:

@@ -37,6 +37,14 @@ class Truth:
         return {"rows": self.rows, "call_me": self.call_me}
 
 
+def flat_states(states: dict) -> list[str]:
+    """A slip's box states in one list: each row's read box and replies, then "please call me"."""
+    boxes = []
+    for row in states["rows"]:
+        boxes += [row["read"]] + list(row["replies"])
+    return boxes + [states["call_me"]]
+
+
 @dataclass
 class Sample:
     image: np.ndarray
