@@ -42,6 +42,16 @@ def open_items(db: Database, class_ids: list[str] | None = None) -> list[dict]:
     return rows
 
 
+def open_count(db: Database, class_ids: list[str] | None = None) -> int:
+    """How many requests are open (for a teacher: of families with a student in ``class_ids``)."""
+    if class_ids is None:
+        return db.execute("SELECT count(*) FROM followups WHERE done_at IS NULL").fetchone()[0]
+    marks = ",".join("?" * len(class_ids)) or "NULL"
+    return db.execute("SELECT count(*) FROM followups f WHERE f.done_at IS NULL AND EXISTS (SELECT 1 FROM students s"
+                      f" WHERE s.family_id = f.family_id AND s.active = 1 AND s.class_id IN ({marks}))",
+                      list(class_ids)).fetchone()[0]
+
+
 def open_count_by_family(db: Database) -> dict[int, int]:
     return {r[0]: r[1] for r in db.execute(
         "SELECT family_id, count(*) FROM followups WHERE done_at IS NULL GROUP BY family_id")}

@@ -53,9 +53,14 @@ def notice_report(db: Database, notice_id: int, class_ids: list[str] | None = No
         "families": families,
         "matching": len(chosen),
         "confirmed_times": sorted(row[2] for row in in_audience if row[2]),
-        "conflicts": [{"family_id": fid, **_family_rows(db, [fid])[fid], "answers": answers}
-                      for fid, answers in sorted(conflicts.items())],
+        "conflicts": _conflict_rows(db, conflicts),
     }
+
+
+def _conflict_rows(db: Database, conflicts: dict[int, list[dict]]) -> list[dict]:
+    """Families whose channels disagree, with their details, in one look-up."""
+    details = _family_rows(db, sorted(conflicts))
+    return [{**details[fid], "answers": answers} for fid, answers in sorted(conflicts.items())]
 
 
 def notice_totals(db: Database, notice: dict, class_ids: list[str] | None = None) -> dict:

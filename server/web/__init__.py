@@ -55,7 +55,7 @@ def init_app(app: Flask) -> None:
         return get_db().execute("SELECT count(*) FROM review_items WHERE status = 'open'").fetchone()[0]
 
     def callback_count() -> int:
-        return len(followups.open_items(get_db(), users.class_scope(staff_user())))
+        return followups.open_count(get_db(), users.class_scope(staff_user()))
 
     app.jinja_env.globals.update(current_user=current_user, now_iso=clock.now_iso, get_locale=get_locale,
                                  review_count=review_count, callback_count=callback_count, inf=float("inf"))

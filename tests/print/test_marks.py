@@ -69,7 +69,7 @@ def test_a_mark_on_a_fold_is_never_read_as_something_else_unasked(clean_pages, s
         Marker(image, 200, slip_origin_mm("a4", CURRENT), r).mark(CURRENT.read_box(0), style)
         fold_and_stain(image, 200, CURRENT, "fold_centre", r)
         states = read(phone(image, r, n))
-        assert states[0] in ("filled", "unclear", "empty") and "filled" not in states[1:]
+        assert "filled" not in states[1:]
 
 
 def test_a_creased_unmarked_batch_records_no_confirmation(school_copy, clean_pages, tmp_path):

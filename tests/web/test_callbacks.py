@@ -14,6 +14,8 @@ def test_pressing_nine_lands_on_the_teachers_call_back_list_and_is_closed_there(
     phone.dial()
     phone.press("9")
     [item] = followups.open_items(db)
+    assert followups.open_count(db) == 1 and followups.open_count(db, ["3A"]) == 1
+    assert followups.open_count(db, ["3B"]) == 0
     assert item["family_id"] == school["S1"] and item["notice_id"] == notice and item["phones"] == KNOWN
 
     login("t3b", "teacher-pass")  # another class's teacher does not see it
