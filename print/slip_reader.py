@@ -159,11 +159,15 @@ FOLD_WIDTH_MM = 0.45  # a fold line's spread about its straight axis (95th perce
 FOLD_BAND_MM = 2.5  # a crease with its shadow, across; anything wider on the line is more than a fold
 FOLD_MAX_TILT_DEGREES = 10  # folds run along the paper, so along the slip, give or take
 BRIDGE_MM = 1.6  # gaps the erased outline leaves in a line that crosses it
+LINE_SHARE = 0.4  # a broken line (a faxed crease) has ink on this share of the margins on both sides
+LINE_WIDTH_MM = 0.75  # and is no wider than this
 
 
 WINDOW_MM = 2.0  # how far around a box we look to see where a stroke comes from
 BORDER_MM = 0.35  # half-width of the printed outline (our ink, not the family's)
 BACKGROUND_MM = 7.0  # wider than a box: a filled box is ink, a stain or a shadow is paper
+REGISTER_MM = 0.8  # how far a box's printed outline may lie from where the markers put it
+REGISTER_MIN_SCORE = 0.5  # how clearly the outline must be found to move the box
 
 
 @dataclass
@@ -175,7 +179,14 @@ class _Strokes:
     passing: np.ndarray  # bool mask of ink that runs through the window but is not a fold (a mug's rim)
 
 
-def read_box(slip: np.ndarray, box: Box) -> BoxReading:
+def paper_background(slip: np.ndarray) -> np.ndarray:
+    """The paper without the strokes: a closing wider than any box, over the whole slip, so a
+    stain or shadow larger than a box is paper even where it only clips a box's corner."""
+    side = int(BACKGROUND_MM * PX_PER_MM) | 1
+    return cv2.morphologyEx(slip, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (side, side)))
+
+
+def read_box(slip: np.ndarray, box: Box, background: np.ndarray | None = None) -> BoxReading:
     """Judge one tick box against its own paper and its own printed border.
 
     Smooth shading (coffee stains, a phone's shadow, uneven light) is taken out by comparing
@@ -184,11 +195,12 @@ def read_box(slip: np.ndarray, box: Box) -> BoxReading:
     not a mark, and other ink that passes through (a mug's rim) makes the box unclear.
     """
     inset = 0.75
+    box = _register(slip, box)
     paper, ink = _paper_level(slip, box, (1.0, 1.9)), _ink_level(slip, box)
     contrast = paper - ink
     if contrast < MIN_CONTRAST:
         return BoxReading(UNCLEAR, 0.0, 0.0, 0.0)
-    strokes = _strokes(slip, box, contrast)
+    strokes = _strokes(slip, paper_background(slip) if background is None else background, box, contrast)
     inner = _inside(strokes.darkness, strokes.origin, box, inset)
     passing = _inside(strokes.passing, strokes.origin, box, inset)
     if inner.size == 0:
@@ -196,19 +208,42 @@ def read_box(slip: np.ndarray, box: Box) -> BoxReading:
     coverage, faint = float((inner > 0.5).mean()), _stroke_share(inner > 0.125)
     outside = _outside_share(strokes, box)
     state = classify(coverage, faint, outside)
-    if state == FILLED and float(passing.mean()) > EMPTY_FAINT:
-        state = UNCLEAR  # a mark, or ink from outside that runs through: a person should look
+    if state == FILLED and (float(passing.mean()) > EMPTY_FAINT or _straight_line_inside(inner > 0.125)):
+        state = UNCLEAR  # a mark, or ink from outside that runs through (a mug's rim, a crease): a person should look
     return BoxReading(state, round(coverage, 3), round(faint, 3), round(outside, 3))
 
 
-def _strokes(slip: np.ndarray, box: Box, contrast: float) -> _Strokes:
+def _register(slip: np.ndarray, box: Box) -> Box:
+    """The box where its printed outline really is, within REGISTER_MM of where the markers put it.
+
+    A phone photo is not flat and four markers cannot say everything about it: half a
+    millimetre off, one side of the outline lies inside the box and reads as a stroke. An
+    outline that cannot be found clearly (a filled box hides it) leaves the box where it was.
+    """
+    pad, reach = int(round(2 * BORDER_MM * PX_PER_MM)), int(round(REGISTER_MM * PX_PER_MM))
+    w, h = int(round(box.w * PX_PER_MM)), int(round(box.h * PX_PER_MM))
+    template = np.zeros((h + 2 * pad, w + 2 * pad), np.uint8)
+    cv2.rectangle(template, (pad, pad), (pad + w, pad + h), 255, max(1, int(2 * BORDER_MM * PX_PER_MM)))
+    x0, y0 = _px(box.x) - pad - reach, _px(box.y) - pad - reach
+    if x0 < 0 or y0 < 0:
+        return box
+    window = 255 - slip[y0:y0 + template.shape[0] + 2 * reach, x0:x0 + template.shape[1] + 2 * reach]
+    if window.shape[0] < template.shape[0] + 2 * reach or window.shape[1] < template.shape[1] + 2 * reach:
+        return box
+    scores = cv2.matchTemplate(window, template, cv2.TM_CCOEFF_NORMED)
+    _, best, _, (dx, dy) = cv2.minMaxLoc(scores)
+    if best < REGISTER_MIN_SCORE:
+        return box
+    return Box(box.x + (dx - reach) / PX_PER_MM, box.y + (dy - reach) / PX_PER_MM, box.w, box.h)
+
+
+def _strokes(slip: np.ndarray, background: np.ndarray, box: Box, contrast: float) -> _Strokes:
     x0, y0 = max(_px(box.x - WINDOW_MM), 0), max(_px(box.y - WINDOW_MM), 0)
     x1, y1 = min(_px(box.x + box.w + WINDOW_MM), slip.shape[1]), min(_px(box.y + box.h + WINDOW_MM), slip.shape[0])
-    window = slip[y0:y1, x0:x1]
-    side = int(BACKGROUND_MM * PX_PER_MM) | 1
-    background = cv2.morphologyEx(window, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (side, side)))
-    darkness = np.clip((background.astype(np.float32) - window.astype(np.float32)) / contrast, 0, None)
+    window, paper = slip[y0:y1, x0:x1], background[y0:y1, x0:x1]
+    darkness = np.clip((paper.astype(np.float32) - window.astype(np.float32)) / contrast, 0, None)
     darkness[_outline(darkness.shape, box, (x0, y0))] = 0
+    _erase_broken_lines(darkness, box, (x0, y0))
     passing = _drop_passing_ink(darkness)
     return _Strokes(darkness, (x0, y0), passing)
 
@@ -221,6 +256,54 @@ def _outline(shape: tuple[int, ...], box: Box, origin: tuple[int, int]) -> np.nd
     far = (_px(box.x + box.w) - x0, _px(box.y + box.h) - y0)
     cv2.rectangle(mask, corner, far, 1, max(1, int(2 * BORDER_MM * PX_PER_MM)))
     return mask.astype(bool)
+
+
+def _erase_broken_lines(darkness: np.ndarray, box: Box, origin: tuple[int, int]) -> None:
+    """Erase thin straight lines that continue on both sides of the box: a crease a fax broke
+    into dashes, which no longer joins up into one piece of ink.
+
+    A column (or row) of the window is on such a line when it has ink in at least LINE_SHARE
+    of the margin above the box *and* of the margin below it (left and right for a row), and
+    the columns that qualify together are no wider than a crease. A tick leaves the box on
+    one side at most; a wide band on the line is left alone (it is judged as ink).
+    """
+    x0, y0 = origin
+    ink = (darkness > 0.125).astype(np.uint8)
+    near, far = _px(box.y - BORDER_MM) - y0, _px(box.y + box.h + BORDER_MM) - y0
+    for column in _thin_lines(ink[:max(near, 0)], ink[far:]):
+        darkness[:, max(column - 2, 0):column + 3] = 0
+    near, far = _px(box.x - BORDER_MM) - x0, _px(box.x + box.w + BORDER_MM) - x0
+    for row in _thin_lines(ink[:, :max(near, 0)].T, ink[:, far:].T):
+        darkness[max(row - 2, 0):row + 3, :] = 0
+
+
+def _straight_line_inside(ink: np.ndarray) -> bool:
+    """A thin line along the slip's axes through both halves of the box: what is left of a crease
+    that fades out before the box's edge (a pen or pencil tick is a slanted stroke)."""
+    ink = ink.astype(np.uint8)
+    h, w = ink.shape
+    return bool(_thin_lines(ink[:h // 2], ink[h // 2:]) or _thin_lines(ink[:, :w // 2].T, ink[:, w // 2:].T))
+
+
+def _thin_lines(before: np.ndarray, after: np.ndarray) -> list[int]:
+    """Columns where both parts have ink on at least LINE_SHARE of their rows (within a pixel
+    either side), in runs no wider than LINE_WIDTH_MM with next to no ink just beside them (a
+    line on its own, not the crossing of a tick's strokes); the middle column of each run."""
+    if before.shape[0] < 4 or after.shape[0] < 4:
+        return []
+    spread = np.ones((1, 3), np.uint8)
+    near = cv2.dilate(before, spread).mean(axis=0), cv2.dilate(after, spread).mean(axis=0)
+    share, anywhere = np.minimum(*near), np.maximum(*near)
+    found, run = [], []
+    for column, on in enumerate(list(share >= LINE_SHARE) + [False]):
+        if on:
+            run.append(column)
+        elif run:
+            beside = [c for c in (run[0] - 3, run[-1] + 3) if 0 <= c < len(share)]
+            if len(run) <= LINE_WIDTH_MM * PX_PER_MM and all(anywhere[c] < LINE_SHARE / 3 for c in beside):
+                found.append(run[len(run) // 2])
+            run = []
+    return found
 
 
 def _drop_passing_ink(darkness: np.ndarray) -> np.ndarray:
@@ -342,11 +425,12 @@ def _ink_level(slip: np.ndarray, box: Box) -> float:
 def read_marks(slip: np.ndarray, layout: SlipLayout, reply_counts: list[int]) -> Marks:
     """Read the read box and reply boxes of each row, and the call-me box."""
     slip = cv2.medianBlur(slip, 3)  # sensor noise and JPEG speckle, not strokes
+    paper = paper_background(slip)
     marks = Marks()
     for row, replies in enumerate(reply_counts):
-        marks.rows.append({"read": read_box(slip, layout.read_box(row)),
-                           "replies": [read_box(slip, layout.reply_box(row, i)) for i in range(replies)]})
-    marks.call_me = read_box(slip, layout.call_me)
+        marks.rows.append({"read": read_box(slip, layout.read_box(row), paper),
+                           "replies": [read_box(slip, layout.reply_box(row, i), paper) for i in range(replies)]})
+    marks.call_me = read_box(slip, layout.call_me, paper)
     return marks
 
 
