@@ -77,7 +77,7 @@ class Scanner:
         if page.error or page.image is None:
             return [Outcome(page.file, page.number, "error", page.error or "the page has no image")]
         gray = page.image
-        if float(gray.std()) < 4:
+        if float(gray[::4, ::4].std()) < 4:  # every 16th pixel tells a blank page as well as all of them
             return [Outcome(page.file, page.number, "no_slip", "blank page")]
         codes = qr_decode.find_codes(gray)
         if not codes:

@@ -6,7 +6,7 @@ import json
 import cv2
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageOps
 
 from bench.scan_corpus import office, phone, samples, slips_by_page
 from print import scan_input, slip_reader
@@ -78,6 +78,30 @@ def test_exif_orientation_is_honoured(tmp_path):
     stored.save(path, exif=exif)
     page = next(scan_input.pages(path))
     assert page.image.shape == (300, 200) and page.image[:10].mean() < 60
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+@pytest.mark.parametrize("suffix", [".jpg", ".png"])
+def test_every_exif_orientation_turns_the_page_as_pil_does(tmp_path, orientation, suffix):
+    rng = np.random.default_rng(orientation)
+    stored = Image.fromarray((rng.random((40, 30)) > 0.5).astype(np.uint8) * 255)
+    exif = stored.getexif()
+    exif[0x0112] = orientation
+    path = tmp_path / f"photo{suffix}"
+    stored.save(path, exif=exif, **({"quality": 100} if suffix == ".jpg" else {}))
+    with Image.open(path) as picture:
+        expected = np.asarray(ImageOps.exif_transpose(picture).convert("L")).astype(int)
+    page = next(scan_input.pages(path))
+    assert page.image.shape == expected.shape
+    assert np.abs(page.image.astype(int) - expected).mean() < 3
+
+
+def test_a_photo_cut_off_in_transfer_is_an_error_not_half_a_page(tmp_path):
+    whole = io.BytesIO()
+    Image.fromarray(np.full((400, 300), 200, np.uint8)).save(whole, "JPEG")
+    path = _file(tmp_path, "cut.jpg", whole.getvalue()[: len(whole.getvalue()) * 2 // 3])
+    page = next(scan_input.pages(path))
+    assert page.image is None and "damaged" in page.error
 
 
 def _file(tmp_path, name, data: bytes):
