@@ -13,7 +13,7 @@ from pathlib import Path
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
-from server import clock, languages
+from server import clock, languages, private
 from server.db import instance_dir
 from server.migrations import run_sql
 from server.transaction import write_transaction
@@ -51,6 +51,7 @@ def resolve_path(path: str | os.PathLike | None = None) -> Path:
 def connect(path: str | os.PathLike) -> Database:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    private.protect(path)  # it holds the kiosk's device token
     db = Database(sqlite3.connect(str(path), timeout=30, check_same_thread=False))
     db.execute("PRAGMA journal_mode=WAL")
     db.execute("PRAGMA synchronous=FULL")

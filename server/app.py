@@ -16,7 +16,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from ivr import sms, voice
 from server import db as database
-from server import settings, webtools
+from server import private, settings, webtools
 from server.web import api, auth, callbacks, dashboard, family, init_app, scanning, sync_api
 from server.webtools import LOCALES, security_headers
 
@@ -25,6 +25,7 @@ csrf = CSRFProtect()
 
 def create_app(test_config: dict | None = None) -> Flask:
     """Build the app for the database in ``test_config['DATABASE']`` or the usual place."""
+    private.owner_only()  # under any WSGI server: what the app writes is the school's alone
     app = Flask(__name__)
     app.config.from_mapping(DATABASE=str(database.resolve_path()), SESSION_COOKIE_HTTPONLY=True,
                             MAX_CONTENT_LENGTH=200 * 1024 * 1024, BUSY_SECONDS=10,

@@ -16,6 +16,7 @@ from pathlib import Path
 from sqlite_utils import Database
 from sqlite_utils.db import Table
 
+from server import private
 from server.migrations import migrations
 
 ENV_VAR = "PAPERBRIDGE_DB"
@@ -55,6 +56,7 @@ def connect(path: str | os.PathLike, *, synchronous: str = "NORMAL", migrate: bo
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    private.protect(path)
     conn = sqlite3.connect(str(path), timeout=busy_seconds, check_same_thread=False)
     db = Database(conn)
     db.execute("PRAGMA journal_mode=WAL")
@@ -118,4 +120,5 @@ def evidence_dir(db: Database) -> Path:
     """Slip crops and page images kept as evidence, beside the database file."""
     folder = file_of(db).parent / (file_of(db).stem + "-evidence")
     folder.mkdir(parents=True, exist_ok=True)
+    private.protect_folder(folder)
     return folder

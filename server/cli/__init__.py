@@ -9,7 +9,7 @@ from __future__ import annotations
 import click
 
 from server import db as database
-from server import logs
+from server import logs, private
 from server.cli import kiosk, notices, operations, paper, people, phone, school
 from server.cli.base import DB_HELP, Context, Group
 
@@ -28,6 +28,7 @@ def cli(ctx: click.Context, db_path: str | None) -> None:
       paperbridge serve
     """
     logs.configure()
+    private.owner_only()
     ctx.obj = Context(db_path)
 
 

@@ -19,7 +19,7 @@ import click
 from sqlite_utils import Database
 
 from server import db as database
-from server import output, settings
+from server import output, private, settings
 from server.i18n import ngettext_for
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -52,6 +52,8 @@ class Group(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except private.SharedFiles as exc:
+            raise click.ClickException(str(exc)) from None
         except (sqlite3.OperationalError, OSError) as exc:
             message = database.explain(exc, getattr(ctx.obj, "path", None))
             if message is None:
