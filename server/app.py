@@ -7,7 +7,8 @@ import hmac
 import sqlite3
 from pathlib import Path
 
-from flask import Flask, current_app, g, jsonify, request, session
+from flask import Flask, current_app, g, has_request_context, jsonify, request, session
+from flask.sessions import SecureCookieSessionInterface
 from flask_babel import Babel
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFProtect
@@ -43,7 +44,9 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.config["SCHOOL_NAME"] = settings.get(db, "school_name")
     finally:
         db.close()
-    if app.config.get("PROXY_HOPS"):  # PAPERBRIDGE_PROXY_HOPS=1 behind nginx/IIS: real client addresses
+    app.session_interface = _SessionCookie()
+    if app.config.get("PROXY_HOPS") and not app.config.get("PROXY_HANDLED_BY_SERVER"):
+        # PAPERBRIDGE_PROXY_HOPS=1 behind nginx/IIS under another WSGI server (`serve` tells waitress instead)
         hops = int(app.config["PROXY_HOPS"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
     csrf.init_app(app)
@@ -54,6 +57,14 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_error_handler(OSError, storage_failure)
     _register_blueprints(app)
     return app
+
+
+class _SessionCookie(SecureCookieSessionInterface):
+    """The session cookie is ``Secure`` whenever the request came over HTTPS (directly or, behind
+    a trusted proxy, as X-Forwarded-Proto says), so it never travels in clear text after that."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        return bool(app.config["SESSION_COOKIE_SECURE"] or (has_request_context() and request.is_secure))
 
 
 def _register_blueprints(app: Flask) -> None:

@@ -12,12 +12,27 @@ import threading
 
 from waitress import create_server, wasyncore
 
+PROXY_HEADERS = {"x-forwarded-for", "x-forwarded-proto", "x-forwarded-host", "x-forwarded-port"}
+
+
+def proxy_settings(hops: int, trusted: str) -> dict:
+    """Waitress settings for ``hops`` reverse proxies in front, the nearest at address ``trusted``.
+
+    Waitress removes X-Forwarded-* from every request it does not trust, so the app never
+    sees them unless waitress itself is told which peer is the proxy: then it sets the
+    client's address and scheme (https) from the headers, and from no other peer.
+    """
+    if hops <= 0:
+        return {}
+    return {"trusted_proxy": trusted, "trusted_proxy_count": hops, "trusted_proxy_headers": PROXY_HEADERS,
+            "clear_untrusted_proxy_headers": True}
+
 
 class BackgroundServer:
     """``with BackgroundServer(app) as server: requests.get(server.url)``."""
 
-    def __init__(self, app, port: int = 0, threads: int = 4) -> None:
-        self._server = create_server(app, host="127.0.0.1", port=port, threads=threads)
+    def __init__(self, app, port: int = 0, threads: int = 4, **settings) -> None:
+        self._server = create_server(app, host="127.0.0.1", port=port, threads=threads, **settings)
         self.port: int = self._server.effective_port
         self.url = f"http://127.0.0.1:{self.port}"
         self._stop = threading.Event()

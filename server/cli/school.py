@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from pathlib import Path
 
@@ -132,12 +133,18 @@ def _serve(ctx: Context, host: str, port: int, reminders: bool = False) -> None:
     import waitress  # start-up speed: the web stack loads only for commands that serve
 
     from server.app import create_app  # start-up speed: the web stack loads only for commands that serve
+    from server.serving import proxy_settings  # start-up speed: the web stack loads only for commands that serve
 
-    app = create_app({"DATABASE": str(ctx.path)})
+    hops = int(os.environ.get("PAPERBRIDGE_PROXY_HOPS") or 0)
+    proxy = proxy_settings(hops, os.environ.get("PAPERBRIDGE_TRUSTED_PROXY") or "127.0.0.1")
+    app = create_app({"DATABASE": str(ctx.path), "PROXY_HANDLED_BY_SERVER": bool(proxy)})
     if reminders:
         threading.Thread(target=reminder_loop, args=(ctx.path,), daemon=True).start()
+    if proxy:
+        click.echo(f"Behind {hops} reverse prox{'y' if hops == 1 else 'ies'}; trusting forwarded addresses "
+                   f"from {proxy['trusted_proxy']} only.")
     click.echo(f"PaperBridge is running at http://{host}:{port}/  (Ctrl+C to stop)")
-    waitress.serve(app, host=host, port=port, threads=8, connection_limit=1000, ident="PaperBridge")
+    waitress.serve(app, host=host, port=port, threads=8, connection_limit=1000, ident="PaperBridge", **proxy)
 
 
 def reminder_loop(path: Path, seconds: float = 900, stop: threading.Event | None = None) -> None:
