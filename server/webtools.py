@@ -8,6 +8,7 @@ module (it knows no web framework); the channels' web parts and the apps do.
 from __future__ import annotations
 
 import threading
+from urllib.parse import urlsplit
 
 from flask import Flask, Response, current_app, g, request
 from sqlite_utils import Database
@@ -40,10 +41,18 @@ def init_db(app: Flask) -> None:
 
 
 def local_path(target: str | None, fallback: str) -> str:
-    """``target`` if it is a path on this site, else ``fallback`` (no open redirects via ?next=)."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return fallback
+    """``target`` if it is a path on this site, else ``fallback`` (no open redirects via ?next=).
+
+    Browsers drop tabs and line breaks from a URL and read a backslash as a slash, so
+    ``/\t/evil.example`` is ``//evil.example`` to them: any control character, space or
+    backslash disqualifies a target, as does anything with a scheme or a host.
+    """
+    if not target or not target.startswith("/") or "\\" in target or any(ord(c) <= 32 or ord(c) == 127 for c in target):
+        return fallback
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or target.startswith("//"):
+        return fallback
+    return target
 
 
 def security_headers(response: Response) -> Response:

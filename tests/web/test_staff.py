@@ -1,3 +1,7 @@
+from urllib.parse import urlsplit
+
+import pytest
+
 from server import ledger
 from tests.builders import make_notice
 from tests.conftest import csrf_token
@@ -111,11 +115,38 @@ def test_names_are_escaped(client, login, staff, db, school):
     assert "<img src=x" not in client.get("/").get_data(as_text=True)
 
 
-def test_open_redirect_is_refused(client, staff):
+HOSTILE_NEXT = ["//evil.example/x", "/%09/evil.example", "/\t/evil.example", "/\\evil.example", "/%5Cevil.example",
+                "https://evil.example/", "/%0d%0aSet-Cookie:%20x=1", "/\r\nLocation: //evil.example", "/ /evil.example",
+                "javascript:alert(1)", "/\x7f/evil.example"]
+
+
+@pytest.mark.parametrize("target", HOSTILE_NEXT)
+def test_open_redirect_is_refused(client, staff, target):
     token = csrf_token(client)
-    response = client.post("/login?next=//evil.example/x", data={"username": "office", "password": "office-pass",
-                                                                  "csrf_token": token})
-    assert response.headers["Location"] == "/"
+    response = client.post("/login", query_string={"next": target},
+                           data={"username": "office", "password": "office-pass", "csrf_token": token})
+    assert response.status_code == 302 and stays_on_site(response.headers["Location"])
+
+
+def stays_on_site(location: str) -> bool:
+    """What a browser would not take off the site (it drops tabs and newlines, reads \\ as /)."""
+    cleaned = "".join(c for c in location if c not in "\t\r\n").replace("\\", "/")
+    return cleaned.startswith("/") and not cleaned.startswith("//") and not urlsplit(cleaned).netloc \
+        and all(ord(c) > 32 for c in location)
+
+
+@pytest.mark.parametrize("target", HOSTILE_NEXT)
+def test_the_language_switch_redirects_only_within_the_site(client, target):
+    token = csrf_token(client)
+    response = client.post("/lang/en", query_string={"next": target}, data={"csrf_token": token, "next": target})
+    assert response.status_code == 302 and stays_on_site(response.headers["Location"])
+
+
+def test_a_path_on_the_site_is_still_followed(client, staff):
+    token = csrf_token(client)
+    response = client.post("/login", query_string={"next": "/notices?page=2"},
+                           data={"username": "office", "password": "office-pass", "csrf_token": token})
+    assert response.headers["Location"] == "/notices?page=2"
 
 
 def test_sign_out(client, login, staff):
