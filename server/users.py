@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import secrets
 
@@ -11,6 +12,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from server import clock
 from server.db import last_id
+from server.transaction import write_transaction
 
 ROLES = ("admin", "office", "teacher", "volunteer")
 MAX_FAILED_LOGINS = 5
@@ -50,22 +52,42 @@ def add_user(db: Database, username: str, password: str, role: str, *, display_n
 
 
 def authenticate(db: Database, username: str, password: str) -> dict | None:
-    """The user if the password is right and the account is not locked; counts failures."""
-    rows = list(db.query("SELECT * FROM users WHERE username = ? AND active = 1", [username.strip()]))
-    if not rows:
-        check_password_hash(generate_password_hash("x"), password)  # same work for unknown names
+    """The user if the password is right and the account is not locked.
+
+    Every path costs exactly one password check (unknown, locked or real account alike: no
+    timing tells them apart). Each check first takes one of the account's MAX_FAILED_LOGINS
+    tries in one SQL statement, and taking the last one locks the account for LOCKOUT unless
+    that very try is right: parallel guesses cannot all be checked, and a try cut short by a
+    crash leaves at worst a lock that ends by itself.
+    """
+    row = db.execute("SELECT id, password_hash FROM users WHERE username = ? AND active = 1",
+                     [username.strip()]).fetchone()
+    if row is None or not _take_a_try(db, row[0]):
+        check_password_hash(_stand_in_hash(), password)  # the same work as a real check
         return None
-    user = rows[0]
-    if user["locked_until"] and user["locked_until"] > clock.now_iso():
+    if not check_password_hash(row[1], password):
         return None
-    if not check_password_hash(user["password_hash"], password):
-        failed = user["failed_logins"] + 1
-        locked = clock.iso(clock.now() + LOCKOUT) if failed >= MAX_FAILED_LOGINS else None
-        db.execute("UPDATE users SET failed_logins = ?, locked_until = ? WHERE id = ?",
-                   [0 if locked else failed, locked, user["id"]])
-        return None
-    db.execute("UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = ?", [user["id"]])
-    return get_user(db, user["id"])
+    with write_transaction(db):
+        db.execute("UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = ?", [row[0]])
+    return get_user(db, row[0])
+
+
+def _take_a_try(db: Database, user_id: int) -> bool:
+    """Count one attempt, atomically; False when the account is locked."""
+    last = MAX_FAILED_LOGINS - 1
+    with write_transaction(db):
+        taken = db.execute(
+            "UPDATE users SET failed_logins = CASE WHEN failed_logins >= ? THEN 0 ELSE failed_logins + 1 END, "
+            "locked_until = CASE WHEN failed_logins >= ? THEN ? ELSE NULL END "
+            "WHERE id = ? AND (locked_until IS NULL OR locked_until <= ?)",
+            [last, last, clock.iso(clock.now() + LOCKOUT), user_id, clock.now_iso()]).rowcount
+    return taken == 1
+
+
+@functools.cache
+def _stand_in_hash() -> str:
+    """A hash no password matches, made with the same method as real ones."""
+    return generate_password_hash(secrets.token_urlsafe(16))
 
 
 def get_user(db: Database, user_id: int) -> dict | None:
