@@ -115,11 +115,15 @@ def read_csv(path: Path) -> tuple[list[RosterRow], str]:
             f"for example: 学号,学生姓名,班级,家长姓名,联系电话,语言 (or student id, student name, class, ...)."
         )
     rows = []
-    for cells in reader:
-        if not any(c.strip() for c in cells):
-            continue
-        values = {col: cell for col, cell in zip(columns, cells, strict=False) if col}
-        rows.append(RosterRow(path.name, reader.line_num, values))
+    try:
+        for cells in reader:
+            if not any(c.strip() for c in cells):
+                continue
+            values = {col: cell for col, cell in zip(columns, cells, strict=False) if col}
+            rows.append(RosterRow(path.name, reader.line_num, values))
+    except csv.Error as exc:  # a field over 131,072 characters, a NUL byte: not a roster
+        raise ImportFailed(f"{path.name} line {reader.line_num}: not readable as CSV ({exc}). "
+                           "Nothing was imported.") from None
     return rows, encoding
 
 
@@ -160,10 +164,40 @@ def _oneroster_tables(path: Path) -> dict[str, list[tuple[int, dict]]]:
             for name in ONEROSTER_FILES:
                 if name not in names:
                     raise ImportFailed(f"{path.name} has no {name}: not a OneRoster 1.1 export.")
-                tables[name] = load(name, archive.read(names[name]))
+                tables[name] = load(name, _member(archive, archive.getinfo(names[name]), path.name))
     except zipfile.BadZipFile:
         raise ImportFailed(f"{path.name} is not a readable zip file.") from None
     return tables
+
+
+MAX_MEMBER_BYTES = 64 * 1024 * 1024  # users.csv of a very large school is a few MB
+MAX_RATIO = 100  # CSV packs 5-10 times; a zip bomb packs thousands of times
+READABLE = {zipfile.ZIP_STORED: "stored", zipfile.ZIP_DEFLATED: "deflate", zipfile.ZIP_BZIP2: "bzip2",
+            zipfile.ZIP_LZMA: "lzma"}
+
+
+def _member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, zip_name: str) -> bytes:
+    """One file of the zip, refused with a sentence when it is encrypted, packed in a way we do
+    not read, or unpacks to more than MAX_MEMBER_BYTES or MAX_RATIO times its packed size (a
+    zip bomb). The limits hold while reading: the sizes a zip declares can lie."""
+    if info.flag_bits & 0x1:
+        raise ImportFailed(f"{zip_name}: {info.filename} is password-protected. Export the roster again "
+                           "without a password.")
+    if info.compress_type not in READABLE:
+        raise ImportFailed(f"{zip_name}: {info.filename} is packed with compression method {info.compress_type} "
+                           "(for example Deflate64), which PaperBridge does not read. Zip the files again with "
+                           "ordinary compression (Windows: Send to > Compressed folder).")
+    limit = min(MAX_MEMBER_BYTES, max(info.compress_size, 1024) * MAX_RATIO)
+    chunks, size = [], 0
+    with archive.open(info) as member:
+        while chunk := member.read(1024 * 1024):
+            size += len(chunk)
+            if size > limit:
+                raise ImportFailed(f"{zip_name}: {info.filename} unpacks to more than {limit // (1024 * 1024) or 1} MB "
+                                   f"from {info.compress_size:,} bytes: not a roster export (a zip bomb?). "
+                                   "Nothing was imported.")
+            chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def _person_name(row: dict) -> str:

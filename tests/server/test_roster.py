@@ -217,3 +217,61 @@ def test_the_cli_dry_run_lists_who_would_be_marked_left(db, school, tmp_path):
     assert "Dry run: nothing was written" in result.output and "left: 陳美玲 (3A)" in result.output
     assert "marked as left in the classes of this file" in result.output
     assert active_students(db) == {"S1", "S2", "S3"}
+
+
+def _oneroster_zip(tmp_path, name, users_bytes=None, compression=zipfile.ZIP_DEFLATED):
+    folder = oneroster_files(tmp_path / f"{name}-files")
+    archive = tmp_path / name
+    with zipfile.ZipFile(archive, "w", compression=compression) as z:
+        for f in sorted(folder.iterdir()):
+            if f.name == "users.csv" and users_bytes is not None:
+                z.writestr("users.csv", users_bytes)
+            else:
+                z.write(f, f.name)
+    return archive
+
+
+def _patch_every_header(archive, field: str, value: int) -> None:
+    """Rewrite a field in every local and central header (what a zip tool that uses it would write)."""
+    data = bytearray(archive.read_bytes())
+    offsets = {"flags": (6, 8), "method": (8, 10)}[field]
+    for signature, offset in ((b"PK\x03\x04", offsets[0]), (b"PK\x01\x02", offsets[1])):
+        start = 0
+        while (start := data.find(signature, start)) >= 0:
+            old = int.from_bytes(data[start + offset:start + offset + 2], "little")
+            new = old | value if field == "flags" else value
+            data[start + offset:start + offset + 2] = new.to_bytes(2, "little")
+            start += 4
+    archive.write_bytes(bytes(data))
+
+
+def test_a_oneroster_zip_bomb_is_refused_without_unpacking_it(db, tmp_path):
+    header = b"sourcedId,status,role,givenName,familyName,identifier,phone,sms,agentSourcedIds\n"
+    bomb = _oneroster_zip(tmp_path, "bomb.zip", header + b" " * (300 * 1024 * 1024))
+    assert bomb.stat().st_size < 1024 * 1024
+    with pytest.raises(ImportFailed, match="zip bomb"):
+        roster.import_roster(db, bomb)
+    assert db.execute("SELECT count(*) FROM students").fetchone()[0] == 0
+
+
+def test_an_encrypted_zip_is_refused_with_a_sentence(db, tmp_path):
+    archive = _oneroster_zip(tmp_path, "locked.zip")
+    _patch_every_header(archive, "flags", 0x1)
+    with pytest.raises(ImportFailed, match="password-protected"):
+        roster.import_roster(db, archive)
+
+
+def test_a_deflate64_zip_is_refused_with_a_sentence(db, tmp_path):
+    archive = _oneroster_zip(tmp_path, "deflate64.zip", compression=zipfile.ZIP_STORED)
+    _patch_every_header(archive, "method", 9)  # Deflate64, as Windows writes for large folders
+    with pytest.raises(ImportFailed, match="Deflate64"):
+        roster.import_roster(db, archive)
+
+
+def test_a_csv_field_over_the_csv_limit_is_refused_with_its_line(db, tmp_path):
+    path = tmp_path / "huge.csv"
+    path.write_text("学号,学生姓名,班级,家长姓名,联系电话,语言\nS1,王小明,3A,王丽,13800138001,zh\n"
+                    f"S2,{'长' * 200_000},3A,李,13800138002,zh\n", encoding="utf-8")
+    with pytest.raises(ImportFailed, match="huge.csv line 3"):
+        roster.import_roster(db, path)
+    assert db.execute("SELECT count(*) FROM students").fetchone()[0] == 0
