@@ -29,7 +29,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     private.owner_only()  # under any WSGI server: what the app writes is the school's alone
     app = Flask(__name__)
     app.config.from_mapping(DATABASE=str(database.resolve_path()), SESSION_COOKIE_HTTPONLY=True,
-                            MAX_CONTENT_LENGTH=200 * 1024 * 1024, BUSY_SECONDS=10,
+                            MAX_CONTENT_LENGTH=BODY_LIMIT, BUSY_SECONDS=10,
                             SESSION_COOKIE_SAMESITE="Lax", BABEL_DEFAULT_LOCALE="zh_Hans",
                             BABEL_TRANSLATION_DIRECTORIES=str(Path(__file__).parent / "translations"))
     app.config.from_prefixed_env("PAPERBRIDGE")
@@ -49,6 +49,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         # PAPERBRIDGE_PROXY_HOPS=1 behind nginx/IIS under another WSGI server (`serve` tells waitress instead)
         hops = int(app.config["PROXY_HOPS"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
+    app.before_request(_body_limit)  # first: the CSRF check reads the form
     csrf.init_app(app)
     Babel(app, locale_selector=select_locale)
     webtools.init_db(app)
@@ -57,6 +58,16 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_error_handler(OSError, storage_failure)
     _register_blueprints(app)
     return app
+
+
+BODY_LIMIT = 1024 * 1024  # MAX_CONTENT_LENGTH: forms, receipts, phone webhooks, enrolment need far less
+BODY_LIMITS = {"scanning.scans": 200 * 1024 * 1024, "sync_api.push": sync_api.MAX_BODY}
+
+
+def _body_limit() -> None:
+    """Each route's largest body, checked before anything is read (413 otherwise): an unsigned
+    request must not make the server hold 200 MB because the scan upload may."""
+    request.max_content_length = BODY_LIMITS.get(request.endpoint or "", current_app.config["MAX_CONTENT_LENGTH"])
 
 
 class _SessionCookie(SecureCookieSessionInterface):

@@ -199,6 +199,7 @@ def pull():
     change_seq, event_seq, published_to = (parts + [0])[:3]
     db = get_db()
     now = clock.now()
+    published_to = min(published_to, int(now.timestamp()))  # the server wrote it; a later one was not
     changes = list(db.query("SELECT seq, entity, entity_id FROM change_log WHERE seq > ? ORDER BY seq LIMIT ?",
                             [change_seq, PAGE]))
     events = list(db.query("SELECT seq, notice_id, family_id FROM events WHERE seq > ? ORDER BY seq LIMIT ?",
