@@ -119,6 +119,6 @@ def file_of(db: Database) -> Path:
 def evidence_dir(db: Database) -> Path:
     """Slip crops and page images kept as evidence, beside the database file."""
     folder = file_of(db).parent / (file_of(db).stem + "-evidence")
-    folder.mkdir(parents=True, exist_ok=True)
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     private.protect_folder(folder)
     return folder

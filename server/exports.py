@@ -1,4 +1,8 @@
-"""Downloads for teachers: unread lists as CSV (UTF-8 with BOM, so Excel shows Chinese) and XLSX."""
+"""Data for spreadsheets: unread lists as CSV (UTF-8 with BOM, so Excel shows Chinese) and XLSX.
+
+Every cell that leaves PaperBridge for a spreadsheet, from the web or the command line, goes
+through :func:`spreadsheet_cell`: formulas neutralised, control characters dropped.
+"""
 
 from __future__ import annotations
 
@@ -20,7 +24,7 @@ def csv_bytes(rows: list[dict], columns: list[tuple[str, str]]) -> bytes:
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow([label for _, label in columns])
     for row in rows:
-        writer.writerow([_cell(row.get(key)) for key, _ in columns])
+        writer.writerow([spreadsheet_cell(row.get(key)) for key, _ in columns])
     return buffer.getvalue().encode("utf-8-sig")
 
 
@@ -32,9 +36,9 @@ def xlsx_bytes(rows: list[dict], columns: list[tuple[str, str]], title: str) -> 
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     for row in rows:
-        sheet.append([_cell(row.get(key)) for key, _ in columns])
+        sheet.append([spreadsheet_cell(row.get(key)) for key, _ in columns])
     for index, (key, label) in enumerate(columns, 1):
-        width = max([len(label)] + [len(str(_cell(r.get(key)))) for r in rows[:200]])
+        width = max([len(label)] + [len(str(spreadsheet_cell(r.get(key)))) for r in rows[:200]])
         sheet.column_dimensions[sheet.cell(1, index).column_letter].width = min(max(width * 1.6, 8), 60)
     sheet.freeze_panes = "A2"
     out = io.BytesIO()
@@ -43,15 +47,19 @@ def xlsx_bytes(rows: list[dict], columns: list[tuple[str, str]], title: str) -> 
 
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # what XLSX cannot hold and no name needs
 _PLAIN_NUMBER = re.compile(r"^[+-]?\d[\d ]*$")  # phone numbers like +8613800138001 are not formulas
 
 
-def _cell(value):
-    """A value safe for a spreadsheet: text that Excel would run as a formula gets a leading apostrophe."""
+def spreadsheet_cell(value):
+    """A value safe for a spreadsheet: text that Excel would run as a formula gets a leading
+    apostrophe; control characters (which XLSX refuses) are dropped."""
     if isinstance(value, (list, tuple)):
         value = ", ".join(str(v) for v in value)
     if value is None:
         return ""
+    if isinstance(value, str):
+        value = _CONTROL.sub("", value)
     if isinstance(value, str) and value.startswith(_FORMULA_START) and not _PLAIN_NUMBER.match(value):
         return "'" + value
     return value

@@ -8,6 +8,8 @@ import json
 import unicodedata
 from collections.abc import Sequence
 
+from server.exports import spreadsheet_cell
+
 FORMATS = ("table", "csv", "json")
 
 
@@ -24,11 +26,12 @@ def table(rows: Sequence[dict], columns: Sequence[str]) -> str:
 
 
 def to_csv(rows: Sequence[dict], columns: Sequence[str]) -> str:
+    """CSV for programs and for Excel alike: cells made safe the same way as the web's downloads."""
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=list(columns), extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
     for row in rows:
-        writer.writerow({c: ";".join(v) if isinstance(v := row.get(c), list) else v for c in columns})
+        writer.writerow({c: spreadsheet_cell(row.get(c)) for c in columns})
     return buffer.getvalue()
 
 

@@ -131,7 +131,7 @@ def record_receipts(db: Database, receipts: list[tuple[str, Receipt]], *, source
 
 
 def read_receipt_file(path: Path) -> list[tuple[str, Receipt]]:
-    text, _ = decode(path.read_bytes())
+    text = decode(path.read_bytes())[0]
     reader = csv.reader(io.StringIO(text, newline=""))
     header = [h.strip().strip("\ufeff").lower() for h in next(reader, [])]
     lookup = {alias: name for name, aliases in _COLUMNS.items() for alias in aliases}

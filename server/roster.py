@@ -14,6 +14,7 @@ Example::
 
 from __future__ import annotations
 
+import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -73,8 +74,21 @@ class ImportReport:
         return 1 if self.rejected else 0
 
 
+def _control_character(row: RosterRow) -> str | None:
+    """A control character in any cell (a bell, a NUL, an escape): no name or number has one,
+    and spreadsheets refuse them. Says which column and which character."""
+    for column, value in row.values.items():
+        for position, char in enumerate(value or "", 1):
+            if unicodedata.category(char) == "Cc" and char not in "\r\n\t":
+                return (f"{column.replace('_', ' ')} has a control character (U+{ord(char):04X}) at position "
+                        f"{position}; retype that cell in the file")
+    return None
+
+
 def _validate(row: RosterRow, region: str, default_language: str) -> Entry:
     """Raise ValueError with a reason an office worker can act on."""
+    if (problem := _control_character(row)) is not None:
+        raise ValueError(problem)
     for name, label in (("student_id", "student id"), ("student_name", "student name"), ("class", "class")):
         if not row.get(name):
             raise ValueError(f"missing {label}")
@@ -195,7 +209,8 @@ def import_roster(db: Database, path: Path, *, region: str | None = None, full: 
         return report
     groups, warnings = group_households(entries)
     report.warnings.extend(warnings)
-    rejected_ids = {r.get("student_id") for r in rows} - {e.student_id for e in entries}
+    rejected_ids = ({r.get("student_id") for r in rows} | {p.student_id for p in problems if p.student_id}) \
+        - {e.student_id for e in entries}
     classes = None if full else {e.class_id for e in entries}
     try:
         with write_transaction(db):

@@ -15,6 +15,7 @@ from pathlib import Path
 import charset_normalizer
 
 from server.errors import ImportFailed
+from server.mixed_encoding import NAMES, read_lines
 
 FIELDS = ("student_id", "student_name", "class", "guardian_name", "guardian_phone",
           "guardian_language", "family_id", "preferred_channel", "has_smartphone")
@@ -51,6 +52,7 @@ class RowProblem:
     file: str
     line: int
     reason: str
+    student_id: str = ""  # when it could be read: a refused line does not make its student "left"
 
     def __str__(self) -> str:
         return f"{self.file}:{self.line}: {self.reason}"
@@ -60,31 +62,24 @@ def _header_key(text: str) -> str:
     return " ".join(text.strip().strip("\ufeff").lower().replace("_", " ").replace("-", " ").split())
 
 
-def decode(data: bytes) -> tuple[str, str]:
-    """Bytes -> (text, encoding name). UTF-8 (with or without BOM), UTF-16, GB18030/GBK, Big5."""
+def decode(data: bytes) -> tuple[str, str, dict[int, str]]:
+    """Bytes -> (text, encoding name, {line: its own encoding} for lines written in another).
+    UTF-8 (with or without BOM), UTF-16, GB18030/GBK, Big5."""
     if data.startswith(codecs.BOM_UTF8):
-        return data[len(codecs.BOM_UTF8):].decode("utf-8"), "utf-8-sig"
+        return data[len(codecs.BOM_UTF8):].decode("utf-8"), "utf-8-sig", {}
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return data.decode("utf-16"), "utf-16"
+        return data.decode("utf-16"), "utf-16", {}
     try:
-        return data.decode("utf-8"), "utf-8"
+        return data.decode("utf-8"), "utf-8", {}
     except UnicodeDecodeError:
         pass
-    candidates = {}
-    for encoding in ("gb18030", "big5hkscs"):
-        try:
-            candidates[encoding] = data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    if not candidates:
-        raise ImportFailed("The file is not UTF-8, GBK/GB18030 or Big5 text. Save it from Excel as 'CSV UTF-8'.")
-    if len(candidates) == 1:
-        encoding, text = next(iter(candidates.items()))
-        return text, encoding
-    return _pick_encoding(data, candidates)
+    try:
+        return read_lines(data, tiebreak=lambda readings: _pick_encoding(data, readings))
+    except ValueError:
+        raise ImportFailed("The file is not UTF-8, GBK/GB18030 or Big5 text. Save it from Excel as 'CSV UTF-8'.") from None
 
 
-def _pick_encoding(data: bytes, candidates: dict[str, str]) -> tuple[str, str]:
+def _pick_encoding(data: bytes, candidates: dict[str, str]) -> str:
     """Both GBK and Big5 decode these bytes: known Chinese headers decide, then charset_normalizer."""
     def header_hits(text: str) -> int:
         first = text.splitlines()[0] if text else ""
@@ -93,15 +88,15 @@ def _pick_encoding(data: bytes, candidates: dict[str, str]) -> tuple[str, str]:
     best = max(scores.values())
     winners = [enc for enc, score in scores.items() if score == best]
     if len(winners) == 1:
-        return candidates[winners[0]], winners[0]
+        return winners[0]
     guess = charset_normalizer.from_bytes(data, cp_isolation=["gb18030", "big5"]).best()
-    encoding = "big5hkscs" if guess is not None and guess.encoding.startswith("big5") else "gb18030"
-    return candidates[encoding], encoding
+    return "big5hkscs" if guess is not None and guess.encoding.startswith("big5") else "gb18030"
 
 
-def read_csv(path: Path) -> tuple[list[RosterRow], str]:
-    """The school's roster CSV: returns the rows (with file line numbers) and the encoding found."""
-    text, encoding = decode(path.read_bytes())
+def read_csv(path: Path) -> tuple[list[RosterRow], list[RowProblem], str]:
+    """The school's roster CSV: the rows (with file line numbers), the lines refused while
+    reading (written in another encoding than the file) and the encoding found."""
+    text, encoding, foreign = decode(path.read_bytes())
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
         header = next(reader)
@@ -114,17 +109,23 @@ def read_csv(path: Path) -> tuple[list[RosterRow], str]:
             f"{path.name}: no column for {', '.join(missing)}. The first line must name the columns, "
             f"for example: 学号,学生姓名,班级,家长姓名,联系电话,语言 (or student id, student name, class, ...)."
         )
-    rows = []
+    rows, problems, first = [], [], reader.line_num + 1
     try:
         for cells in reader:
+            lines, first = range(first, reader.line_num + 1), reader.line_num + 1
             if not any(c.strip() for c in cells):
                 continue
             values = {col: cell for col, cell in zip(columns, cells, strict=False) if col}
+            if mixed := [foreign[n] for n in lines if n in foreign]:
+                problems.append(RowProblem(path.name, reader.line_num, (
+                    f"this line is in {mixed[0]}, the rest of the file in {NAMES[encoding]}; "
+                    "retype it, or save the whole file as 'CSV UTF-8'"), (values.get("student_id") or "").strip()))
+                continue
             rows.append(RosterRow(path.name, reader.line_num, values))
     except csv.Error as exc:  # a field over 131,072 characters, a NUL byte: not a roster
         raise ImportFailed(f"{path.name} line {reader.line_num}: not readable as CSV ({exc}). "
                            "Nothing was imported.") from None
-    return rows, encoding
+    return rows, problems, encoding
 
 
 # ---- OneRoster 1.1 ----------------------------------------------------------------------------
@@ -144,7 +145,7 @@ def is_oneroster(path: Path) -> bool:
 def _oneroster_tables(path: Path) -> dict[str, list[tuple[int, dict]]]:
     def load(name: str, data: bytes) -> list[tuple[int, dict]]:
         try:
-            reader = csv.DictReader(io.StringIO(decode(data)[0], newline=""))
+            reader = csv.DictReader(io.StringIO(decode(data)[0], newline=""))  # OneRoster is UTF-8 by its spec
             rows = [(reader.line_num, row) for row in reader]
         except csv.Error as exc:
             raise ImportFailed(f"{name} is not readable CSV ({exc}).") from None
@@ -260,5 +261,5 @@ def read_roster(path: Path) -> tuple[list[RosterRow], list[RowProblem], str]:
         return rows, problems, "OneRoster 1.1"
     if path.is_dir():
         raise ImportFailed(f"{path} is a folder without OneRoster users.csv, classes.csv and enrollments.csv.")
-    rows, encoding = read_csv(path)
-    return rows, [], f"CSV ({encoding})"
+    rows, problems, encoding = read_csv(path)
+    return rows, problems, f"CSV ({encoding})"

@@ -275,3 +275,31 @@ def test_a_csv_field_over_the_csv_limit_is_refused_with_its_line(db, tmp_path):
     with pytest.raises(ImportFailed, match="huge.csv line 3"):
         roster.import_roster(db, path)
     assert db.execute("SELECT count(*) FROM students").fetchone()[0] == 0
+
+
+def test_a_control_character_in_a_cell_is_refused_with_its_line_and_column(db, tmp_path):
+    path = write_roster(tmp_path / "r.csv", [row("S1", "王小明"), row("S2", "李\x07华", "3A", phone="13800138002")])
+    report = roster.import_roster(db, path)
+    assert report.exit_code == 1 and report.imported_rows == 1
+    assert [str(p) for p in report.rejected] == [
+        "r.csv:3: student name has a control character (U+0007) at position 2; retype that cell in the file"]
+
+
+@pytest.mark.parametrize("file_encoding, line_encoding, names, said", [
+    ("big5", "gbk", ["陳美玲", "黃大文", "張家豪"], "GBK (Simplified Chinese)"),
+    ("gbk", "big5", ["王小明", "李华", "张伟"], "Big5 (Traditional Chinese)"),
+    ("gbk", "utf-8", ["王小明", "李华", "张伟"], "UTF-8"),
+])
+def test_a_line_in_another_encoding_is_refused_with_its_line(db, tmp_path, file_encoding, line_encoding, names, said):
+    header = HANT_HEADER if file_encoding == "big5" else ZH_HEADER
+    cls = "三年級1班" if file_encoding == "big5" else "三年级1班"
+    rows = [row(f"S{i}", name, cls, name[0] + "婆婆", f"1380013800{i}") for i, name in enumerate(names)]
+    path = write_roster(tmp_path / "r.csv", rows, header=header, encoding=file_encoding)
+    lines = path.read_bytes().split(b"\n")
+    words = ["陳志明", "三年級1班", "陳婆婆"] if line_encoding == "big5" else ["王小明", "三年级1班", "王奶奶"]
+    pasted = ",".join(["S9", *words, "13800138009", "", "", "", ""]).encode(line_encoding)
+    path.write_bytes(b"\n".join(lines[:2] + [pasted] + lines[2:]))
+    report = roster.import_roster(db, path)
+    assert report.exit_code == 1
+    assert [(p.line, said in p.reason) for p in report.rejected] == [(3, True)]
+    assert sorted(s["name"] for f in roster.list_families(db) for s in f["students"]) == sorted(names)

