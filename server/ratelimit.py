@@ -31,7 +31,7 @@ SYNC = Limit("sync", 120, 60)  # sync requests per kiosk device
 
 
 class RateLimiter:
-    """``hit(key)`` counts one attempt; both methods say how many seconds to wait (0: go ahead)."""
+    """``hit(key)`` counts one attempt; it and ``blocked_for`` say how many seconds to wait (0: go ahead)."""
 
     MAX_KEYS = 10_000
 
@@ -52,6 +52,14 @@ class RateLimiter:
             if len(self._hits) > self.MAX_KEYS:
                 self._forget_idle(now)
             return 0
+
+    def give_back(self, key: str) -> None:
+        """Return an attempt taken with ``hit`` that turned out right (a good password): take
+        first, give back on success, so a burst in parallel cannot slip past the count."""
+        with self._lock:
+            hits = self._hits.get(key)
+            if hits:
+                hits.pop()
 
     def blocked_for(self, key: str) -> int:
         """Seconds to wait, without counting an attempt (check first, count failures only)."""

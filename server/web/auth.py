@@ -19,7 +19,7 @@ log = logging.getLogger("paperbridge.web")
 def login():
     if request.method == "POST":
         guard, address = webtools.limiter(ratelimit.LOGIN), webtools.client_address()
-        wait = guard.blocked_for(address)
+        wait = guard.hit(address)  # taken before the password is checked, given back when it was right
         if wait:
             minutes = ratelimit.minutes(wait)
             flash(ngettext("Too many sign-in attempts from this computer. Try again in %(n)s minute.",
@@ -28,10 +28,10 @@ def login():
             return render_template("login.html"), 429, {"Retry-After": str(wait)}
         user = users.authenticate(get_db(), request.form.get("username", ""), request.form.get("password", ""))
         if user is None:
-            guard.hit(address)
             log.warning("sign-in failed for %r from %s", request.form.get("username", "")[:40], address)
             flash(_("Wrong user name or password, or the account is locked for 15 minutes after 5 tries."), "error")
             return render_template("login.html"), 401
+        guard.give_back(address)
         if user["role"] == "volunteer":
             flash(_("Volunteer accounts sign in at the help-desk kiosk."), "error")
             return render_template("login.html"), 403

@@ -9,7 +9,8 @@ from __future__ import annotations
 import re
 import uuid
 
-from flask import Blueprint, abort, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, g, make_response, redirect, render_template, request, url_for
+from flask_babel import ngettext
 
 from server import ledger, links, notices, pins, ratelimit, webtools
 from server.errors import BadSignature, UnknownNotice
@@ -25,8 +26,12 @@ _PREVIEW_AGENTS = re.compile(r"bot|preview|facebookexternalhit|whatsapp|telegram
 def _family(token: str) -> dict:
     db = get_db()
     guard, address = webtools.limiter(ratelimit.BAD_LINK), webtools.client_address()
-    if guard.blocked_for(address):
-        abort(429)
+    if wait := guard.blocked_for(address):
+        minutes = ratelimit.minutes(wait)
+        message = ngettext("Too many wrong links were opened from this network. Try again in %(n)s minute.",
+                           "Too many wrong links were opened from this network. Try again in %(n)s minutes.",
+                           minutes, n=minutes)
+        abort(make_response(render_template("error.html", code=429, message=message), 429, {"Retry-After": str(wait)}))
     try:
         family_id = links.family_for_token(db, token)
     except BadSignature:

@@ -90,3 +90,54 @@ def test_behind_a_proxy_the_client_address_counts(db_path, staff):
     other = client.post("/login", data={"username": "office", "password": "office-pass", "csrf_token": token},
                         headers={"X-Forwarded-For": "203.0.113.8"})
     assert other.status_code == 302  # the proxy's own address is not what gets locked out
+
+
+def test_a_burst_of_parallel_sign_ins_gets_no_more_checks_than_the_limit(app, staff):
+    """Forty wrong passwords at once over real HTTP: the limit is taken before the check, so
+    exactly LOGIN.attempts are checked and the rest are refused, however they interleave."""
+    import http.cookiejar
+    import re
+    import urllib.error
+    import urllib.parse
+    import urllib.request
+    from concurrent.futures import ThreadPoolExecutor
+
+    from server.serving import BackgroundServer
+
+    with BackgroundServer(app, threads=8) as server:
+        opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+        page = opener.open(server.url + "/login").read().decode()
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+
+        def attempt(i: int) -> int:
+            body = urllib.parse.urlencode({"username": "office", "password": f"wrong{i}", "csrf_token": token}).encode()
+            try:
+                return opener.open(server.url + "/login", data=body).status
+            except urllib.error.HTTPError as answer:
+                return answer.code
+
+        with ThreadPoolExecutor(max_workers=40) as pool:
+            statuses = list(pool.map(attempt, range(40)))
+    assert statuses.count(401) == ratelimit.LOGIN.attempts and statuses.count(429) == 40 - ratelimit.LOGIN.attempts
+
+
+def test_a_right_password_gives_its_attempt_back(client, staff):
+    token = csrf_token(client)
+    for _ in range(ratelimit.LOGIN.attempts - 1):
+        client.post("/login", data={"username": "nobody", "password": "x", "csrf_token": token})
+    for _ in range(3):  # colleagues signing in at the same office computer do not use up the count
+        assert client.post("/login", data={"username": "office", "password": "office-pass",
+                                           "csrf_token": csrf_token(client)}).status_code == 302
+        client.post("/logout", data={"csrf_token": csrf_token(client, "/")})
+    token = csrf_token(client)
+    assert client.post("/login", data={"username": "nobody", "password": "x", "csrf_token": token}).status_code == 401
+    assert client.post("/login", data={"username": "nobody", "password": "x", "csrf_token": token}).status_code == 429
+
+
+def test_the_family_link_limit_answers_in_the_family_language_with_retry_after(client, db, school):
+    for i in range(ratelimit.BAD_LINK.attempts):
+        client.get(f"/f/forged{i}")
+    for language, words in (("zh-CN", "错误链接"), ("zh-TW", "錯誤連結"), ("en", "Too many wrong links")):
+        reply = client.get("/f/forged", headers={"Accept-Language": language})
+        assert reply.status_code == 429 and int(reply.headers["Retry-After"]) > 0
+        assert words in reply.get_data(as_text=True), language
