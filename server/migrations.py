@@ -433,3 +433,13 @@ INSERT INTO calls_new SELECT sid, direction, from_number, to_number, family_id, 
 DROP TABLE calls;
 ALTER TABLE calls_new RENAME TO calls;
 """)
+
+
+@migrations(name="0014_staff_lifecycle")
+def staff_lifecycle(db: Database) -> None:
+    """A session version per account (sign-out, a new password, a disabled account or a new role
+    end every session signed in before), and scan batches a killed run left unfinished."""
+    run_sql(db, """
+ALTER TABLE users ADD COLUMN session_version INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE scan_batches ADD COLUMN interrupted INTEGER NOT NULL DEFAULT 0;
+""")

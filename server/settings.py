@@ -42,6 +42,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("followup_delay_hours", "24", "Hours a notice may stay unconfirmed before a reminder call or text."),
     Setting("urgent_delay_hours", "4", "Hours an urgent notice may stay unconfirmed before a reminder."),
     Setting("max_attempts", "3", "Most reminder calls or texts per family and notice."),
+    Setting("session_hours", "12", "Hours a staff sign-in lasts before signing in again (an office day)."),
 )
 BY_NAME = {s.name: s for s in SETTINGS}
 SECRET_KEY = "school_secret"  # key A; later keys are 'school_secret:B', 'school_secret:C' ...
@@ -58,7 +59,7 @@ def validate(name: str, value: str) -> str:
         raise ValueError("school_id must be 1-8 letters or digits")
     if name in ("office_hours", "quiet_hours"):
         parse_window(value)
-    if name in ("followup_delay_hours", "urgent_delay_hours", "max_attempts") and not (value.isdigit() and int(value) > 0):
+    if name in ("followup_delay_hours", "urgent_delay_hours", "max_attempts", "session_hours") and not (value.isdigit() and int(value) > 0):
         raise ValueError(f"{name} must be a whole number above 0")
     if name == "timezone":
         try:

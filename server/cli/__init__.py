@@ -10,7 +10,7 @@ import click
 
 from server import db as database
 from server import logs, private
-from server.cli import kiosk, notices, operations, paper, people, phone, school
+from server.cli import kiosk, notices, operations, paper, people, phone, school, staff
 from server.cli.base import DB_HELP, Context, Group
 
 
@@ -34,7 +34,7 @@ def cli(ctx: click.Context, db_path: str | None) -> None:
 
 COMMANDS = (
     school.init, school.setting_group, school.demo, school.serve,
-    people.roster_group, people.family_group, people.user_group, people.integration_group,
+    people.roster_group, people.family_group, staff.user_group, staff.integration_group,
     notices.notice_group, notices.status_cmd, notices.receipts_group, notices.void_cmd,
     operations.backup, operations.restore, operations.secret_group,
     paper.bulletin_group, paper.scan, paper.retention,

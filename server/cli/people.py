@@ -1,16 +1,15 @@
-"""Families and staff: roster import and list, family links, staff accounts, integration tokens."""
+"""Families: roster import and list, family links and phone PINs."""
 
 from __future__ import annotations
 
 import dataclasses
-import sqlite3
 import sys
 from pathlib import Path
 
 import click
 
-from server import links, output, phones, pins, roster, users
-from server.cli.base import Context, emit, fail, format_option, plural, with_db
+from server import links, output, phones, pins, roster
+from server.cli.base import Context, emit, format_option, plural, with_db
 from server.errors import PaperBridgeError
 
 
@@ -157,64 +156,3 @@ def family_pin(ctx: Context, code: str, renew: bool) -> None:
     if family is None:
         raise click.ClickException(f"no family has the code {code}")
     click.echo(pins.renew(db, family["id"]) if renew else pins.pin_for(db, family["id"]))
-
-
-@click.group("user")
-def user_group() -> None:
-    """Staff accounts.
-
-    \b
-    Example:
-      paperbridge user add chen --role teacher --class 3A
-    """
-
-
-@user_group.command("add")
-@click.argument("username")
-@click.option("--role", type=click.Choice(users.ROLES), required=True, help="What the account may do.")
-@click.option("--name", "display_name", default="", help="Name shown in the interface.")
-@click.option("--class", "classes", multiple=True, help="A teacher's class (repeat).")
-@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True,
-              help="Password (volunteers: a PIN of 4+ digits). Asked for when not given.")
-@with_db
-def user_add(ctx: Context, username, role, display_name, classes, password) -> None:
-    """Create a staff account.
-
-    \b
-    Example:
-      paperbridge user add chen --role teacher --class 3A
-    """
-    try:
-        users.add_user(ctx.db(), username, password, role, display_name=display_name, classes=list(classes))
-    except ValueError as exc:
-        raise fail(exc) from None
-    click.echo(f"Created {role} {username}.")
-
-
-@click.group("integration")
-def integration_group() -> None:
-    """Tokens for platforms that POST receipts to /api/receipts.
-
-    \b
-    Example:
-      paperbridge integration add wechat
-    """
-
-
-@integration_group.command("add")
-@click.argument("name")
-@with_db
-def integration_add(ctx: Context, name: str) -> None:
-    """Create a token (shown once).
-
-    \b
-    Example:
-      paperbridge integration add wechat
-    """
-    try:
-        token = users.add_integration(ctx.db(), name)
-    except ValueError as exc:
-        raise fail(exc) from None
-    except sqlite3.IntegrityError:
-        raise click.ClickException(f"integration {name!r} already exists") from None
-    click.echo(token)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from functools import wraps
 
 from flask import Flask, abort, g, jsonify, redirect, render_template, request, session, url_for
@@ -16,10 +17,32 @@ STAFF = ("admin", "office", "teacher")
 
 
 def current_user() -> dict | None:
+    """The signed-in account, if its session is still good: the account is active, nothing ended
+    its sessions since (sign-out, a new password or role, disabled), and it is younger than the
+    ``session_hours`` setting. A cookie kept or copied after any of those opens nothing."""
     if "user" not in g:
         user_id = session.get("user_id")
-        g.user = users.get_user(get_db(), user_id) if user_id else None
+        user = users.get_user(get_db(), user_id) if user_id else None
+        if user is not None and (session.get("v") != user["session_version"] or _session_expired()):
+            session.pop("user_id", None)
+            user = None
+        g.user = user
     return g.user
+
+
+def start_session(user: dict) -> None:
+    """A fresh session for ``user`` (keeping only the language chosen before signing in)."""
+    lang = session.get("lang")
+    session.clear()
+    session.update({"user_id": user["id"], "v": user["session_version"], "at": clock.now_iso()})
+    if lang:
+        session["lang"] = lang
+
+
+def _session_expired() -> bool:
+    started = session.get("at")
+    hours = int(settings.get(get_db(), "session_hours"))
+    return not isinstance(started, str) or clock.parse(started) + dt.timedelta(hours=hours) <= clock.now()
 
 
 def staff_user() -> dict:

@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 
 from server import ratelimit, users, webtools
+from server.web import current_user, start_session
 from server.webtools import LOCALES, get_db, local_path
 
 bp = Blueprint("auth", __name__)
@@ -36,17 +37,17 @@ def login():
             flash(_("Volunteer accounts sign in at the help-desk kiosk."), "error")
             return render_template("login.html"), 403
         log.info("sign-in: %s (%s) from %s", user["username"], user["role"], address)
-        lang = session.get("lang")
-        session.clear()
-        session["user_id"] = user["id"]
-        if lang:
-            session["lang"] = lang
+        start_session(user)
         return redirect(local_path(request.args.get("next"), url_for("dashboard.index")))
     return render_template("login.html")
 
 
 @bp.route("/logout", methods=["POST"])
 def logout():
+    user = current_user()
+    if user is not None:
+        users.end_sessions(get_db(), user["id"])  # a copy of this cookie opens nothing either
+        log.info("sign-out: %s", user["username"])
     lang = session.get("lang")
     session.clear()
     if lang:
