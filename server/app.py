@@ -18,7 +18,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from ivr import sms, voice
 from server import db as database
 from server import private, settings, webtools
-from server.web import api, auth, callbacks, dashboard, family, init_app, scanning, sync_api
+from server.web import api, auth, callbacks, dashboard, family, init_app, scanning, staff, sync_api
 from server.webtools import LOCALES, security_headers
 
 csrf = CSRFProtect()
@@ -80,7 +80,7 @@ class _SessionCookie(SecureCookieSessionInterface):
 
 def _register_blueprints(app: Flask) -> None:
     init_app(app)
-    for blueprint in (auth.bp, dashboard.bp, callbacks.bp, family.bp, api.bp, scanning.bp, voice.bp, sms.bp,
+    for blueprint in (auth.bp, dashboard.bp, callbacks.bp, family.bp, api.bp, scanning.bp, staff.bp, voice.bp, sms.bp,
                       sync_api.bp):
         app.register_blueprint(blueprint)
     for signed_elsewhere in (api.bp, voice.bp, sms.bp, sync_api.bp):  # bearer tokens / Twilio signatures instead

@@ -219,7 +219,7 @@ def unreached():
 
 
 EDITABLE = ("followup_delay_hours", "urgent_delay_hours", "max_attempts", "quiet_hours", "office_hours", "office_phone", "phone_line",
-            "school_name", "default_region", "default_language")
+            "school_name", "default_region", "default_language", "session_hours")
 
 
 @bp.route("/settings", methods=["GET", "POST"])

@@ -73,6 +73,11 @@ MATRIX = {
     ("GET", "/scans/{batch}"):                      (302, 302, 302, 403, 403, 200, 200, 302, 302, 302),
     ("GET", "/settings"):                           (302, 302, 302, 403, 403, 200, 200, 302, 302, 302),
     ("POST", "/settings"):                          (302, 302, 302, 403, 403, 302, 302, 302, 302, 302),
+    ("GET", "/staff"):                              (302, 302, 302, 403, 403, 403, 200, 302, 302, 302),
+    ("POST", "/staff"):                             (302, 302, 302, 403, 403, 403, 302, 302, 302, 302),
+    ("POST", "/staff/{user}"):                      (302, 302, 302, 403, 403, 403, 302, 302, 302, 302),
+    ("POST", "/staff/integrations"):                (302, 302, 302, 403, 403, 403, 302, 302, 302, 302),
+    ("POST", "/staff/integrations/matrix/revoke"):  (302, 302, 302, 403, 403, 403, 302, 302, 302, 302),
     ("GET", "/static/style.css"):                   (200, 200, 200, 200, 200, 200, 200, 200, 200, 200),
     ("GET", "/unreached"):                          (302, 302, 302, 200, 200, 200, 200, 302, 302, 302),
 }
@@ -85,6 +90,9 @@ BODIES = {
     "/login": {"data": {"username": "nobody", "password": "wrong"}},
     "/review/{item}": {"data": {"action": "discard"}},
     "/settings": {"data": {"office_hours": "08:00-17:00"}},
+    "/staff": {"data": {"username": "", "password": "", "role": "office"}},  # refused with a message
+    "/staff/{user}": {"data": {"action": "enable"}},
+    "/staff/integrations": {"data": {"name": ""}},
 }
 
 
@@ -104,7 +112,8 @@ def world(app, staff, db, school):
     followups.add(db, family_id=school["S1"], notice_id=notice, reason="pressed 9", source="call:CA1", actor="family",
                   key="matrix")
     callback = db.execute("SELECT id FROM followups").fetchone()[0]
-    return {"callback": callback, "notice": notice, "family": school["S1"], "evidence": name, "item": item, "batch": "batch-1",
+    user = db.execute("SELECT id FROM users WHERE username = 'office'").fetchone()[0]
+    return {"user": user, "callback": callback, "notice": notice, "family": school["S1"], "evidence": name, "item": item, "batch": "batch-1",
             "week": clock.iso_week(clock.now(), settings.zone(db)), "live": live, "revoked": revoked,
             "link": links.make_token(db, school["S1"])}
 
@@ -130,7 +139,10 @@ def _request(app, role: str, method: str, route: str, world: dict):
         form = json.loads(json.dumps(IVR_FORM))
         if url.startswith("/ivr/"):
             return Phone(app, IVR_FORM["From"], sid=IVR_FORM["CallSid"]).post(url, form).status_code
-    client = _client(app, role, fresh=route in ("/logout", "/login"))
+    fresh = route in ("/logout", "/login")
+    if fresh:  # signing out ends every session of the account: the cached client signs in again
+        app.extensions.setdefault("matrix_clients", {}).pop(role, None)
+    client = _client(app, role, fresh=fresh)
     headers = {"Authorization": f"Bearer {world['live' if role == 'device' else 'revoked']}"} \
         if role in ("device", "revoked") else {}
     if method == "GET":
@@ -155,7 +167,7 @@ def test_the_matrix(app, world, role):
 
 def test_every_route_is_in_the_matrix(app):
     sample = {"token": "t", "notice": 1, "family": 1, "evidence": "e", "item": 1, "batch": "b", "week": "2026-W01",
-              "callback": 1}
+              "callback": 1, "user": 1}
     adapter = app.url_map.bind("localhost")
     covered = {(method, adapter.match(route.format(**sample), method)[0]) for method, route in MATRIX}
     for rule in app.url_map.iter_rules():

@@ -126,3 +126,38 @@ def test_a_revoked_integration_token_stops_at_once(client, db, staff):
     assert [(i["name"], bool(i["revoked_at"])) for i in listed] == [("wechat", True)]
     again = runner.invoke(cli, ["integration", "revoke", "wechat", "--db", path])
     assert again.exit_code == 1 and "no active integration" in again.stderr
+
+
+def test_the_admin_page_does_the_same(app, db, staff):
+    admin, office = app.test_client(), app.test_client()
+    for client, (name, password) in ((admin, ("admin", "admin-pass")), (office, ("office", "office-pass"))):
+        client.post("/login", data={"username": name, "password": password, "csrf_token": csrf_token(client)})
+    admin.post("/lang/en", data={"csrf_token": csrf_token(admin, "/")})
+    page = admin.get("/staff").get_data(as_text=True)
+    assert "office" in page and "t3a" in page
+    ids = {r[0]: r[1] for r in db.execute("SELECT username, id FROM users").fetchall()}
+
+    def post(url: str, **form):
+        return admin.post(url, data={**form, "csrf_token": csrf_token(admin, "/staff")}, follow_redirects=True)
+
+    assert signed_in(office)
+    assert "disabled" in post(f"/staff/{ids['office']}", action="disable").get_data(as_text=True)
+    assert not signed_in(office)
+    assert "your own account" in post(f"/staff/{ids['admin']}", action="disable").get_data(as_text=True)
+    post(f"/staff/{ids['office']}", action="enable")
+    post(f"/staff/{ids['t3a']}", action="role", role="teacher", classes=["3A", "3B"])
+    assert users.get_user(db, ids["t3a"])["classes"] == ["3A", "3B"]
+    assert "at least 8" in post(f"/staff/{ids['t3b']}", action="password", password="short").get_data(as_text=True)
+    post("/staff", username="wang", display_name="王老师", role="teacher", classes=["3B"], password="wang-pass-1")
+    assert users.authenticate(db, "wang", "wang-pass-1")["classes"] == ["3B"]
+    shown = post("/staff/integrations", name="class-app").get_data(as_text=True)
+    token = shown.split("pbi_", 1)[1].split("<", 1)[0].split()[0]
+    assert users.integration_for_token(db, "pbi_" + token) == "class-app"
+    post("/staff/integrations/class-app/revoke")
+    assert users.integration_for_token(db, "pbi_" + token) is None
+
+
+def test_only_the_admin_sees_the_staff_page(client, login, staff):
+    login("office", "office-pass")
+    assert client.get("/staff").status_code == 403
+    assert "/staff" not in client.get("/").get_data(as_text=True)
