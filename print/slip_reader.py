@@ -171,6 +171,8 @@ STROKE_MM = 1.5  # wider than a pen or pencil stroke, narrower than a stain's so
 BACKGROUND_MM = 7.0  # wider than a box: a filled box is ink, a stain or a shadow is paper
 REGISTER_MM = 0.8  # how far a box's printed outline may lie from where the markers put it
 REGISTER_MIN_SCORE = 0.5  # how clearly the outline must be found to move the box
+NOISE_BIAS = 0.03  # typical paper darkness on office and phone pages (0.01-0.02); a washed-out noisy copy: 0.09
+SPECK_PIXELS = 24  # smaller pieces of ink are noise, not strokes (a pen tick is hundreds)
 
 
 @dataclass
@@ -248,7 +250,10 @@ def _strokes(slip: np.ndarray, background: np.ndarray, box: Box, contrast: float
     x0, y0 = max(_px(box.x - WINDOW_MM), 0), max(_px(box.y - WINDOW_MM), 0)
     x1, y1 = min(_px(box.x + box.w + WINDOW_MM), slip.shape[1]), min(_px(box.y + box.h + WINDOW_MM), slip.shape[0])
     window, paper = slip[y0:y1, x0:x1], background[y0:y1, x0:x1]
-    darkness = np.clip((paper.astype(np.float32) - window.astype(np.float32)) / contrast, 0, None)
+    darkness = (paper.astype(np.float32) - window.astype(np.float32)) / contrast
+    # The closing sits on the peaks of the paper's noise, so on a very noisy page plain paper reads
+    # as faint ink everywhere: take off what the window's typical pixel shows beyond NOISE_BIAS.
+    darkness = np.clip(darkness - max(float(np.median(darkness)) - NOISE_BIAS, 0.0), 0, None)
     darkness[_outline(darkness.shape, box, (x0, y0))] = 0
     _erase_broken_lines(darkness, box, (x0, y0))
     passing = _drop_passing_ink(darkness)
@@ -322,9 +327,10 @@ def _drop_passing_ink(darkness: np.ndarray) -> np.ndarray:
     through (a mug's rim, a stain's edge) is returned as a mask: a box it touches is unclear.
 
     The printed outline was erased, so a line crossing it is in pieces; pieces less than
-    BRIDGE_MM apart are taken together.
+    BRIDGE_MM apart are taken together; specks of noise are not (on a noisy page, bridged
+    together, they would run through every window).
     """
-    ink = darkness > 0.125
+    ink = _without_specks(darkness > 0.125)
     bridge = int(BRIDGE_MM * PX_PER_MM) | 1
     joined = cv2.dilate(ink.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (bridge, bridge)))
     count, labels = cv2.connectedComponents(joined, connectivity=8)
@@ -340,6 +346,13 @@ def _drop_passing_ink(darkness: np.ndarray) -> np.ndarray:
         else:
             passing |= pieces
     return passing
+
+
+def _without_specks(mask: np.ndarray, min_pixels: int = SPECK_PIXELS) -> np.ndarray:
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    keep = np.zeros(count, bool)
+    keep[1:] = stats[1:, cv2.CC_STAT_AREA] >= min_pixels
+    return keep[labels]
 
 
 def _is_fold(component: np.ndarray, darkness: np.ndarray) -> bool:
@@ -390,7 +403,7 @@ def _outside_share(strokes: _Strokes, box: Box) -> float:
     return max(dark, 0.0) / max(outer.size - inner.size, 1)
 
 
-def _stroke_share(mask: np.ndarray, min_pixels: int = 24) -> float:
+def _stroke_share(mask: np.ndarray, min_pixels: int = SPECK_PIXELS) -> float:
     """Share of the interior in connected strokes (a pencil line), not in specks of noise."""
     count, _, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
     strokes = sum(int(stats[i][4]) for i in range(1, count) if stats[i][4] >= min_pixels)
@@ -405,11 +418,17 @@ def classify(coverage: float, faint: float, outside: float = 0.0) -> str:
         return UNCLEAR  # ink spilling all round the box: crossed out, not ticked
     if coverage >= SOLID:
         return FILLED
-    if PEN_BAND[0] <= coverage <= PEN_BAND[1] and faint <= SOLID:
+    if PEN_BAND[0] <= coverage <= PEN_BAND[1] and faint <= SOLID and not _dense_and_faint(coverage, faint):
         return FILLED
     if coverage < PEN_BAND[0] and PENCIL_MIN <= faint <= PEN_BAND[1]:
         return FILLED
     return UNCLEAR
+
+
+def _dense_and_faint(coverage: float, faint: float) -> bool:
+    """Most of the box in faint ink and little of it dark: a dense scribble, blurred (crossing a
+    box out), not a tick, whose dark core is at least a quarter of its faint spread."""
+    return faint > PEN_BAND[1] and coverage < faint / 4
 
 
 def _paper_level(slip: np.ndarray, box: Box, ring: tuple[float, float]) -> float:
