@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import os
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -197,8 +198,10 @@ def scan_paths(db: Database, paths: Iterable[Path], *, origin: str = "cli",
                progress: Callable[[], None] | None = None) -> BatchReport:
     """Scan files and folders page by page; each slip is committed on its own, so a rerun after
     a crash records every receipt exactly once. ``progress()`` is called after each page."""
+    close_interrupted(db)
     report = BatchReport(clock.uuid7())
-    db.table("scan_batches").insert({"id": report.batch_id, "origin": origin, "started_at": clock.now_iso()})
+    db.table("scan_batches").insert({"id": report.batch_id, "origin": origin, "started_at": clock.now_iso(),
+                                     "pid": os.getpid()})
     scanner = Scanner(db, report.batch_id)
     for path in scan_input.expand(list(paths)):
         for page in scan_input.pages(path):
@@ -206,15 +209,51 @@ def scan_paths(db: Database, paths: Iterable[Path], *, origin: str = "cli",
             for outcome in _safely(scanner, page):
                 report.outcomes.append(outcome)
                 _log_outcome(db, report.batch_id, outcome)
+            _count(db, report, finished=False)  # a killed run leaves its batch counted up to here
             if progress:
                 progress()
-    summary = report.summary()
-    db.table("scan_batches").update(report.batch_id, {**{k: v for k, v in summary.items() if k != "batch"},
-                                                      "finished_at": clock.now_iso()})
+    summary = _count(db, report, finished=True)
     log.info("scan batch %s (%s): %s pages, %s slips, %s receipts recorded, %s already known, %s to review, "
              "%s errors", report.batch_id, origin, summary["pages"], summary["slips"], summary["recorded"],
              summary["duplicates"], summary["review"], summary["errors"])
     return report
+
+
+def _count(db: Database, report: BatchReport, *, finished: bool) -> dict:
+    summary = report.summary()
+    values = {k: v for k, v in summary.items() if k != "batch"}
+    if finished:
+        values["finished_at"] = clock.now_iso()
+    db.table("scan_batches").update(report.batch_id, values)
+    return summary
+
+
+def close_interrupted(db: Database) -> int:
+    """End the batches of scan runs that were killed (their process is gone): marked interrupted,
+    with what they counted so far. Every slip they committed stays; scanning the same files
+    again records the rest, exactly once."""
+    open_batches = db.execute("SELECT id, pid, started_at FROM scan_batches WHERE finished_at IS NULL").fetchall()
+    gone = [batch_id for batch_id, pid, started in open_batches if not _running(pid, started)]
+    with write_transaction(db):
+        db.conn.executemany("UPDATE scan_batches SET finished_at = ?, interrupted = 1 WHERE id = ?",
+                            [(clock.now_iso(), batch_id) for batch_id in gone])
+    for batch_id in gone:
+        log.warning("scan batch %s was interrupted (its process ended before the last page); marked so", batch_id)
+    return len(gone)
+
+
+def _running(pid: int | None, started_at: str) -> bool:
+    if not pid:
+        return False
+    if os.name != "posix":  # Windows has no harmless "is it alive" signal: a day is long enough for any batch
+        return clock.parse(started_at) > clock.now() - dt.timedelta(days=1)
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another account's live process
+    return True
 
 
 def _safely(scanner: Scanner, page: scan_input.Page) -> list[Outcome]:

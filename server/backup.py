@@ -8,6 +8,7 @@ keeps the database it replaces, and migrates the copy to this version's schema.
 
 from __future__ import annotations
 
+import logging
 import os
 import sqlite3
 from pathlib import Path
@@ -16,8 +17,9 @@ from typing import Callable
 from server import clock, settings
 from server import db as database
 from server.errors import PaperBridgeError
-from server.files import temp_beside
+from server.files import clear_stale_temps, temp_beside
 
+log = logging.getLogger("paperbridge.backup")
 STEP_PAGES = 2048  # copied per step: the server keeps writing between steps
 
 
@@ -39,7 +41,11 @@ def _check(path: Path) -> None:
 
 
 def backup(db, target: Path, progress: Callable[[int, int], None] | None = None) -> Path:
-    """Copy the open database to ``target`` (temp file, check, rename)."""
+    """Copy the open database to ``target`` (temp file, check, rename). Temp files that killed
+    backups left in the same folder, under any name, are removed first."""
+    if target.parent.is_dir():
+        for stale in clear_stale_temps(target.parent, suffix=target.suffix or ".db"):
+            log.warning("removed %s, left by a backup that was stopped half-way", stale)
     with temp_beside(target, clear_stale=True) as tmp:
         copy = sqlite3.connect(tmp)
         try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -27,3 +28,21 @@ def temp_beside(target: Path, *, clear_stale: bool = False) -> Iterator[Path]:
         yield tmp
     finally:
         tmp.unlink(missing_ok=True)
+
+
+STALE_SECONDS = 600  # a temp file nobody wrote to for this long was left by a killed run
+
+
+def clear_stale_temps(folder: Path, suffix: str = ".db", older_than: float = STALE_SECONDS) -> list[Path]:
+    """Remove the temp files killed runs left in ``folder`` for any target ending in ``suffix``
+    (another target's backup, made last week under another name), not touched for
+    ``older_than`` seconds: a copy still being written is touched at every step."""
+    cleared = []
+    for stale in folder.glob(f".*{suffix}.*.tmp"):
+        try:
+            if time.time() - stale.stat().st_mtime > older_than:
+                stale.unlink()
+                cleared.append(stale)
+        except FileNotFoundError:
+            continue
+    return cleared

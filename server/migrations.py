@@ -442,4 +442,5 @@ def staff_lifecycle(db: Database) -> None:
     run_sql(db, """
 ALTER TABLE users ADD COLUMN session_version INTEGER NOT NULL DEFAULT 1;
 ALTER TABLE scan_batches ADD COLUMN interrupted INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE scan_batches ADD COLUMN pid INTEGER;
 """)

@@ -61,8 +61,18 @@ def test_killed_mid_batch_then_rerun_records_everything_once(school_copy, printe
     process.wait()
     partial = paper_receipts(db)
     assert 0 < len(partial) < len(expected)
+    killed = batches(db)[0]
+    assert killed["finished_at"] is None and 0 < killed["pages"] and 0 < killed["recorded"] <= len(partial)
     assert run(db, "scan", printed_4a).returncode == 0
     assert paper_receipts(db) == expected
+    first, second = batches(db)
+    assert first["interrupted"] == 1 and first["finished_at"] and second["interrupted"] == 0
+
+
+def batches(db: Path) -> list[dict]:
+    with sqlite3.connect(db) as conn:
+        conn.row_factory = sqlite3.Row
+        return [dict(r) for r in conn.execute("SELECT * FROM scan_batches ORDER BY started_at, id")]
 
 
 def test_watch_folder_scans_and_moves_files(school_copy, printed_4a, tmp_path):

@@ -186,3 +186,20 @@ def test_bulletin_print_and_sent(tmp_path):
     result = run(db, "bulletin", "print", "--week", week, "--family", "123", "--out", tmp_path / "x.pdf", check=False)
     assert result.returncode == 1 and "No current family has the code 123" in result.stderr
     assert not (tmp_path / "x.pdf").exists()
+
+
+def test_a_backup_clears_what_killed_backups_left_under_any_name(db, tmp_path):
+    import os
+    import time
+
+    from server import backup
+    usb = tmp_path / "usb"
+    usb.mkdir()
+    left = usb / ".paperbridge-2026-11-23.db.k3j2h1.tmp"  # last month's backup, killed half-way
+    running = usb / ".paperbridge-other.db.a1b2c3.tmp"  # another backup being written right now
+    for path in (left, running):
+        path.write_bytes(b"half a database")
+    hour_ago = time.time() - 3600
+    os.utime(left, (hour_ago, hour_ago))
+    backup.backup(db, usb / "paperbridge-2026-12-03.db")
+    assert not left.exists() and running.exists() and (usb / "paperbridge-2026-12-03.db").exists()
