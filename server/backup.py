@@ -56,6 +56,9 @@ def backup(db, target: Path, progress: Callable[[int, int], None] | None = None)
             copy.close()
         _check(tmp)
         os.replace(tmp, target)
+    with db.atomic():  # for `paperbridge doctor`: how old the newest backup is, and where it went
+        db.execute("INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)",
+                   [settings.LAST_BACKUP, f"{clock.now_iso()} {target.resolve()}"])
     return target
 
 

@@ -73,8 +73,8 @@ def _vote(line: bytes) -> str | None:
     readings = {enc: text for enc in LEGACY if (text := _decoded(line, enc)) is not None}
     if len(readings) == 1:
         return next(iter(readings))
-    shares = {enc: _common_share(text, enc) for enc, text in readings.items()}
-    if not shares or None in shares.values():
+    shares = {enc: share for enc, text in readings.items() if (share := _common_share(text, enc)) is not None}
+    if len(shares) < len(LEGACY):
         return None
     best = max(shares, key=lambda enc: shares[enc])
     other = min(shares, key=lambda enc: shares[enc])

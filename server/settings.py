@@ -47,6 +47,8 @@ SETTINGS: tuple[Setting, ...] = (
 BY_NAME = {s.name: s for s in SETTINGS}
 SECRET_KEY = "school_secret"  # key A; later keys are 'school_secret:B', 'school_secret:C' ...
 RETIRED_KEY = "retired_secret"  # 'retired_secret:A' = when key A stopped being trusted
+MADE_KEY = "secret_made"  # 'secret_made:A' = when key A was made
+LAST_BACKUP = "last_backup"  # when the last backup was checked and in place, and where
 KEY_IDS = string.ascii_uppercase  # one letter in every slip's QR code
 
 
@@ -123,6 +125,7 @@ def initialize(db: Database, **overrides: str) -> bool:
     values = {s.name: s.default for s in SETTINGS}
     values.update({k: validate(k, v) for k, v in overrides.items()})
     values[SECRET_KEY] = secrets.token_hex(32)
+    values[f"{MADE_KEY}:{KEY_IDS[0]}"] = clock.now_iso()
     with db.atomic():
         for key, value in values.items():
             db.execute("INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)", [key, value])
@@ -173,8 +176,16 @@ def rotate_secret(db: Database) -> str:
     if not following:
         raise ValueError("all 26 key ids (A-Z) have been used")
     new_id = following[0]
-    db.execute("INSERT INTO settings (key, value) VALUES (?, ?)", [f"{SECRET_KEY}:{new_id}", secrets.token_hex(32)])
+    with db.atomic():
+        db.execute("INSERT INTO settings (key, value) VALUES (?, ?)", [f"{SECRET_KEY}:{new_id}", secrets.token_hex(32)])
+        db.execute("INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)", [f"{MADE_KEY}:{new_id}", clock.now_iso()])
     return new_id
+
+
+def secret_made(db: Database) -> dt.datetime | None:
+    """When the signing key was made (None for keys made before this was recorded)."""
+    row = db.execute("SELECT value FROM settings WHERE key = ?", [f"{MADE_KEY}:{current_key_id(db)}"]).fetchone()
+    return clock.parse(row[0]) if row else None
 
 
 def retire_key(db: Database, key_id: str) -> None:

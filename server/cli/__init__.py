@@ -10,7 +10,7 @@ import click
 
 from server import db as database
 from server import logs, private
-from server.cli import kiosk, notices, operations, paper, people, phone, school, staff
+from server.cli import doctor, kiosk, notices, operations, paper, people, phone, school, staff
 from server.cli.base import DB_HELP, Context, Group
 
 
@@ -36,7 +36,7 @@ COMMANDS = (
     school.init, school.setting_group, school.demo, school.serve,
     people.roster_group, people.family_group, staff.user_group, staff.integration_group,
     notices.notice_group, notices.status_cmd, notices.receipts_group, notices.void_cmd,
-    operations.backup, operations.restore, operations.secret_group,
+    operations.backup, operations.restore, operations.secret_group, doctor.doctor,
     paper.bulletin_group, paper.scan, paper.retention,
     phone.ivr_group, phone.followup_group,
     kiosk.kiosk_group,
