@@ -28,7 +28,7 @@ LANGUAGE_MIX = [("zh-Hans", 0.62), ("zh-Hant", 0.14), ("yue-Hant", 0.12), ("en",
 CHANNEL_MIX = [("digital", 0.45), ("paper", 0.25), ("voice", 0.15), ("sms", 0.08), ("kiosk", 0.07)]
 STAFF = [("admin", "admin-demo", "admin", "校长 Principal", None), ("office", "office-demo", "office", "办公室 Office", None),
          ("teacher3a", "teacher-demo", "teacher", "3A 陈老师", ["3A"]), ("teacher3b", "teacher-demo", "teacher", "3B 林老师", ["3B"]),
-         ("teacher4a", "teacher-demo", "teacher", "4A 何老师", ["4A"]), ("volunteer", "2468", "volunteer", "志愿者 Volunteer", None)]
+         ("teacher4a", "teacher-demo", "teacher", "4A 何老师", ["4A"]), ("volunteer", "246813", "volunteer", "志愿者 Volunteer", None)]
 
 NOTICES: list[dict[str, Any]] = [
     dict(texts={"zh-Hans": ("秋季植物园研学", "本周五上午9点出发前往植物园，请穿运动鞋、带水壶。午餐由学校提供。"),

@@ -18,12 +18,15 @@ ROLES = ("admin", "office", "teacher", "volunteer")
 MAX_FAILED_LOGINS = 5
 LOCKOUT = dt.timedelta(minutes=15)
 MIN_PASSWORD = 8
-MIN_PIN = 4
+MIN_PIN = 6  # a volunteer's PIN is checked offline at the kiosk: its hash travels there
+# ... so it is made costly: 64 MB and about 0.25 s a guess, a million 6-digit guesses ~ 66 CPU-hours per volunteer
+PIN_METHOD = "scrypt:65536:8:1"
+STAFF_ROLES = ("admin", "office", "teacher")  # who signs in to the staff web
 
 
 def add_user(db: Database, username: str, password: str, role: str, *, display_name: str = "",
              classes: list[str] | None = None) -> int:
-    """Create a staff account. Volunteers sign in with a PIN of 4+ digits, others with 8+ characters."""
+    """Create a staff account. Volunteers sign in with a PIN of 6+ digits, others with 8+ characters."""
     username = username.strip()
     if not username or not username.replace("_", "").replace(".", "").replace("-", "").isalnum():
         raise ValueError("a username is letters, digits, '.', '-' or '_'")
@@ -34,7 +37,7 @@ def add_user(db: Database, username: str, password: str, role: str, *, display_n
     with db.atomic():
         user_id = last_id(db.table("users").insert({
             "username": username, "display_name": display_name.strip() or username, "role": role,
-            "password_hash": generate_password_hash(password), "created_at": clock.now_iso(),
+            "password_hash": _hash(role, password), "created_at": clock.now_iso(),
         }))
         db.table("user_classes").insert_all({"user_id": user_id, "class_id": c} for c in classes or [])
     return user_id
@@ -51,6 +54,11 @@ def _check_role(db: Database, role: str, classes: list[str] | None) -> None:
         raise ValueError(f"unknown class {', '.join(unknown)}")
 
 
+def _hash(role: str, password: str) -> str:
+    return generate_password_hash(password, method=PIN_METHOD) if role == "volunteer" else \
+        generate_password_hash(password)
+
+
 def _check_password(role: str, password: str) -> None:
     if role == "volunteer":
         if not (password.isdigit() and len(password) >= MIN_PIN):
@@ -60,7 +68,8 @@ def _check_password(role: str, password: str) -> None:
 
 
 def authenticate(db: Database, username: str, password: str) -> dict | None:
-    """The user if the password is right and the account is not locked.
+    """The staff member if the password is right and the account is not locked. Volunteers sign
+    in at the kiosk only: here they are unknown (their PIN hash is costlier, which would tell).
 
     Every path costs exactly one password check (unknown, locked or real account alike: no
     timing tells them apart). Each check first takes one of the account's MAX_FAILED_LOGINS
@@ -68,8 +77,8 @@ def authenticate(db: Database, username: str, password: str) -> dict | None:
     that very try is right: parallel guesses cannot all be checked, and a try cut short by a
     crash leaves at worst a lock that ends by itself.
     """
-    row = db.execute("SELECT id, password_hash FROM users WHERE username = ? AND active = 1",
-                     [username.strip()]).fetchone()
+    row = db.execute("SELECT id, password_hash FROM users WHERE username = ? AND active = 1 AND role IN (?, ?, ?)",
+                     [username.strip(), *STAFF_ROLES]).fetchone()
     if row is None or not _take_a_try(db, row[0]):
         check_password_hash(_stand_in_hash(), password)  # the same work as a real check
         return None
@@ -180,8 +189,7 @@ def reset_password(db: Database, username: str, password: str) -> None:
     user_id = _user_id(db, username)
     role = db.execute("SELECT role FROM users WHERE id = ?", [user_id]).fetchone()[0]
     _check_password(role, password)
-    _change(db, user_id, "password_hash = ?, failed_logins = 0, locked_until = NULL",
-            [generate_password_hash(password)])
+    _change(db, user_id, "password_hash = ?, failed_logins = 0, locked_until = NULL", [_hash(role, password)])
 
 
 def set_role(db: Database, username: str, role: str, classes: list[str] | None = None, *,

@@ -43,7 +43,7 @@ def staff(db, school):
     users.add_user(db, "office", "office-pass", "office")
     users.add_user(db, "t3a", "teacher-pass", "teacher", classes=["3A"])
     users.add_user(db, "t3b", "teacher-pass", "teacher", classes=["3B"])
-    users.add_user(db, "vol", "2468", "volunteer")
+    users.add_user(db, "vol", "246813", "volunteer")
     return school
 
 

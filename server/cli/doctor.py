@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 import click
 from sqlite_utils import Database
 
-from server import clock, private, settings
+from server import clock, private, settings, users
 from server.cli.base import Context, emit, format_option, with_db
 
 SECRET_MAX_AGE = dt.timedelta(days=365)
@@ -125,7 +125,19 @@ def twilio(db: Database, env: Mapping[str, str]) -> list[Finding]:
                                 f"{public.geturl()}")]
 
 
-CHECKS: tuple[Callable[[Database, Mapping[str, str]], list[Finding]], ...] = (secret_age, backup_age, proxy, twilio)
+def volunteer_pins(db: Database, _env: Mapping[str, str]) -> list[Finding]:
+    """Volunteer PIN hashes travel to every kiosk: ones made before PINs were 6+ digits with a
+    costly hash can be guessed offline from a kiosk's database."""
+    weak = [r[0] for r in db.execute("SELECT username FROM users WHERE role = 'volunteer' AND active = 1 "
+                                     "AND password_hash NOT LIKE ?", [users.PIN_METHOD + "$%"]).fetchall()]
+    if weak:
+        return [Finding("volunteer PINs", "warn", f"{', '.join(weak)}: a short or cheaply hashed PIN, and every kiosk "
+                        "holds its hash", "give each a new PIN of 6+ digits: `paperbridge user reset-password NAME`")]
+    return [Finding("volunteer PINs", "ok", "6+ digits, hashed for offline guessing")]
+
+
+CHECKS: tuple[Callable[[Database, Mapping[str, str]], list[Finding]], ...] = (
+    secret_age, backup_age, proxy, twilio, volunteer_pins)
 
 
 def examine(db: Database, env: Mapping[str, str]) -> list[Finding]:

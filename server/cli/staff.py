@@ -28,7 +28,7 @@ def user_group() -> None:
 @click.option("--name", "display_name", default="", help="Name shown in the interface.")
 @click.option("--class", "classes", multiple=True, help="A teacher's class (repeat).")
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True,
-              help="Password (volunteers: a PIN of 4+ digits). Asked for when not given.")
+              help="Password (volunteers: a PIN of 6+ digits). Asked for when not given.")
 @with_db
 def user_add(ctx: Context, username, role, display_name, classes, password) -> None:
     """Create a staff account.
@@ -88,7 +88,7 @@ def user_enable(ctx: Context, username: str) -> None:
 @user_group.command("reset-password")
 @click.argument("username")
 @click.option("--password", prompt="New password", hide_input=True, confirmation_prompt=True,
-              help="The new password (volunteers: a PIN of 4+ digits). Asked for when not given.")
+              help="The new password (volunteers: a PIN of 6+ digits). Asked for when not given.")
 @with_db
 def user_reset_password(ctx: Context, username: str, password: str) -> None:
     """Give an account a new password: unlocks it and signs it out everywhere.

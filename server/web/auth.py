@@ -33,9 +33,6 @@ def login():
             flash(_("Wrong user name or password, or the account is locked for 15 minutes after 5 tries."), "error")
             return render_template("login.html"), 401
         guard.give_back(address)
-        if user["role"] == "volunteer":
-            flash(_("Volunteer accounts sign in at the help-desk kiosk."), "error")
-            return render_template("login.html"), 403
         log.info("sign-in: %s (%s) from %s", user["username"], user["role"], address)
         start_session(user)
         return redirect(local_path(request.args.get("next"), url_for("dashboard.index")))

@@ -100,7 +100,7 @@ def _kill_when(process: subprocess.Popen, ready, timeout: float = 120) -> bool:
 
 def test_power_cut_during_a_kiosk_push(server, db, db_path, school, tmp_path):
     notice = make_notice(db, classes=None)  # the whole school: every family may confirm it at the desk
-    users.add_user(db, "vol", "2468", "volunteer")
+    users.add_user(db, "vol", "246813", "volunteer")
     server.start("--die-after", "/api/sync/push:2")
     kiosk = store.connect(tmp_path / "kiosk.db")
     sync.enrol(kiosk, server.url, devices.new_code(db, "desk"))
@@ -168,7 +168,7 @@ def _big_school(db, tmp_path: Path, families: int) -> None:
 def test_kiosk_killed_during_pull_and_push(server, db, db_path, school, tmp_path):
     _big_school(db, tmp_path, 1600)  # four pages to pull
     notice = make_notice(db, classes=None)
-    users.add_user(db, "vol", "2468", "volunteer")
+    users.add_user(db, "vol", "246813", "volunteer")
     kiosk_path = tmp_path / "kiosk.db"
     server.start("--slow", "/api/sync/:0.4")
     kiosk = store.connect(kiosk_path)

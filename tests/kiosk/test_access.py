@@ -18,9 +18,9 @@ def test_kiosk_pins_and_family_codes(kiosk_client, db, school):
     token = csrf_token(kiosk_client)
     for _ in range(ratelimit.PIN.attempts):
         kiosk_client.post("/login", data={"username": "vol", "pin": "0000", "csrf_token": token})
-    blocked = kiosk_client.post("/login", data={"username": "vol", "pin": "2468", "csrf_token": token})
+    blocked = kiosk_client.post("/login", data={"username": "vol", "pin": "246813", "csrf_token": token})
     assert blocked.status_code == 429
-    kiosk_client.post("/login", data={"username": "vol", "pin": "2468", "csrf_token": token},
+    kiosk_client.post("/login", data={"username": "vol", "pin": "246813", "csrf_token": token},
                       environ_base={"REMOTE_ADDR": "10.3.3.3"})
     real = db["families"].get(school["S1"])["code"]
     assert real in kiosk_client.get(f"/?q={real}").get_data(as_text=True)
@@ -54,7 +54,7 @@ def test_the_kiosk_matrix_covers_every_route(kiosk_db, tmp_path, db, school):
         client = app.test_client()
         token = csrf_token(client)
         if role == "volunteer":
-            client.post("/login", data={"username": "vol", "pin": "2468", "csrf_token": token})
+            client.post("/login", data={"username": "vol", "pin": "246813", "csrf_token": token})
         for (method, route), codes in KIOSK_MATRIX.items():
             url = route.format(**values)
             if method == "GET":
@@ -75,7 +75,7 @@ def test_the_kiosk_matrix_covers_every_route(kiosk_db, tmp_path, db, school):
 
 def test_next_never_leaves_the_site(kiosk_client):
     token = csrf_token(kiosk_client)
-    kiosk_client.post("/login", data={"username": "vol", "pin": "2468", "csrf_token": token})
+    kiosk_client.post("/login", data={"username": "vol", "pin": "246813", "csrf_token": token})
     for target in ("https://evil.example/", "//evil.example/", "/\\evil.example"):
         reply = kiosk_client.post("/lang/en", data={"next": target, "csrf_token": token})
         assert reply.headers["Location"] in ("/", "http://localhost/")
@@ -87,7 +87,7 @@ def test_hostile_names_and_notices_are_text_at_the_desk(kiosk_client, kiosk_db, 
     make_notice(db, texts={"zh-Hans": ("<b>bold</b> & co", "<svg onload=alert(3)>")}, reply_options=["attend"])
     sync.sync(kiosk_db)
     token = csrf_token(kiosk_client)
-    kiosk_client.post("/login", data={"username": "vol", "pin": "2468", "csrf_token": token})
+    kiosk_client.post("/login", data={"username": "vol", "pin": "246813", "csrf_token": token})
     pages = [kiosk_client.get("/?q=" + db["families"].get(school["S1"])["code"]).get_data(as_text=True),
              kiosk_client.get(f"/family/{school['S1']}").get_data(as_text=True)]
     for page in pages:

@@ -192,3 +192,12 @@ def test_a_scheduled_notice_reaches_the_kiosk_only_once_published(db, school, ki
     with clock.travelling(clock.now() + dt.timedelta(hours=3)):
         sync.sync(kiosk_db)
     assert kiosk_db.execute("SELECT count(*) FROM notices WHERE id = ?", [scheduled]).fetchone()[0] == 1
+
+
+def test_a_kiosk_gets_volunteers_costly_pin_hashes_and_nobody_elses(db, school, kiosk_db):
+    from server import users
+    assert db.execute("SELECT count(*) FROM users WHERE role != 'volunteer'").fetchone()[0] > 0
+    held = kiosk_db.execute("SELECT username, password_hash FROM volunteers").fetchall()
+    assert [(name, stored.split("$")[0]) for name, stored in held] == [("vol", users.PIN_METHOD)]
+    office_hash = db.execute("SELECT password_hash FROM users WHERE username = 'office'").fetchone()[0]
+    assert office_hash.split("$")[-1] not in "\n".join(kiosk_db.iterdump())

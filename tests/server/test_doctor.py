@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from server import backup, clock, settings
-from server.cli.doctor import backup_age, file_modes, proxy, secret_age, twilio
+from server.cli.doctor import backup_age, file_modes, proxy, secret_age, twilio, volunteer_pins
 
 PB = str(Path(sys.executable).parent / "paperbridge")
 
@@ -93,3 +93,16 @@ def test_the_command_fails_on_what_must_be_fixed_and_says_how(db_path, db):
     env.pop("TWILIO_AUTH_TOKEN")
     again = subprocess.run([PB, "--db", str(db_path), "doctor"], capture_output=True, text=True, env=env, timeout=60)
     assert again.returncode == 0 and "backups" in again.stdout
+
+
+def test_volunteer_pins_the_kiosks_hold_are_long_and_costly(db, school):
+    from server import users
+    with pytest.raises(ValueError, match="at least 6 digits"):
+        users.add_user(db, "short", "2468", "volunteer")
+    users.add_user(db, "vol", "246813", "volunteer")
+    stored = db.execute("SELECT password_hash FROM users WHERE username = 'vol'").fetchone()[0]
+    assert stored.startswith("scrypt:65536:8:1$")
+    assert states(volunteer_pins(db, {})) == [("volunteer PINs", "ok")]
+    db.execute("UPDATE users SET password_hash = 'scrypt:32768:8:1$old$hash' WHERE username = 'vol'")  # made before
+    [finding] = volunteer_pins(db, {})
+    assert finding.state == "warn" and "vol" in finding.found and "reset-password" in finding.fix

@@ -17,7 +17,7 @@ from tests.conftest import csrf_token
 
 ROLES = ("anonymous", "family", "volunteer", "teacher_other", "teacher", "office", "admin", "device", "revoked",
          "twilio")
-LOGINS = {"volunteer": ("vol", "2468"), "teacher_other": ("t3b", "teacher-pass"), "teacher": ("t3a", "teacher-pass"),
+LOGINS = {"volunteer": ("vol", "246813"), "teacher_other": ("t3b", "teacher-pass"), "teacher": ("t3a", "teacher-pass"),
           "office": ("office", "office-pass"), "admin": ("admin", "admin-pass")}
 
 IVR_FORM = {"CallSid": "CAmatrix", "From": "+8613800138001", "To": "+1", "Digits": ""}
