@@ -6,11 +6,14 @@ from dataclasses import dataclass
 
 import phonenumbers
 
+MIN_DIGITS = 6  # fewer digits are not a phone number worth matching on
+
 
 @dataclass(frozen=True)
 class Phone:
     raw: str
     e164: str | None  # None when the number is not valid
+    key: str | None = None  # the digits with country code, valid or not: '(+852) 7810-3102' -> '+85278103102'
 
     @property
     def valid(self) -> bool:
@@ -18,16 +21,20 @@ class Phone:
 
 
 def normalize(raw: str, region: str) -> Phone:
+    """A number as written, its E.164 form when valid, and its digits for matching either way
+    (a number range the metadata does not know yet is still the same grandmother's phone)."""
     raw = raw.strip()
     if not raw:
         return Phone(raw, None)
     try:
         number = phonenumbers.parse(raw, region.upper())
     except phonenumbers.NumberParseException:
-        return Phone(raw, None)
+        digits = "".join(ch for ch in raw if ch.isdigit())
+        return Phone(raw, None, digits if len(digits) >= MIN_DIGITS else None)
+    key = f"+{number.country_code}{number.national_number}"
     if not phonenumbers.is_valid_number(number):
-        return Phone(raw, None)
-    return Phone(raw, phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
+        return Phone(raw, None, key)
+    return Phone(raw, phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164), key)
 
 
 def mask(phone: str | None) -> str:

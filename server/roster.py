@@ -165,10 +165,10 @@ def group_households(entries: list[Entry]) -> tuple[list[list[Entry]], list[RowP
         if entry.family_source:
             households.union("s:" + entry.student_id, "f:" + entry.family_source)
             households.add_family_id("f:" + entry.family_source, entry.family_source)
-    for entry in entries:
-        if entry.phone.e164 and not households.union("s:" + entry.student_id, "p:" + entry.phone.e164):
+    for entry in entries:  # joined on the digits, valid or not: one grandmother, however her number was typed
+        if entry.phone.key and not households.union("s:" + entry.student_id, "p:" + entry.phone.key):
             warnings.append(RowProblem(entry.where.file, entry.where.line,
-                                       f"phone {phones.mask(entry.phone.e164)} is shared by two family ids; kept apart"))
+                                       f"phone {phones.mask(entry.phone.key)} is shared by two family ids; kept apart"))
     groups: dict[str, list[Entry]] = {}
     for entry in entries:
         groups.setdefault(households.find("s:" + entry.student_id), []).append(entry)
@@ -201,7 +201,8 @@ def import_roster(db: Database, path: Path, *, region: str | None = None, full: 
             report.rejected.append(RowProblem(row.file, row.line, str(exc)))
     entries, clashes = _check_consistency(entries)
     report.rejected.extend(clashes)
-    report.warnings.extend(RowProblem(e.where.file, e.where.line, f"phone {e.phone.raw!r} is not a valid number; kept, flagged")
+    report.warnings.extend(RowProblem(e.where.file, e.where.line, f"phone {e.phone.raw!r} is not a valid number; kept, "
+                                      "flagged, and used to join households on its digits")
                            for e in entries if e.phone.raw and not e.phone.valid)
     report.rejected.sort(key=lambda p: (p.file, p.line))
     report.imported_rows = len(entries)
@@ -286,7 +287,7 @@ def _apply_guardians(db: Database, family_id: int, group: list[Entry]) -> None:
     for entry in group:
         if not (entry.guardian_name or entry.phone.raw):
             continue
-        key = entry.phone.e164 or entry.phone.raw or "name:" + entry.guardian_name
+        key = entry.phone.e164 or entry.phone.key or entry.phone.raw or "name:" + entry.guardian_name
         if key in seen:
             continue
         seen.add(key)

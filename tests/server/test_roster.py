@@ -303,3 +303,14 @@ def test_a_line_in_another_encoding_is_refused_with_its_line(db, tmp_path, file_
     assert report.exit_code == 1
     assert [(p.line, said in p.reason) for p in report.rejected] == [(3, True)]
     assert sorted(s["name"] for f in roster.list_families(db) for s in f["students"]) == sorted(names)
+
+
+def test_an_unknown_number_range_still_joins_siblings_on_its_digits(db, tmp_path):
+    """+852 7810 3102 is not in the phone-number metadata's ranges, but it is one grandmother's phone."""
+    path = write_roster(tmp_path / "r.csv", [row("D1", "陈小明", "3A", "陈婆婆", "+85278103102"),
+                                             row("D2", "陈小红", "4A", "陈婆婆", "(+852) 7810-3102")])
+    report = roster.import_roster(db, path, region="HK")
+    [family] = roster.list_families(db)
+    assert sorted(s["source_id"] for s in family["students"]) == ["D1", "D2"]
+    assert len(family["guardians"]) == 1 and not family["guardians"][0]["phone_valid"]
+    assert all("used to join households on its digits" in w.reason for w in report.warnings)
