@@ -188,9 +188,10 @@ def import_roster(db: Database, path: Path, *, region: str | None = None, full: 
     is the whole school. ``dry_run`` does everything, reports it, and writes nothing.
     """
     report = ImportReport(source=str(path), full=full, dry_run=dry_run)
-    rows, problems, report.format = read_roster(path)
-    report.rows = len(rows) + len(problems)
+    rows, problems, notes, report.format = read_roster(path)
+    report.rows = len({(r.file, r.line) for r in rows}) + len(problems)
     report.rejected.extend(problems)
+    report.warnings.extend(notes)
     region = region or settings.get(db, "default_region")
     default_language = settings.get(db, "default_language")
     entries = []

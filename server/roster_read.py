@@ -9,57 +9,28 @@ import codecs
 import csv
 import io
 import zipfile
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import charset_normalizer
 
 from server.errors import ImportFailed
 from server.mixed_encoding import NAMES, read_lines
+from server.roster_table import (
+    HEADER_SEARCH,
+    LOOKUP,
+    REQUIRED,
+    RosterRow,
+    RowProblem,
+    column_of,
+    find_header,
+    header_key,
+    recognised,
+    rows_from,
+)
 
-FIELDS = ("student_id", "student_name", "class", "guardian_name", "guardian_phone",
-          "guardian_language", "family_id", "preferred_channel", "has_smartphone")
-REQUIRED = ("student_id", "student_name", "class")
+__all__ = ["RosterRow", "RowProblem", "decode", "read_roster"]
 
-HEADER_ALIASES = {
-    "student_id": ["student id", "student no", "student number", "学号", "學號", "学生编号", "學生編號"],
-    "student_name": ["student name", "student", "学生姓名", "學生姓名", "学生", "學生"],
-    "class": ["class", "class id", "form", "班级", "班級"],
-    "guardian_name": ["guardian name", "guardian", "parent name", "parent", "家长姓名", "家長姓名",
-                      "监护人", "監護人", "家长", "家長"],
-    "guardian_phone": ["guardian phone", "phone", "parent phone", "mobile", "联系电话", "聯絡電話",
-                       "聯繫電話", "联络电话", "电话", "電話", "手机", "手機"],
-    "guardian_language": ["guardian language", "language", "语言", "語言"],
-    "family_id": ["family id", "household id", "家庭编号", "家庭編號"],
-    "preferred_channel": ["preferred channel", "channel", "首选渠道", "首選渠道", "联络方式", "聯絡方式"],
-    "has_smartphone": ["has smartphone", "smartphone", "有智能手机", "有智能手機", "智能手机", "智能手機"],
-}
-_HEADER_LOOKUP = {alias: name for name, aliases in HEADER_ALIASES.items() for alias in aliases + [name.replace("_", " ")]}
-
-
-@dataclass
-class RosterRow:
-    file: str
-    line: int
-    values: dict[str, str] = field(default_factory=dict)
-
-    def get(self, name: str) -> str:
-        return (self.values.get(name) or "").strip()
-
-
-@dataclass
-class RowProblem:
-    file: str
-    line: int
-    reason: str
-    student_id: str = ""  # when it could be read: a refused line does not make its student "left"
-
-    def __str__(self) -> str:
-        return f"{self.file}:{self.line}: {self.reason}"
-
-
-def _header_key(text: str) -> str:
-    return " ".join(text.strip().strip("\ufeff").lower().replace("_", " ").replace("-", " ").split())
+DELIMITERS = (",", ";", "\t")  # Excel's CSV, its European-locale CSV, its "Unicode Text"
 
 
 def decode(data: bytes) -> tuple[str, str, dict[int, str]]:
@@ -83,7 +54,7 @@ def _pick_encoding(data: bytes, candidates: dict[str, str]) -> str:
     """Both GBK and Big5 decode these bytes: known Chinese headers decide, then charset_normalizer."""
     def header_hits(text: str) -> int:
         first = text.splitlines()[0] if text else ""
-        return sum(_header_key(cell) in _HEADER_LOOKUP for cell in first.split(","))
+        return sum(header_key(cell) in LOOKUP for cell in first.split(","))
     scores = {enc: header_hits(text) for enc, text in candidates.items()}
     best = max(scores.values())
     winners = [enc for enc, score in scores.items() if score == best]
@@ -93,39 +64,73 @@ def _pick_encoding(data: bytes, candidates: dict[str, str]) -> str:
     return "big5hkscs" if guess is not None and guess.encoding.startswith("big5") else "gb18030"
 
 
-def read_csv(path: Path) -> tuple[list[RosterRow], list[RowProblem], str]:
-    """The school's roster CSV: the rows (with file line numbers), the lines refused while
-    reading (written in another encoding than the file) and the encoding found."""
+def read_csv(path: Path) -> tuple[list[RosterRow], list[RowProblem], list[RowProblem], str]:
+    """The school's roster as text: the rows (with file line numbers), the lines refused while
+    reading (written in another encoding), notes (merged cells filled down) and what the file
+    was read as.
+
+    The separator (comma, semicolon, tab) and the header row (a title may sit above it) are
+    whichever let the first lines name the columns.
+    """
     text, encoding, foreign = decode(path.read_bytes())
-    reader = csv.reader(io.StringIO(text, newline=""))
-    try:
-        header = next(reader)
-    except StopIteration:
-        raise ImportFailed(f"{path.name} is empty.") from None
-    columns = [_HEADER_LOOKUP.get(_header_key(h)) for h in header]
-    missing = [name for name in REQUIRED if name not in columns]
-    if missing:
-        raise ImportFailed(
-            f"{path.name}: no column for {', '.join(missing)}. The first line must name the columns, "
-            f"for example: 学号,学生姓名,班级,家长姓名,联系电话,语言 (or student id, student name, class, ...)."
-        )
-    rows, problems, first = [], [], reader.line_num + 1
+    if not text.strip():
+        raise ImportFailed(f"{path.name} is empty.")
+    grids = {delimiter: _grid(path, text, delimiter) for delimiter in DELIMITERS}
+    found = {d: i for d, grid in grids.items() if (i := find_header([cells for _, _, cells in grid])) is not None}
+    if not found:
+        raise ImportFailed(_no_header(path, grids))
+    delimiter = min(found, key=lambda d: (found[d], DELIMITERS.index(d)))
+    grid, start = grids[delimiter], found[delimiter]
+    body, problems = [], []
+    for first, last, cells in grid[start + 1:]:
+        if mixed := [foreign[n] for n in range(first, last + 1) if n in foreign]:
+            problems.append(RowProblem(path.name, last, (
+                f"this line is in {mixed[0]}, the rest of the file in {NAMES[encoding]}; "
+                "retype it, or save the whole file as 'CSV UTF-8'"), _student_id(grid[start][2], cells)))
+        else:
+            body.append((last, cells))
+    rows, notes = rows_from(path.name, grid[start][2], body)
+    described = f"{encoding}, {_SEPARATOR_NAMES[delimiter]}" + (f", header on line {grid[start][1]}" if start else "")
+    return rows, problems, notes, described
+
+
+_SEPARATOR_NAMES = {",": "commas", ";": "semicolons", "\t": "tabs"}
+
+
+def _grid(path: Path, text: str, delimiter: str) -> list[tuple[int, int, list[str]]]:
+    """(first line, last line, cells) for every record; a record can span lines (a quoted line break)."""
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    grid, first = [], 1
     try:
         for cells in reader:
-            lines, first = range(first, reader.line_num + 1), reader.line_num + 1
-            if not any(c.strip() for c in cells):
-                continue
-            values = {col: cell for col, cell in zip(columns, cells, strict=False) if col}
-            if mixed := [foreign[n] for n in lines if n in foreign]:
-                problems.append(RowProblem(path.name, reader.line_num, (
-                    f"this line is in {mixed[0]}, the rest of the file in {NAMES[encoding]}; "
-                    "retype it, or save the whole file as 'CSV UTF-8'"), (values.get("student_id") or "").strip()))
-                continue
-            rows.append(RosterRow(path.name, reader.line_num, values))
+            grid.append((first, reader.line_num, cells))
+            first = reader.line_num + 1
     except csv.Error as exc:  # a field over 131,072 characters, a NUL byte: not a roster
+        if delimiter != DELIMITERS[0]:
+            return grid
         raise ImportFailed(f"{path.name} line {reader.line_num}: not readable as CSV ({exc}). "
                            "Nothing was imported.") from None
-    return rows, problems, encoding
+    return grid
+
+
+def _student_id(header: list[str], cells: list[str]) -> str:
+    columns = [column_of(h) for h in header]
+    return next((c.strip() for col, c in zip(columns, cells, strict=False) if col == "student_id"), "")
+
+
+def _no_header(path: Path, grids: dict[str, list[tuple[int, int, list[str]]]]) -> str:
+    """Why no header row was found: what the best-looking line had, what was expected, an example."""
+    best = max(((d, line, cells) for d, grid in grids.items() for _, line, cells in grid[:HEADER_SEARCH]),
+               key=lambda item: len(recognised(item[2])), default=(",", 1, []))
+    delimiter, line, cells = best
+    known = recognised(cells)
+    missing = [n for n in REQUIRED if n not in {(column_of(c) or "").split(":")[0] for c in cells}]
+    return (f"{path.name}: no header row in its first {HEADER_SEARCH} lines. The best was line {line} "
+            f"(read with {_SEPARATOR_NAMES[delimiter]} between columns): it names "
+            f"{', '.join(known) or 'no column PaperBridge knows'}, but not {', '.join(m.replace('_', ' ') for m in missing)}. "
+            "A roster needs columns for the student's id, name and class, for example "
+            "学号,学生姓名,班级,家长姓名,联系电话 (or student id,student name,class,guardian name,guardian phone). "
+            "找不到表头：需要学号、学生姓名、班级三列。")
 
 
 # ---- OneRoster 1.1 ----------------------------------------------------------------------------
@@ -252,14 +257,14 @@ def read_oneroster(path: Path) -> tuple[list[RosterRow], list[RowProblem]]:
     return rows, problems
 
 
-def read_roster(path: Path) -> tuple[list[RosterRow], list[RowProblem], str]:
-    """Rows, problems found while reading, and a description of the format."""
+def read_roster(path: Path) -> tuple[list[RosterRow], list[RowProblem], list[RowProblem], str]:
+    """Rows, lines refused while reading, notes (warnings), and a description of the format."""
     if not path.exists():
         raise ImportFailed(f"{path} does not exist.")
     if is_oneroster(path):
         rows, problems = read_oneroster(path)
-        return rows, problems, "OneRoster 1.1"
+        return rows, problems, [], "OneRoster 1.1"
     if path.is_dir():
         raise ImportFailed(f"{path} is a folder without OneRoster users.csv, classes.csv and enrollments.csv.")
-    rows, problems, encoding = read_csv(path)
-    return rows, problems, f"CSV ({encoding})"
+    rows, problems, notes, described = read_csv(path)
+    return rows, problems, notes, f"CSV ({described})"

@@ -91,7 +91,7 @@ def test_roster_import_exit_codes(tmp_path):
     missing_columns = tmp_path / "columns.csv"
     missing_columns.write_text("name,phone\nx,1\n")
     result = run(db, "roster", "import", missing_columns, check=False)
-    assert result.returncode == 2 and "no column for student_id" in result.stderr
+    assert result.returncode == 2 and "it names phone, but not student id, student name, class" in result.stderr
 
 
 def test_clear_errors_for_bad_arguments(tmp_path):

@@ -30,7 +30,7 @@ def test_encodings_and_chinese_headers(db, tmp_path, encoding, header):
 def test_gbk_file_with_english_headers_keeps_names(db, tmp_path):
     rows = [row(f"S{i}", n, "3A", n[0] + "奶奶", f"1380013800{i}") for i, n in enumerate(["王小明", "李华", "张伟", "刘洋"])]
     report = roster.import_roster(db, write_roster(tmp_path / "r.csv", rows, encoding="gbk"))
-    assert report.format == "CSV (gb18030)"
+    assert report.format == "CSV (gb18030, commas)"
     assert sorted(s["name"] for f in roster.list_families(db) for s in f["students"]) == sorted(["王小明", "李华", "张伟", "刘洋"])
 
 
@@ -42,15 +42,16 @@ def test_bad_rows_are_reported_by_line_and_good_rows_import(db, tmp_path):
         row("S4", "张伟", "3B", channel="pigeon"),            # line 5
         row("S5", "刘洋", "3B", smartphone="maybe"),          # line 6
         row("S1", "王小明", "4A"),                            # line 7: same student, other class
-        row("S6", "赵敏", "", phone="13800138006"),           # line 8
+        row("S6", "赵敏", "", phone="13800138006"),           # line 8: merged class cell, same as above
         row("S7", "孙丽", "3B", phone="12345"),               # imported, phone flagged
     ])
     report = roster.import_roster(db, path)
     assert report.exit_code == 1
     assert [(p.line, p.reason.split(" ")[0]) for p in report.rejected] == [
-        (3, "missing"), (4, "unknown"), (5, "unknown"), (6, "'has"), (7, "student"), (8, "missing")]
+        (3, "missing"), (4, "unknown"), (5, "unknown"), (6, "'has"), (7, "student")]
     assert "other" not in report.rejected[4].reason and "class" in report.rejected[4].reason
-    assert report.imported_rows == 2
+    assert "r.csv:8: class blank: taken from line 7 above (merged cells)" in map(str, report.warnings)
+    assert report.imported_rows == 3
     flagged = [g for f in roster.list_families(db) for g in f["guardians"] if not g["phone_valid"]]
     assert [g["phone"] for g in flagged] == ["12345"]
     assert any("12345" in str(w) for w in report.warnings)
@@ -64,7 +65,7 @@ def test_nothing_imported_leaves_database_unchanged(db, tmp_path):
 
 @pytest.mark.parametrize("content, message", [
     (b"", "empty"),
-    (b"name,phone\nx,1\n", "no column for student_id"),
+    (b"name,phone\nx,1\n", "but not student id, student name, class"),
     (bytes(range(256)) * 4, "not UTF-8"),
 ])
 def test_unreadable_files_fail_clearly(db, tmp_path, content, message):
@@ -314,3 +315,46 @@ def test_an_unknown_number_range_still_joins_siblings_on_its_digits(db, tmp_path
     assert sorted(s["source_id"] for s in family["students"]) == ["D1", "D2"]
     assert len(family["guardians"]) == 1 and not family["guardians"][0]["phone_valid"]
     assert all("used to join households on its digits" in w.reason for w in report.warnings)
+
+
+def _students(db) -> list[tuple[str, str, str]]:
+    return sorted((s["source_id"], s["name"], s["class_id"]) for f in roster.list_families(db) for s in f["students"])
+
+
+def test_excel_unicode_text_is_utf16_with_tabs(db, tmp_path):
+    path = tmp_path / "通讯录.txt"
+    path.write_text("学号\t学生姓名\t班级\t家长姓名\t联系电话\r\nD001\t王小明\t3A\t王奶奶\t13800138001\r\n",
+                    encoding="utf-16")
+    report = roster.import_roster(db, path)
+    assert report.exit_code == 0 and report.format == "CSV (utf-16, tabs)"
+    assert _students(db) == [("D001", "王小明", "3A")]
+
+
+def test_semicolons_from_a_european_excel(db, tmp_path):
+    path = tmp_path / "r.csv"
+    path.write_text("student id;student name;class;guardian name;guardian phone\nS1;Ana Li;3A;Mei Li;13800138001\n",
+                    encoding="utf-8")
+    assert roster.import_roster(db, path).format == "CSV (utf-8, semicolons)"
+    assert _students(db) == [("S1", "Ana Li", "3A")]
+
+
+def test_a_chinese_platform_export_title_row_markers_grade_two_guardians_merged_cells(db, tmp_path):
+    """The shape of a class contact list from a school platform, saved from Excel as GBK CSV."""
+    path = tmp_path / "三年级家长通讯录.csv"
+    path.write_text(
+        "三年级家长通讯录,,,,,,,\n"
+        "导出时间：2026-11-30,,,,,,,\n"
+        "*学号,姓名(*),【年级】,班级（必填）,家长1姓名,家长1电话,家长1亲子关系,家长2姓名,家长2电话\n"
+        "D001,王小明,三年级,1班,王奶奶,13800138001,祖母,王爸爸,13900139001\n"
+        "D002,李华,,,李妈妈,13800138002,母亲,,\n"
+        "D003,张伟,三年级,2班,,,,张爷爷,13800138003\n",
+        encoding="gbk")
+    report = roster.import_roster(db, path)
+    assert report.exit_code == 0, report.rejected
+    assert report.format == "CSV (gb18030, commas, header on line 3)"
+    assert _students(db) == [("D001", "王小明", "三年级1班"), ("D002", "李华", "三年级1班"), ("D003", "张伟", "三年级2班")]
+    guardians = {f["students"][0]["source_id"]: sorted(g["name"] for g in f["guardians"]) for f in roster.list_families(db)}
+    assert guardians == {"D001": ["王奶奶", "王爸爸"], "D002": ["李妈妈"], "D003": ["张爷爷"]}
+    assert [str(w) for w in report.warnings] == [
+        "三年级家长通讯录.csv:5: grade blank: taken from line 4 above (merged cells)",
+        "三年级家长通讯录.csv:5: class blank: taken from line 4 above (merged cells)"]
