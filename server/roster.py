@@ -180,7 +180,7 @@ class _DryRun(Exception):
 
 
 def import_roster(db: Database, path: Path, *, region: str | None = None, full: bool = False,
-                  dry_run: bool = False) -> ImportReport:
+                  dry_run: bool = False, sheet: str | None = None) -> ImportReport:
     """Import a roster file or OneRoster folder/zip; one transaction, good rows only.
 
     Students missing from the file are marked as left only within the classes the file
@@ -188,7 +188,7 @@ def import_roster(db: Database, path: Path, *, region: str | None = None, full: 
     is the whole school. ``dry_run`` does everything, reports it, and writes nothing.
     """
     report = ImportReport(source=str(path), full=full, dry_run=dry_run)
-    rows, problems, notes, report.format = read_roster(path)
+    rows, problems, notes, report.format = read_roster(path, sheet)
     report.rows = len({(r.file, r.line) for r in rows}) + len(problems)
     report.rejected.extend(problems)
     report.warnings.extend(notes)

@@ -27,6 +27,8 @@ from server.roster_table import (
     recognised,
     rows_from,
 )
+from server.roster_xlsx import read_xlsx
+from server.safe_zip import member
 
 __all__ = ["RosterRow", "RowProblem", "decode", "read_roster"]
 
@@ -170,40 +172,10 @@ def _oneroster_tables(path: Path) -> dict[str, list[tuple[int, dict]]]:
             for name in ONEROSTER_FILES:
                 if name not in names:
                     raise ImportFailed(f"{path.name} has no {name}: not a OneRoster 1.1 export.")
-                tables[name] = load(name, _member(archive, archive.getinfo(names[name]), path.name))
+                tables[name] = load(name, member(archive, archive.getinfo(names[name]), path.name))
     except zipfile.BadZipFile:
         raise ImportFailed(f"{path.name} is not a readable zip file.") from None
     return tables
-
-
-MAX_MEMBER_BYTES = 64 * 1024 * 1024  # users.csv of a very large school is a few MB
-MAX_RATIO = 100  # CSV packs 5-10 times; a zip bomb packs thousands of times
-READABLE = {zipfile.ZIP_STORED: "stored", zipfile.ZIP_DEFLATED: "deflate", zipfile.ZIP_BZIP2: "bzip2",
-            zipfile.ZIP_LZMA: "lzma"}
-
-
-def _member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, zip_name: str) -> bytes:
-    """One file of the zip, refused with a sentence when it is encrypted, packed in a way we do
-    not read, or unpacks to more than MAX_MEMBER_BYTES or MAX_RATIO times its packed size (a
-    zip bomb). The limits hold while reading: the sizes a zip declares can lie."""
-    if info.flag_bits & 0x1:
-        raise ImportFailed(f"{zip_name}: {info.filename} is password-protected. Export the roster again "
-                           "without a password.")
-    if info.compress_type not in READABLE:
-        raise ImportFailed(f"{zip_name}: {info.filename} is packed with compression method {info.compress_type} "
-                           "(for example Deflate64), which PaperBridge does not read. Zip the files again with "
-                           "ordinary compression (Windows: Send to > Compressed folder).")
-    limit = min(MAX_MEMBER_BYTES, max(info.compress_size, 1024) * MAX_RATIO)
-    chunks, size = [], 0
-    with archive.open(info) as member:
-        while chunk := member.read(1024 * 1024):
-            size += len(chunk)
-            if size > limit:
-                raise ImportFailed(f"{zip_name}: {info.filename} unpacks to more than {limit // (1024 * 1024) or 1} MB "
-                                   f"from {info.compress_size:,} bytes: not a roster export (a zip bomb?). "
-                                   "Nothing was imported.")
-            chunks.append(chunk)
-    return b"".join(chunks)
 
 
 def _person_name(row: dict) -> str:
@@ -257,8 +229,9 @@ def read_oneroster(path: Path) -> tuple[list[RosterRow], list[RowProblem]]:
     return rows, problems
 
 
-def read_roster(path: Path) -> tuple[list[RosterRow], list[RowProblem], list[RowProblem], str]:
-    """Rows, lines refused while reading, notes (warnings), and a description of the format."""
+def read_roster(path: Path, sheet: str | None = None) -> tuple[list[RosterRow], list[RowProblem], list[RowProblem], str]:
+    """Rows, lines refused while reading, notes (warnings), and a description of the format.
+    ``sheet`` names the worksheet of an .xlsx (default: the first with a header row)."""
     if not path.exists():
         raise ImportFailed(f"{path} does not exist.")
     if is_oneroster(path):
@@ -266,5 +239,8 @@ def read_roster(path: Path) -> tuple[list[RosterRow], list[RowProblem], list[Row
         return rows, problems, [], "OneRoster 1.1"
     if path.is_dir():
         raise ImportFailed(f"{path} is a folder without OneRoster users.csv, classes.csv and enrollments.csv.")
+    if path.suffix.lower() in (".xlsx", ".xlsm"):
+        rows, notes, described = read_xlsx(path, sheet)
+        return rows, [], notes, f"Excel ({described})"
     rows, problems, notes, described = read_csv(path)
     return rows, problems, notes, f"CSV ({described})"

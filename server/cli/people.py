@@ -29,10 +29,13 @@ def roster_group() -> None:
 @click.option("--full", is_flag=True,
               help="The file is the whole school: students of any class missing from it are marked as left.")
 @click.option("--dry-run", is_flag=True, help="Say what would change (new, updated, left) and write nothing.")
+@click.option("--sheet", help="The worksheet of an .xlsx file (default: the first with a header row).")
 @format_option
 @with_db
-def roster_import(ctx: Context, source: Path, region: str | None, full: bool, dry_run: bool, fmt: str) -> None:
-    """Import a roster CSV (UTF-8, GBK or Big5; Chinese or English headers) or a OneRoster 1.1 folder/zip.
+def roster_import(ctx: Context, source: Path, region: str | None, full: bool, dry_run: bool, sheet: str | None,
+                  fmt: str) -> None:
+    """Import a roster: Excel (.xlsx), CSV or Excel's Unicode Text (UTF-8, UTF-16, GBK or Big5;
+    commas, semicolons or tabs; Chinese or English headers), or a OneRoster 1.1 folder/zip.
 
     Students missing from the file are marked as left only in the classes the file lists;
     with --full, in every class. Exit status: 0 all rows imported, 1 some rows rejected,
@@ -42,9 +45,10 @@ def roster_import(ctx: Context, source: Path, region: str | None, full: bool, dr
     Example:
       paperbridge roster import 3A.csv --dry-run
       paperbridge roster import 2026秋季全校名单.csv --full
+      paperbridge roster import 家长通讯录.xlsx --sheet 三年级
     """
     try:
-        report = roster.import_roster(ctx.db(), source, region=region, full=full, dry_run=dry_run)
+        report = roster.import_roster(ctx.db(), source, region=region, full=full, dry_run=dry_run, sheet=sheet)
     except PaperBridgeError as exc:
         click.echo(f"Error: {exc}", err=True)
         sys.exit(2)

@@ -358,3 +358,45 @@ def test_a_chinese_platform_export_title_row_markers_grade_two_guardians_merged_
     assert [str(w) for w in report.warnings] == [
         "三年级家长通讯录.csv:5: grade blank: taken from line 4 above (merged cells)",
         "三年级家长通讯录.csv:5: class blank: taken from line 4 above (merged cells)"]
+
+
+def test_an_excel_workbook_with_numbers_a_title_and_a_named_sheet(db, tmp_path):
+    from openpyxl import Workbook
+    book = Workbook()
+    book.active.title = "说明"
+    book.active.append(["请在下一页填写"])  # an instructions sheet first: no header there
+    sheet = book.create_sheet("三年级")
+    sheet.append(["三年级一班家长通讯录"])
+    sheet.append(["学号", "学生姓名", "班级", "家长姓名", "联系电话"])
+    sheet.append([20260001, "王小明", "3A", "王奶奶", 13800138001])  # Excel keeps ids and phones as numbers
+    sheet.append(["20260002", "李华", None, "李妈妈", "13800138002"])
+    path = tmp_path / "通讯录.xlsx"
+    book.save(path)
+    report = roster.import_roster(db, path)
+    assert report.exit_code == 0, report.rejected
+    assert report.format == "Excel (sheet 三年级, header on row 2)"
+    assert _students(db) == [("20260001", "王小明", "3A"), ("20260002", "李华", "3A")]
+    phones = sorted(g["phone"] for f in roster.list_families(db) for g in f["guardians"])
+    assert phones == ["+8613800138001", "+8613800138002"]
+    with pytest.raises(ImportFailed, match="no sheet '四年级'; its sheets: 说明, 三年级"):
+        roster.import_roster(db, path, sheet="四年级")
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"not a zip at all", "not an Excel workbook"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 512, "not an Excel workbook"),  # an old .xls
+])
+def test_what_is_not_a_workbook_says_so(db, tmp_path, content, message):
+    path = tmp_path / "r.xlsx"
+    path.write_bytes(content)
+    with pytest.raises(ImportFailed, match=message):
+        roster.import_roster(db, path)
+
+
+def test_an_xlsx_zip_bomb_is_refused(db, tmp_path):
+    import zipfile
+    path = tmp_path / "bomb.xlsx"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("xl/worksheets/sheet1.xml", b"<" * (80 * 1024 * 1024))
+    with pytest.raises(ImportFailed, match="zip bomb"):
+        roster.import_roster(db, path)
