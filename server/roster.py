@@ -109,6 +109,20 @@ def _validate(row: RosterRow, region: str, default_language: str) -> Entry:
     )
 
 
+def _one_spelling(db: Database, entries: list[Entry]) -> list[RowProblem]:
+    """D005 and d005 are one student: the spelling already on record wins, else the file's first.
+    Each other spelling is a warning (a typo, or a platform that lower-cases ids)."""
+    spelling = {source_id.casefold(): source_id for (source_id,) in db.execute("SELECT source_id FROM students")}
+    notes = []
+    for entry in entries:
+        kept = spelling.setdefault(entry.student_id.casefold(), entry.student_id)
+        if kept != entry.student_id:
+            notes.append(RowProblem(entry.where.file, entry.where.line,
+                                    f"student id {entry.student_id} taken as {kept} (the same id in other letters)"))
+            entry.student_id = kept
+    return notes
+
+
 def _check_consistency(entries: list[Entry]) -> tuple[list[Entry], list[RowProblem]]:
     """A student id must keep one name, class and family id throughout the file."""
     first: dict[str, Entry] = {}
@@ -200,6 +214,7 @@ def import_roster(db: Database, path: Path, *, region: str | None = None, full: 
             entries.append(_validate(row, region, default_language))
         except ValueError as exc:
             report.rejected.append(RowProblem(row.file, row.line, str(exc)))
+    report.warnings.extend(_one_spelling(db, entries))
     entries, clashes = _check_consistency(entries)
     report.rejected.extend(clashes)
     report.warnings.extend(RowProblem(e.where.file, e.where.line, f"phone {e.phone.raw!r} is not a valid number; kept, "

@@ -400,3 +400,14 @@ def test_an_xlsx_zip_bomb_is_refused(db, tmp_path):
         archive.writestr("xl/worksheets/sheet1.xml", b"<" * (80 * 1024 * 1024))
     with pytest.raises(ImportFailed, match="zip bomb"):
         roster.import_roster(db, path)
+
+
+def test_the_same_student_id_in_other_letters_is_one_student(db, tmp_path):
+    roster.import_roster(db, write_roster(tmp_path / "a.csv", [row("D005", "王小明", "3A")]))
+    report = roster.import_roster(db, write_roster(tmp_path / "b.csv", [row("d005", "王小明", "3A"),
+                                                                       row("E1", "李华", "3A", phone="13800138002"),
+                                                                       row("e1", "李华", "3A", phone="13800138002")]))
+    assert report.exit_code == 0 and report.students_deactivated == 0
+    assert _students(db) == [("D005", "王小明", "3A"), ("E1", "李华", "3A")]
+    assert [str(w) for w in report.warnings] == ["b.csv:2: student id d005 taken as D005 (the same id in other letters)",
+                                                 "b.csv:4: student id e1 taken as E1 (the same id in other letters)"]
