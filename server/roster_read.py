@@ -163,12 +163,15 @@ def _oneroster_tables(path: Path) -> dict[str, list[tuple[int, dict]]]:
 
     tables = {}
     if path.is_dir():
+        _not_1_2(path.name, (path / "manifest.csv").read_bytes() if (path / "manifest.csv").exists() else b"")
         for name in ONEROSTER_FILES:
             tables[name] = load(name, (path / name).read_bytes())
         return tables
     try:
         with zipfile.ZipFile(path) as archive:
             names = {Path(n).name: n for n in archive.namelist()}
+            if "manifest.csv" in names:
+                _not_1_2(path.name, member(archive, archive.getinfo(names["manifest.csv"]), path.name))
             for name in ONEROSTER_FILES:
                 if name not in names:
                     raise ImportFailed(f"{path.name} has no {name}: not a OneRoster 1.1 export.")
@@ -178,11 +181,37 @@ def _oneroster_tables(path: Path) -> dict[str, list[tuple[int, dict]]]:
     return tables
 
 
+def _not_1_2(source: str, manifest: bytes) -> None:
+    """A OneRoster 1.2 export keeps roles in roles.csv, not users.csv: say so, not 'no role column'."""
+    for row in csv.reader(io.StringIO(decode(manifest)[0] if manifest else "")):
+        if len(row) >= 2 and row[0].strip() == "oneroster.version" and row[1].strip() not in ("1.0", "1.1"):
+            raise ImportFailed(f"{source} is a OneRoster {row[1].strip()} export; PaperBridge reads OneRoster 1.1 "
+                               "(roles in users.csv). Export again as OneRoster 1.1 (most platforms offer it), or "
+                               "export the class lists as CSV/Excel.")
+
+
 def _person_name(row: dict) -> str:
     given, family = (row.get("givenName") or "").strip(), (row.get("familyName") or "").strip()
     if any("\u4e00" <= ch <= "\u9fff" for ch in given + family):
         return family + given  # Chinese names: family name first, no space
     return " ".join(part for part in (given, family) if part)
+
+
+def _homerooms(enrollments: list[tuple[int, dict]], classes: dict[str, dict], active) -> dict[str, str]:
+    """Each student's class: the homeroom when there is one (subject sections come and go),
+    else the first class listed."""
+    class_of: dict[str, tuple[bool, str]] = {}
+    for _, enrol in enrollments:
+        if not (active(enrol) and (enrol.get("role") or "").strip() == "student"):
+            continue
+        cls = classes.get(enrol.get("classSourcedId", ""))
+        if cls is None:
+            continue
+        homeroom = (cls.get("classType") or "").strip().lower() == "homeroom"
+        known = class_of.get(enrol["userSourcedId"])
+        if known is None or homeroom and not known[0]:
+            class_of[enrol["userSourcedId"]] = (homeroom, (cls.get("classCode") or cls.get("title") or "").strip())
+    return {uid: name for uid, (_, name) in class_of.items()}
 
 
 def read_oneroster(path: Path) -> tuple[list[RosterRow], list[RowProblem]]:
@@ -191,15 +220,10 @@ def read_oneroster(path: Path) -> tuple[list[RosterRow], list[RowProblem]]:
     active = lambda row: (row.get("status") or "active").strip() != "tobedeleted"  # noqa: E731
     users = {r["sourcedId"]: (line, r) for line, r in tables["users.csv"] if active(r)}
     classes = {r["sourcedId"]: r for _, r in tables["classes.csv"] if active(r)}
-    class_of: dict[str, str] = {}
-    for _, enrol in tables["enrollments.csv"]:
-        if active(enrol) and (enrol.get("role") or "").strip() == "student":
-            cls = classes.get(enrol.get("classSourcedId", ""))
-            if cls is not None:
-                class_of.setdefault(enrol["userSourcedId"], (cls.get("classCode") or cls.get("title") or "").strip())
+    class_of = _homerooms(tables["enrollments.csv"], classes, active)
     guardians_of: dict[str, list[str]] = {}
     for uid, (_, user) in users.items():
-        agents = [a.strip() for a in (user.get("agentSourcedIds") or "").split(",") if a.strip()]
+        agents = [a.strip() for a in (user.get("agentSourcedIds") or user.get("agents") or "").split(",") if a.strip()]
         role = (user.get("role") or "").strip()
         for agent in agents:
             if role in GUARDIAN_ROLES:
@@ -216,7 +240,8 @@ def read_oneroster(path: Path) -> tuple[list[RosterRow], list[RowProblem]]:
         base = {"student_id": (user.get("identifier") or "").strip() or uid,
                 "student_name": _person_name(user), "class": class_of[uid],
                 "guardian_language": (user.get("metadata.language") or "").strip()}
-        guardian_ids = [g for g in dict.fromkeys(guardians_of.get(uid, [])) if g in users]
+        guardian_ids = [g for g in dict.fromkeys(guardians_of.get(uid, []))  # a teacher as agent is no guardian
+                        if g in users and (users[g][1].get("role") or "").strip() in GUARDIAN_ROLES]
         if not guardian_ids:
             rows.append(RosterRow("users.csv", line, dict(base)))
         for gid in guardian_ids:

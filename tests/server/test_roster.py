@@ -1,4 +1,5 @@
 import zipfile
+from pathlib import Path
 
 import pytest
 
@@ -411,3 +412,33 @@ def test_the_same_student_id_in_other_letters_is_one_student(db, tmp_path):
     assert _students(db) == [("D005", "王小明", "3A"), ("E1", "李华", "3A")]
     assert [str(w) for w in report.warnings] == ["b.csv:2: student id d005 taken as D005 (the same id in other letters)",
                                                  "b.csv:4: student id e1 taken as E1 (the same id in other letters)"]
+
+
+SAMPLES = Path(__file__).resolve().parent.parent / "samples" / "oneroster"  # public exports; see SOURCE.txt there
+
+
+def test_public_oneroster_sample_moodle_full_homeroom_and_only_real_guardians(db):
+    report = roster.import_roster(db, SAMPLES / "moodle_v1p1_full")
+    # its homeroom is marked tobedeleted, so the physics section; the teacher who is the student's
+    # agent is not made a guardian
+    assert _students(db) == [("mmichel.jones", "mmichel Jones", "Phys 100 - 1")]
+    assert [g for f in roster.list_families(db) for g in f["guardians"]] == []
+    assert sorted(p.reason for p in report.rejected) == ["student usr-222-567891 has no class enrollment",
+                                                         "student usr-222-66778899 has no class enrollment"]
+
+
+def test_public_oneroster_sample_moodle_minimal_homeroom_before_the_section_listed_first(db):
+    roster.import_roster(db, SAMPLES / "moodle_v1p1_minimal")
+    assert [(name, cls) for _, name, cls in _students(db)] == [("mmichel Jones", "History - 2")]
+
+
+def test_public_oneroster_sample_with_v1_0_column_names(db):
+    report = roster.import_roster(db, SAMPLES / "oat_v1p1_base")
+    assert report.exit_code == 0
+    assert _students(db) == [("user identifier", "ionut padurariu", "Class 1 title"),
+                             ("user identifier 2", "ionut2 padurariu", "Class 3 title")]
+
+
+def test_a_oneroster_1_2_export_says_what_it_is(db):
+    with pytest.raises(ImportFailed, match="is a OneRoster 1.2 export; PaperBridge reads OneRoster 1.1"):
+        roster.import_roster(db, SAMPLES / "moodle_v1p2_full")
