@@ -234,6 +234,8 @@ def close_interrupted(db: Database) -> int:
     again records the rest, exactly once."""
     open_batches = db.execute("SELECT id, pid, started_at FROM scan_batches WHERE finished_at IS NULL").fetchall()
     gone = [batch_id for batch_id, pid, started in open_batches if not _running(pid, started)]
+    if not gone:
+        return 0
     with write_transaction(db):
         db.conn.executemany("UPDATE scan_batches SET finished_at = ?, interrupted = 1 WHERE id = ?",
                             [(clock.now_iso(), batch_id) for batch_id in gone])

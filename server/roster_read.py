@@ -17,13 +17,11 @@ from server.errors import ImportFailed
 from server.mixed_encoding import NAMES, read_lines
 from server.roster_table import (
     HEADER_SEARCH,
-    LOOKUP,
     REQUIRED,
     RosterRow,
     RowProblem,
     column_of,
     find_header,
-    header_key,
     recognised,
     rows_from,
 )
@@ -54,9 +52,9 @@ def decode(data: bytes) -> tuple[str, str, dict[int, str]]:
 
 def _pick_encoding(data: bytes, candidates: dict[str, str]) -> str:
     """Both GBK and Big5 decode these bytes: known Chinese headers decide, then charset_normalizer."""
-    def header_hits(text: str) -> int:
-        first = text.splitlines()[0] if text else ""
-        return sum(header_key(cell) in LOOKUP for cell in first.split(","))
+    def header_hits(text: str) -> int:  # the most columns one of the first lines names, with any separator
+        lines = text.splitlines()[:HEADER_SEARCH]
+        return max((len(recognised(line.split(d))) for line in lines for d in DELIMITERS), default=0)
     scores = {enc: header_hits(text) for enc, text in candidates.items()}
     best = max(scores.values())
     winners = [enc for enc, score in scores.items() if score == best]

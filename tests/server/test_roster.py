@@ -442,3 +442,12 @@ def test_public_oneroster_sample_with_v1_0_column_names(db):
 def test_a_oneroster_1_2_export_says_what_it_is(db):
     with pytest.raises(ImportFailed, match="is a OneRoster 1.2 export; PaperBridge reads OneRoster 1.1"):
         roster.import_roster(db, SAMPLES / "moodle_v1p2_full")
+
+
+def test_a_big5_file_with_a_title_row_and_tabs_is_read_as_big5(db, tmp_path):
+    path = tmp_path / "r.txt"
+    path.write_bytes("三年級家長通訊錄\n學號\t學生姓名\t班級\t家長姓名\t聯絡電話\nS1\t陳美玲\t三年級1班\t陳婆婆\t13800138001\n"
+                     .encode("big5"))
+    report = roster.import_roster(db, path)
+    assert report.exit_code == 0 and report.format.startswith("CSV (big5hkscs, tabs")
+    assert _students(db) == [("S1", "陳美玲", "三年級1班")]
