@@ -100,7 +100,7 @@ def slip_record(db: Database, serial: int) -> dict | None:
     return slip
 
 
-def mark_sent(db: Database, week: str, classes: list[str] | None = None) -> ledger.RecordResult:
+def mark_sent(db: Database, week: str, classes: list[str] | None = None, *, actor: str = "office") -> ledger.RecordResult:
     """Record `delivered` (paper) for every family and notice on the week's printed slips."""
     year, number = clock.parse_week(week)
     week = f"{year}-W{number:02d}"
@@ -113,6 +113,15 @@ def mark_sent(db: Database, week: str, classes: list[str] | None = None) -> ledg
             classes).fetchall()}
         rows = [r for r in rows if r["family_id"] in allowed]
     events = [ledger.new_event(nid, r["family_id"], "paper", "delivered", source=f"bulletin:{week}",
-                               actor="office", dedupe_key=f"paper-sent:{week}:{r['family_id']}:{nid}")
+                               actor=actor, dedupe_key=f"paper-sent:{week}:{r['family_id']}:{nid}")
               for r in rows for nid in json.loads(r["notice_ids"])]
     return ledger.record(db, events)
+
+
+def printed_weeks(db: Database, limit: int = 8) -> list[dict]:
+    """The latest weeks printed: families with a slip, families recorded as handed out, last print."""
+    return list(db.query(
+        "SELECT s.week, count(DISTINCT s.family_id) AS families, max(s.printed_at) AS printed_at,"
+        " (SELECT count(DISTINCT e.family_id) FROM events e WHERE e.channel = 'paper' AND e.kind = 'delivered'"
+        "  AND e.source = 'bulletin:' || s.week) AS handed_out"
+        " FROM slips s GROUP BY s.week ORDER BY s.week DESC LIMIT ?", [limit]))

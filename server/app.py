@@ -18,7 +18,19 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from ivr import sms, voice
 from server import db as database
 from server import private, settings, webtools
-from server.web import api, auth, callbacks, dashboard, family, init_app, scanning, staff, sync_api
+from server.web import (
+    api,
+    auth,
+    callbacks,
+    dashboard,
+    family,
+    init_app,
+    printing,
+    roster_page,
+    scanning,
+    staff,
+    sync_api,
+)
 from server.webtools import LOCALES, security_headers
 
 csrf = CSRFProtect()
@@ -61,7 +73,8 @@ def create_app(test_config: dict | None = None) -> Flask:
 
 
 BODY_LIMIT = 1024 * 1024  # MAX_CONTENT_LENGTH: forms, receipts, phone webhooks, enrolment need far less
-BODY_LIMITS = {"scanning.scans": 200 * 1024 * 1024, "sync_api.push": sync_api.MAX_BODY}
+BODY_LIMITS = {"scanning.scans": 200 * 1024 * 1024, "sync_api.push": sync_api.MAX_BODY,
+               "roster_page.preview": 20 * 1024 * 1024}
 
 
 def _body_limit() -> None:
@@ -80,8 +93,8 @@ class _SessionCookie(SecureCookieSessionInterface):
 
 def _register_blueprints(app: Flask) -> None:
     init_app(app)
-    for blueprint in (auth.bp, dashboard.bp, callbacks.bp, family.bp, api.bp, scanning.bp, staff.bp, voice.bp, sms.bp,
-                      sync_api.bp):
+    for blueprint in (auth.bp, dashboard.bp, callbacks.bp, family.bp, api.bp, scanning.bp, staff.bp, roster_page.bp,
+                      printing.bp, voice.bp, sms.bp, sync_api.bp):
         app.register_blueprint(blueprint)
     for signed_elsewhere in (api.bp, voice.bp, sms.bp, sync_api.bp):  # bearer tokens / Twilio signatures instead
         csrf.exempt(signed_elsewhere)

@@ -122,3 +122,11 @@ def evidence_dir(db: Database) -> Path:
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     private.protect_folder(folder)
     return folder
+
+
+def upload_dir(db: Database) -> Path:
+    """Files uploaded for a look before they are applied (a roster's preview), beside the database."""
+    folder = file_of(db).parent / (file_of(db).stem + "-uploads")
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    private.protect_folder(folder)
+    return folder

@@ -64,8 +64,15 @@ class ImportReport:
     students_updated: int = 0
     students_deactivated: int = 0
     left: list[str] = field(default_factory=list)  # "name (class)" of each student marked as left
+    families_found: int = 0  # households in the file
+    siblings_joined: int = 0  # households with more than one student
+    by_class: dict[str, dict[str, int]] = field(default_factory=dict)  # class -> {"new", "updated", "left"}
     full: bool = False  # the file was taken as the whole school
     dry_run: bool = False  # nothing was written
+
+    def count(self, class_id: str, what: str) -> None:
+        counts = self.by_class.setdefault(class_id, {"new": 0, "updated": 0, "left": 0})
+        counts[what] += 1
 
     @property
     def exit_code(self) -> int:
@@ -226,6 +233,8 @@ def import_roster(db: Database, path: Path, *, region: str | None = None, full: 
         return report
     groups, warnings = group_households(entries)
     report.warnings.extend(warnings)
+    report.families_found = len(groups)
+    report.siblings_joined = sum(len({e.student_id for e in group}) > 1 for group in groups)
     rejected_ids = ({r.get("student_id") for r in rows} | {p.student_id for p in problems if p.student_id}) \
         - {e.student_id for e in entries}
     classes = None if full else {e.class_id for e in entries}
@@ -293,9 +302,11 @@ def _upsert_student(db: Database, entry: Entry, family_id: int, report: ImportRe
     if row:
         db.table("students").update(row[0], values)
         report.students_updated += 1
+        report.count(entry.class_id, "updated")
     else:
         db.table("students").insert({"source_id": entry.student_id, **values})
         report.students_added += 1
+        report.count(entry.class_id, "new")
 
 
 def _apply_guardians(db: Database, family_id: int, group: list[Entry]) -> None:
@@ -334,6 +345,8 @@ def _deactivate_missing(db: Database, present: set[str], classes: set[str] | Non
                         [(clock.now_iso(), row[0]) for row in leaving])
     report.students_deactivated = len(leaving)
     report.left = [f"{name} ({class_id})" for _id, name, class_id in leaving]
+    for _id, _name, class_id in leaving:
+        report.count(class_id, "left")
     db.execute("UPDATE families SET active = 0 WHERE active = 1 AND id NOT IN"
                " (SELECT family_id FROM students WHERE active = 1)")
 

@@ -12,6 +12,8 @@ import pytest
 from ivr.simulator import Phone
 from print import evidence
 from server import clock, devices, followups, links, settings
+from server.db import upload_dir
+from server.web import printing
 from tests.builders import make_notice
 from tests.conftest import csrf_token
 
@@ -63,6 +65,14 @@ MATRIX = {
     ("GET", "/notices/{notice}/unread.csv"):        (302, 302, 302, 404, 200, 200, 200, 302, 302, 302),
     ("GET", "/notices/new"):                        (302, 302, 302, 200, 200, 200, 200, 302, 302, 302),
     ("POST", "/notices/new"):                       (302, 302, 302, 400, 400, 400, 400, 302, 302, 302),
+    ("GET", "/print"):                              (302, 302, 302, 403, 403, 200, 200, 302, 302, 302),
+    ("POST", "/print"):                             (302, 302, 302, 403, 403, 302, 302, 302, 302, 302),
+    ("POST", "/print/handed-out"):                  (302, 302, 302, 403, 403, 302, 302, 302, 302, 302),
+    ("GET", "/print/jobs/{job}"):                   (302, 302, 302, 403, 403, 200, 200, 302, 302, 302),
+    ("GET", "/print/jobs/{job}.pdf"):               (302, 302, 302, 403, 403, 200, 200, 302, 302, 302),
+    ("GET", "/roster"):                             (302, 302, 302, 403, 403, 200, 200, 302, 302, 302),
+    ("POST", "/roster/preview"):                    (302, 302, 302, 403, 403, 302, 302, 302, 302, 302),
+    ("POST", "/roster/apply"):                      (302, 302, 302, 403, 403, 302, 302, 302, 302, 302),
     ("GET", "/reports"):                            (302, 302, 302, 200, 200, 200, 200, 302, 302, 302),
     ("GET", "/reports/class/3A/{week}.html"):       (302, 302, 302, 404, 200, 200, 200, 302, 302, 302),
     ("GET", "/review"):                             (302, 302, 302, 403, 403, 200, 200, 302, 302, 302),
@@ -89,6 +99,7 @@ BODIES = {
     "/notices/{notice}/chase": {"data": {"action": "told", "family": "{family}", "note": "matrix"}},
     "/login": {"data": {"username": "nobody", "password": "wrong"}},
     "/review/{item}": {"data": {"action": "discard"}},
+    "/print/handed-out": {"data": {"week": "2020-W01"}},  # nothing printed then: a message
     "/settings": {"data": {"office_hours": "08:00-17:00"}},
     "/staff": {"data": {"username": "", "password": "", "role": "office"}},  # refused with a message
     "/staff/{user}": {"data": {"action": "enable"}},
@@ -113,7 +124,12 @@ def world(app, staff, db, school):
                   key="matrix")
     callback = db.execute("SELECT id FROM followups").fetchone()[0]
     user = db.execute("SELECT id FROM users WHERE username = 'office'").fetchone()[0]
-    return {"user": user, "callback": callback, "notice": notice, "family": school["S1"], "evidence": name, "item": item, "batch": "batch-1",
+    out = upload_dir(db) / "print-matrix.pdf"
+    out.write_bytes(b"%PDF-1.4 matrix")
+    printing._jobs["matrixjob"] = printing.Job(id="matrixjob", owner="office", week="2026-W01", classes=["3A"],
+                                               total=1, out=out, done=1, state="done",
+                                               summary={"families": 1, "pages": 1, "slips": 1, "without_notices": 0})
+    return {"job": "matrixjob", "user": user, "callback": callback, "notice": notice, "family": school["S1"], "evidence": name, "item": item, "batch": "batch-1",
             "week": clock.iso_week(clock.now(), settings.zone(db)), "live": live, "revoked": revoked,
             "link": links.make_token(db, school["S1"])}
 
@@ -167,7 +183,7 @@ def test_the_matrix(app, world, role):
 
 def test_every_route_is_in_the_matrix(app):
     sample = {"token": "t", "notice": 1, "family": 1, "evidence": "e", "item": 1, "batch": "b", "week": "2026-W01",
-              "callback": 1, "user": 1}
+              "callback": 1, "user": 1, "job": "j"}
     adapter = app.url_map.bind("localhost")
     covered = {(method, adapter.match(route.format(**sample), method)[0]) for method, route in MATRIX}
     for rule in app.url_map.iter_rules():

@@ -1,0 +1,161 @@
+"""The office's weekly work in the browser: the roster (preview, then apply) and printing
+(a PDF made in the background with progress, then handed out)."""
+
+from __future__ import annotations
+
+import io
+import re
+import time
+
+import pytest
+from openpyxl import Workbook
+
+from print.bulletin import printed_weeks
+from server import clock, settings
+from server.db import upload_dir
+from tests.builders import HEADER, make_notice, row
+from tests.conftest import csrf_token
+
+
+@pytest.fixture
+def office(client, login, staff):
+    login("office", "office-pass")
+    client.post("/lang/en", data={"csrf_token": csrf_token(client, "/"), "next": "/"})
+    return client
+
+
+def _csv(rows: list[list[str]], header: list[str] = HEADER) -> bytes:
+    lines = [",".join(header)] + [",".join(r) for r in rows]
+    return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+def _upload(client, data: bytes, name: str, **form):
+    return client.post("/roster/preview", data={"csrf_token": csrf_token(client, "/roster"),
+                                                "roster": (io.BytesIO(data), name), **form},
+                       content_type="multipart/form-data")
+
+
+def _apply(client, page: str):
+    staged = re.search(r'name="staged" value="([^"]+)"', page).group(1)
+    full = re.search(r'name="full" value="([^"]+)"', page).group(1)
+    return client.post("/roster/apply", data={"csrf_token": csrf_token(client, "/roster"), "staged": staged,
+                                              "full": full, "original": "x.csv"})
+
+
+def _students(db) -> dict[str, int]:
+    return {r[0]: r[1] for r in db.execute("SELECT source_id, active FROM students").fetchall()}
+
+
+def test_the_preview_writes_nothing_and_apply_writes_what_it_showed(office, db):
+    before = _students(db)
+    data = _csv([row("S1", "王小明", "3A", "王大明", "13800138001"),  # S2 (3A) is missing: leaves
+                 row("S4", "王小红", "3B", "王大明", "13800138001"),  # a sibling, joined on the phone
+                 row("S5", "", "3A", "", "")])                       # no name: rejected with its line
+    page = _upload(office, data, "3A名单.csv").get_data(as_text=True)
+    assert _students(db) == before  # nothing written
+    assert "Preview of 3A名单.csv" in page
+    assert re.search(r"<td>3A</td><td class=\"num\">0</td><td class=\"num\">1</td><td class=\"num warn\">1</td>", page)
+    assert re.search(r"<td>3B</td><td class=\"num\">1</td>", page)
+    assert "陳美玲 (3A)" in page  # who leaves, by name
+    assert re.search(r'<td class="num">4</td><td>[^<]*name', page)  # the rejected line and its reason
+    applied = _apply(office, page).get_data(as_text=True)
+    assert "Applied: x.csv" in applied
+    after = _students(db)
+    assert after["S4"] == 1 and after["S2"] == 0 and "S5" not in after
+    family = dict(db.execute("SELECT source_id, family_id FROM students").fetchall())
+    assert family["S1"] == family["S4"]
+    assert list(upload_dir(db).glob("roster-*")) == []  # the staged upload is gone once applied
+
+
+def test_the_whole_school_is_an_explicit_choice(office, db):
+    data = _csv([row("S1", "王小明", "3A", "王大明", "13800138001")])
+    page = _upload(office, data, "3A.csv").get_data(as_text=True)
+    assert "S3" not in page and "Amy Lee (3B)" not in page  # one class's file leaves 3B alone
+    page = _upload(office, data, "school.csv", full="on").get_data(as_text=True)
+    assert "Amy Lee (3B)" in page
+    _apply(office, page)
+    assert _students(db)["S3"] == 0
+
+
+def test_an_xlsx_with_a_title_row_previews(office, db):
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["三年级一班家长通讯录"])
+    sheet.append(["学号", "学生姓名", "班级", "家长姓名", "联系电话"])
+    sheet.append(["S9", "李小华", "3A", "李奶奶", "13800138009"])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    page = _upload(office, buffer.getvalue(), "通讯录.xlsx").get_data(as_text=True)
+    assert re.search(r"<td>3A</td><td class=\"num\">1</td>", page)
+
+
+@pytest.mark.parametrize("data,name,says", [
+    (b"", "empty.csv", "empty"),
+    ("名字,电话\n张三,123\n".encode(), "wrong.csv", "学号"),
+    (b"PK\x03\x04 not really a zip", "oneroster.zip", "zip"),
+    (b"%PDF-1.4", "roster.pdf", "none of"),
+])
+def test_a_file_that_cannot_be_read_says_why_and_changes_nothing(office, db, data, name, says):
+    before = _students(db)
+    reply = _upload(office, data, name)
+    text = reply.get_data(as_text=True) if reply.status_code == 400 else office.get("/roster").get_data(as_text=True)
+    assert says in text
+    assert "roster-" not in text  # the office's own file name, not the staged one
+    assert _students(db) == before
+    assert list(upload_dir(db).glob("roster-*")) == []
+
+
+def test_a_forged_or_stale_staged_name_applies_nothing(office, db):
+    before = _students(db)
+    for name in ("../school.db", "roster-zz.csv", "roster-" + "0" * 32 + ".csv"):
+        reply = office.post("/roster/apply", data={"csrf_token": csrf_token(office, "/roster"), "staged": name,
+                                                   "full": "1"}, follow_redirects=True)
+        assert "Upload the file again" in reply.get_data(as_text=True)
+    assert _students(db) == before
+
+
+def test_teachers_do_not_import_rosters(client, login, staff):
+    login("t3a", "teacher-pass")
+    assert client.get("/roster").status_code == 403
+
+
+def _wait_for(client, url: str) -> str:
+    for _ in range(200):
+        page = client.get(url).get_data(as_text=True)
+        if 'http-equiv="refresh"' not in page:
+            return page
+        time.sleep(0.05)
+    raise AssertionError("the print job did not finish")
+
+
+def test_print_a_class_with_progress_then_mark_it_handed_out(office, db):
+    notice = make_notice(db, classes=["3A"])
+    week = clock.iso_week(clock.now(), settings.zone(db))
+    reply = office.post("/print", data={"csrf_token": csrf_token(office, "/print"), "week": week,
+                                        "scope": "classes", "classes": ["3A"]})
+    assert reply.status_code == 302
+    job = reply.headers["Location"]
+    page = _wait_for(office, job)
+    assert "2 families" in page
+    pdf = office.get(re.search(r'href="(/print/jobs/[^"]+\.pdf)"', page).group(1))
+    assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF") and len(pdf.data) > 5000
+    assert printed_weeks(db)[0]["families"] == 2 and printed_weeks(db)[0]["handed_out"] == 0
+    office.post("/print/handed-out", data={"csrf_token": csrf_token(office, "/print"), "week": week,
+                                           "classes": ["3A"]})
+    assert printed_weeks(db)[0]["handed_out"] == 2
+    delivered = db.execute("SELECT count(*), min(actor) FROM events WHERE notice_id = ? AND kind = 'delivered'"
+                           " AND channel = 'paper'", [notice]).fetchone()
+    assert delivered == (2, "office")
+
+
+def test_printing_without_a_choice_or_notices_says_so(office, db):
+    reply = office.post("/print", data={"csrf_token": csrf_token(office, "/print"), "week": "2026-W48",
+                                        "scope": "classes"}, follow_redirects=True)
+    assert "Choose one or more classes" in reply.get_data(as_text=True)
+    reply = office.post("/print", data={"csrf_token": csrf_token(office, "/print"), "week": "2020-W01",
+                                        "scope": "school"})
+    page = _wait_for(office, reply.headers["Location"])
+    assert 'class="flash error"' in page and "Download" not in page
+    reply = office.post("/print/handed-out", data={"csrf_token": csrf_token(office, "/print"), "week": "2020-W01"},
+                        follow_redirects=True)
+    assert "No bulletins have been printed for 2020-W01" in reply.get_data(as_text=True)
