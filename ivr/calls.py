@@ -110,7 +110,7 @@ def playlist(db: Database, call: dict) -> list[dict]:
     weeks = {clock.iso_week(now, zone), clock.iso_week(now - dt.timedelta(days=7), zone)}
     classes = sorted({r[0] for r in db.execute(
         "SELECT class_id FROM students WHERE family_id = ? AND active = 1", [call["family_id"]]).fetchall()})
-    found = [n for n in notices.list_notices(db, class_ids=classes, published_only=True) if n["week"] in weeks]
+    found = [n for n in notices.list_notices(db, class_ids=classes, published_only=True, current_only=True) if n["week"] in weeks]
     if call["auth"] != "pin":
         found = [n for n in found if not n["private"]]
     return sorted(found, key=lambda n: (n["publish_at"], n["id"]))

@@ -35,7 +35,7 @@ def due(db: Database, now: dt.datetime) -> list[tuple[dict, dict]]:
               1: dt.timedelta(hours=int(settings.get(db, "urgent_delay_hours")))}
     limit = int(settings.get(db, "max_attempts"))
     pairs = []
-    for notice in notices.list_notices(db, published_only=True):
+    for notice in notices.list_notices(db, published_only=True, current_only=True):
         delay = delays[notice["urgent"]]
         if not notice["requires_confirmation"] or notice["private"] or clock.parse(notice["publish_at"]) + delay > now:
             continue
@@ -100,3 +100,35 @@ def set_consent(db: Database, phone: str, consent: bool, note: str) -> None:
                " ON CONFLICT (phone) DO UPDATE SET consent_calls = excluded.consent_calls,"
                " consent_note = excluded.consent_note, updated_at = excluded.updated_at",
                [phone, int(consent), note.strip(), clock.now_iso()])
+
+
+def tell_readers(db: Database, old_id: int, new_notice: dict, transport: Transport | None = None) -> dict[str, int]:
+    """Families who had read or confirmed a notice that was just corrected or withdrawn hear of the
+    new version on their own channel now: a text for texting families, a call (with consent) for
+    phone families. The rest meet it where they read: the app, the next bulletin, the kiosk.
+    Nobody is contacted in quiet hours (they meet it where they read, and reminders follow)."""
+    readers = [fid for fid, s in ledger.notice_status(db, old_id).items() if s.state in ("read", "confirmed")]
+    told = {"sms": 0, "voice": 0, "elsewhere": 0}
+    local = clock.now().astimezone(settings.zone(db)).time()
+    quiet = settings.in_window(local, settings.parse_window(settings.get(db, "quiet_hours")))
+    conf = config.load(db)
+    transport = transport or for_config(db, conf)
+    round_id, school = f"told:{old_id}", settings.get(db, "school_name")
+    for family_id in readers:
+        family = db.table("families").get(family_id)
+        channel = family["preferred_channel"] if family["preferred_channel"] in ("sms", "voice") else None
+        numbers = usable_numbers(db, family, channel) if channel and not quiet else []
+        if not channel or not numbers:
+            told["elsewhere"] += 1
+            continue
+        if channel == "voice":
+            sid = transport.call(numbers[0], conf.url(f"/ivr/voice/outbound?f={family_id}"))
+        else:
+            sid = transport.text(numbers[0], sms.notice_text(new_notice, family["language"], school))
+        db.table("contact_attempts").insert({"family_id": family_id, "notice_id": new_notice["id"],
+                                             "phone": numbers[0], "channel": channel, "round": round_id, "sid": sid,
+                                             "at": clock.now_iso()})
+        told[channel] += 1
+    log.info("notice %s replaced by %s: %s readers told by text, %s by call, %s where they read", old_id,
+             new_notice["id"], told["sms"], told["voice"], told["elsewhere"])
+    return told

@@ -48,7 +48,7 @@ def plan(db: Database, week: str, *, classes: list[str] | None = None, family_co
     if cutoff and cutoff > now:
         raise ValueError(f"--cutoff {cutoff} is later than now: a bulletin only carries notices already published")
     families = _families(db, classes, family_code)
-    week_notices = [n for n in notices.list_notices(db, week=week) if n["publish_at"] <= (cutoff or now)]
+    week_notices = [n for n in notices.list_notices(db, week=week, current_only=True) if n["publish_at"] <= (cutoff or now)]
     if not week_notices:
         raise NothingToPrint(f"No notices are published for {week}: there is nothing to print.")
     week_notices.sort(key=lambda n: (n["publish_at"], n["id"]))

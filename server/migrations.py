@@ -444,3 +444,16 @@ ALTER TABLE users ADD COLUMN session_version INTEGER NOT NULL DEFAULT 1;
 ALTER TABLE scan_batches ADD COLUMN interrupted INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE scan_batches ADD COLUMN pid INTEGER;
 """)
+
+
+@migrations(name="0015_notice_versions")
+def notice_versions(db: Database) -> None:
+    """A published notice is never changed: a correction or a withdrawal is a new notice that
+    ``replaces`` it, with its ``version_kind`` and the ``reason`` staff gave."""
+    run_sql(db, """
+ALTER TABLE notices ADD COLUMN replaces INTEGER REFERENCES notices(id);
+ALTER TABLE notices ADD COLUMN version_kind TEXT NOT NULL DEFAULT 'original'
+    CHECK (version_kind IN ('original', 'correction', 'withdrawal'));
+ALTER TABLE notices ADD COLUMN reason TEXT NOT NULL DEFAULT '';
+CREATE UNIQUE INDEX notices_replaces ON notices(replaces) WHERE replaces IS NOT NULL;
+""")

@@ -58,6 +58,19 @@ def add_notice(
     urgent: bool = False,
 ) -> int:
     """Create a notice; ``classes=None`` means the whole school. Returns the new id."""
+    texts = check_texts(texts)
+    row = notice_row(db, texts=texts, requires_confirmation=requires_confirmation, reply_options=reply_options,
+                     due_date=due_date, private=private, publish_at=publish_at, urgent=urgent, classes=classes)
+    with write_transaction(db):
+        check_classes(db, classes)
+        notice_id = last_id(db.table("notices").insert({**row, "created_at": clock.now_iso(),
+                                                        "created_by": created_by}))
+        insert_parts(db, notice_id, texts, classes)
+    return notice_id
+
+
+def check_texts(texts: dict[str, tuple[str, str]]) -> dict[str, tuple[str, str]]:
+    """Each language's (title, body), both present, in a language notices are written in."""
     if not texts:
         raise ValueError("a notice needs a title and body in at least one language")
     for lang, (title, body) in texts.items():
@@ -65,6 +78,13 @@ def add_notice(
             raise ValueError(f"notices are written in {', '.join(languages.TEXT_LANGUAGES)}, not {lang!r}")
         if not title.strip() or not body.strip():
             raise ValueError(f"the {lang} version needs both a title and a body")
+    return texts
+
+
+def notice_row(db: Database, *, texts: dict, requires_confirmation: bool = True, reply_options: list[str] | None = None,
+               due_date: str | None = None, private: bool = False, publish_at: str | None = None,
+               urgent: bool = False, classes: list[str] | None = None, created_by: str = "") -> dict:
+    """The notices row for these choices, checked (the texts and classes are checked apart)."""
     options = [parse_reply_option(o) for o in reply_options or []]
     if len({o["key"] for o in options}) != len(options):
         raise ValueError("reply options must differ")
@@ -72,23 +92,21 @@ def add_notice(
         due_date = dt.date.fromisoformat(due_date.strip()).isoformat()
     zone = settings.zone(db)
     publish = clock.parse(publish_at, zone) if publish_at else clock.now()
-    with write_transaction(db):
-        _check_classes(db, classes)
-        notice_id = last_id(db.table("notices").insert({
-            "primary_language": next(iter(texts)), "whole_school": int(classes is None),
+    return {"primary_language": next(iter(texts)), "whole_school": int(classes is None),
             "requires_confirmation": int(requires_confirmation),
             "reply_options": json.dumps(options, ensure_ascii=False), "due_date": due_date,
             "private": int(private), "urgent": int(urgent), "publish_at": clock.iso(publish),
-            "week": clock.iso_week(publish, zone), "created_at": clock.now_iso(), "created_by": created_by,
-        }))
-        db.table("notice_texts").insert_all(
-            {"notice_id": notice_id, "language": lang, "title": t.strip(), "body": b.strip()}
-            for lang, (t, b) in texts.items())
-        db.table("notice_classes").insert_all({"notice_id": notice_id, "class_id": c} for c in classes or [])
-    return notice_id
+            "week": clock.iso_week(publish, zone)}
 
 
-def _check_classes(db: Database, classes: list[str] | None) -> None:
+def insert_parts(db: Database, notice_id: int, texts: dict[str, tuple[str, str]], classes: list[str] | None) -> None:
+    db.table("notice_texts").insert_all(
+        {"notice_id": notice_id, "language": lang, "title": t.strip(), "body": b.strip()}
+        for lang, (t, b) in texts.items())
+    db.table("notice_classes").insert_all({"notice_id": notice_id, "class_id": c} for c in classes or [])
+
+
+def check_classes(db: Database, classes: list[str] | None) -> None:
     if classes is None:
         return
     if not classes:
@@ -112,13 +130,29 @@ def _expand(db: Database, notice: dict) -> dict:
                        db.query("SELECT * FROM notice_texts WHERE notice_id = ?", [notice["id"]])}
     notice["classes"] = [r[0] for r in db.execute(
         "SELECT class_id FROM notice_classes WHERE notice_id = ? ORDER BY class_id", [notice["id"]]).fetchall()]
+    newer = db.execute("SELECT id, version_kind FROM notices WHERE replaces = ?", [notice["id"]]).fetchone()
+    notice["superseded_by"] = newer[0] if newer else None
+    notice["state"] = state(notice, newer[1] if newer else None)
     return notice
 
 
+STATES = ("scheduled", "published", "corrected", "withdrawn")
+
+
+def state(notice: dict, replaced_by_kind: str | None = None) -> str:
+    """scheduled (not yet published), published, corrected or withdrawn (a newer version replaced it)."""
+    if replaced_by_kind:
+        return {"correction": "corrected", "withdrawal": "withdrawn"}[replaced_by_kind]
+    return "published" if is_published(notice) else "scheduled"
+
+
 def list_notices(db: Database, *, week: str | None = None, class_ids: list[str] | None = None,
-                 published_only: bool = False) -> list[dict]:
-    """Notices, newest first; ``class_ids`` keeps those addressed to any of them (or the whole school)."""
+                 published_only: bool = False, current_only: bool = False) -> list[dict]:
+    """Notices, newest first; ``class_ids`` keeps those addressed to any of them (or the whole school);
+    ``current_only`` leaves out versions a correction or withdrawal replaced."""
     where, params = [], []
+    if current_only:
+        where.append("id NOT IN (SELECT replaces FROM notices WHERE replaces IS NOT NULL)")
     if week:
         where.append("week = ?"); params.append(week)
     if published_only:

@@ -18,7 +18,7 @@ def families(db: Database, class_ids: list[str] | None = None, *, weeks: int = W
     """Families whose median time to confirm is over 48 h, or with 2+ notices still unconfirmed after 48 h."""
     now = clock.now()
     since = clock.iso(now - dt.timedelta(weeks=weeks))
-    recent = [n for n in notices.list_notices(db, class_ids=class_ids, published_only=True)
+    recent = [n for n in notices.list_notices(db, class_ids=class_ids, published_only=True, current_only=True)
               if n["publish_at"] >= since and n["requires_confirmation"]]
     waits: dict[int, list[float]] = {}
     for notice in recent:

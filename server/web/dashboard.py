@@ -14,7 +14,21 @@ from flask_babel import gettext as _
 from ivr import chase
 from print.bulletin import print_bulletins
 from print.report_pdf import pdf_bytes
-from server import charts, clock, delivery, exports, followups, ledger, links, notices, roster, settings, status, users
+from server import (
+    charts,
+    clock,
+    delivery,
+    exports,
+    followups,
+    ledger,
+    links,
+    notice_versions,
+    notices,
+    roster,
+    settings,
+    status,
+    users,
+)
 from server import reports as class_reports
 from server import unreached as finder
 from server.errors import PaperBridgeError, UnknownNotice
@@ -73,7 +87,14 @@ def notice(notice_id: int):
     return render_template("notice.html", notice=notice, title=title, body=body, report=report,
                            families=families, show=show, labels=labels, chase_rows=chase_rows, page=page, pages=pages,
                            page_links=_page_links(page, pages), failed_states=delivery.FAILED,
-                           published=notices.is_published(notice))
+                           published=notices.is_published(notice), versions=notice_versions.history(get_db(), notice_id),
+                           may_change=_may_change(notice), languages=TEXT_LANGUAGES)
+
+
+def _may_change(notice: dict) -> bool:
+    """Office and admin change any notice; a teacher the notices of their own classes only."""
+    scope = _scope()
+    return scope is None or (not notice["whole_school"] and set(notice["classes"]) <= set(scope))
 
 
 def _page_links(page: int, pages: int, around: int = 4) -> list[int | None]:
@@ -240,47 +261,6 @@ def school_settings():
     rows = [{"name": s.name, "help": s.help, "value": settings.get(db, s.name)} for s in settings.SETTINGS
             if s.name in EDITABLE]
     return render_template("settings.html", rows=rows)
-
-
-@bp.route("/notices/new", methods=["GET", "POST"])
-@login_required(*STAFF)
-def new_notice():
-    db = get_db()
-    scope = _scope()
-    classes = [r[0] for r in db.execute("SELECT id FROM classes ORDER BY id").fetchall()]
-    if scope is not None:
-        classes = [c for c in classes if c in scope]
-    if request.method == "POST":
-        try:
-            notice_id = notices.add_notice(db, **_notice_form(scope), created_by=staff_user()["username"])
-        except ValueError as exc:
-            flash(str(exc), "error")
-            return render_template("notice_new.html", classes=classes, form=request.form,
-                                   chosen=request.form.getlist("classes"), languages=TEXT_LANGUAGES,
-                                   vocabulary=notices.REPLY_VOCABULARY), 400
-        flash(_("Notice saved."), "ok")
-        return redirect(url_for("dashboard.notice", notice_id=notice_id))
-    return render_template("notice_new.html", classes=classes, form={}, chosen=[], languages=TEXT_LANGUAGES,
-                           vocabulary=notices.REPLY_VOCABULARY)
-
-
-def _notice_form(scope: list[str] | None) -> dict:
-    form = request.form
-    texts = {lang: (form.get(f"title_{lang}", ""), form.get(f"body_{lang}", ""))
-             for lang in TEXT_LANGUAGES if form.get(f"title_{lang}", "").strip() or form.get(f"body_{lang}", "").strip()}
-    whole_school = form.get("audience") == "school"
-    if whole_school and scope is not None:
-        raise ValueError(_("Teachers send notices to their own classes."))
-    chosen = form.getlist("classes")
-    if scope is not None and set(chosen) - set(scope):
-        raise ValueError(_("Teachers send notices to their own classes."))
-    return {
-        "texts": texts, "classes": None if whole_school else chosen,
-        "requires_confirmation": form.get("requires_confirmation") == "on",
-        "reply_options": form.getlist("reply"), "due_date": form.get("due_date") or None,
-        "private": form.get("private") == "on", "publish_at": form.get("publish_at") or None,
-        "urgent": form.get("urgent") == "on",
-    }
 
 
 @bp.route("/families")

@@ -47,7 +47,7 @@ def _family(token: str) -> dict:
 
 def _family_notices(family: dict) -> list[dict]:
     classes = sorted({s["class_id"] for s in family["students"]})
-    return notices.list_notices(get_db(), class_ids=classes, published_only=True)
+    return notices.list_notices(get_db(), class_ids=classes, published_only=True, current_only=True)
 
 
 def _notice(family: dict, notice_id: int) -> dict:
