@@ -24,6 +24,7 @@ from server.web import (
     callbacks,
     dashboard,
     family,
+    family_admin,
     init_app,
     notice_forms,
     printing,
@@ -95,7 +96,7 @@ class _SessionCookie(SecureCookieSessionInterface):
 def _register_blueprints(app: Flask) -> None:
     init_app(app)
     for blueprint in (auth.bp, dashboard.bp, callbacks.bp, family.bp, api.bp, scanning.bp, staff.bp, roster_page.bp,
-                      printing.bp, notice_forms.bp, voice.bp, sms.bp, sync_api.bp):
+                      printing.bp, notice_forms.bp, family_admin.bp, voice.bp, sms.bp, sync_api.bp):
         app.register_blueprint(blueprint)
     for signed_elsewhere in (api.bp, voice.bp, sms.bp, sync_api.bp):  # bearer tokens / Twilio signatures instead
         csrf.exempt(signed_elsewhere)

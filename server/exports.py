@@ -18,6 +18,13 @@ UNREAD_COLUMNS = [("classes", "Class / 班级"), ("students", "Students / 学生
                   ("language", "Language / 语言"), ("phone", "Phone / 电话"), ("attempts", "Reminders / 提醒次数"),
                   ("failures", "Failed, with reason / 失败原因")]
 
+UNREACHED_COLUMNS = [("code", "Code / 编号"), ("family", "Family / 家庭"), ("students", "Students / 学生"),
+                     ("kind", "Why listed / 列入原因"), ("unread", "Unread after 48 h / 48 小时未读"),
+                     ("read_only", "Read, not confirmed / 已读未确认"), ("notices", "Notices / 通知数"),
+                     ("median_hours", "Median hours to read / 阅读所需小时（中位数）"),
+                     ("preferred_channel", "Channel / 渠道"), ("language", "Language / 语言"),
+                     ("phones", "Phone / 电话"), ("suggestion", "Suggested next step / 建议")]
+
 
 def csv_bytes(rows: list[dict], columns: list[tuple[str, str]]) -> bytes:
     buffer = io.StringIO()

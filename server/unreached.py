@@ -15,30 +15,58 @@ WEEKS = 4
 
 
 def families(db: Database, class_ids: list[str] | None = None, *, weeks: int = WEEKS) -> list[dict]:
-    """Families whose median time to confirm is over 48 h, or with 2+ notices still unconfirmed after 48 h."""
+    """Families the school does not reach, and apart from them families who read but do not confirm.
+
+    A family is *not reached* when the median time until it first read a notice (on any channel)
+    is over 48 h, or two or more notices stayed unread past 48 h. A family that read the notices
+    was reached: if it left two or more unconfirmed past 48 h it is listed as *read, not
+    confirmed* (``kind``), which asks for a reminder to tick, not for another channel."""
     now = clock.now()
     since = clock.iso(now - dt.timedelta(weeks=weeks))
     recent = [n for n in notices.list_notices(db, class_ids=class_ids, published_only=True, current_only=True)
               if n["publish_at"] >= since and n["requires_confirmation"]]
     waits: dict[int, list[float]] = {}
+    read_only: dict[int, int] = {}
     for notice in recent:
         published = clock.parse(notice["publish_at"])
+        overdue = (now - published) / dt.timedelta(hours=1) > THRESHOLD_HOURS
+        statuses = ledger.notice_status(db, notice["id"])
         for family_id in notices.audience(db, notice, class_ids):
-            status = ledger.status_of(db, notice["id"], family_id)
-            hours = ((clock.parse(status.confirmed_at) - published) / dt.timedelta(hours=1) if status.confirmed_at
-                     else float("inf") if (now - published) / dt.timedelta(hours=1) > THRESHOLD_HOURS else None)
+            status = statuses.get(family_id, ledger.Status())
+            hours = ((clock.parse(status.first_at) - published) / dt.timedelta(hours=1) if status.first_at
+                     else float("inf") if overdue else None)
             if hours is not None:
                 waits.setdefault(family_id, []).append(hours)
+            if overdue and status.state == "read":
+                read_only[family_id] = read_only.get(family_id, 0) + 1
     info = {f["id"]: f for f in roster.list_families(db)}
     out = []
     for family_id, waited in waits.items():
-        median, open_count = statistics.median(waited), sum(h == float("inf") for h in waited)
-        if median > THRESHOLD_HOURS or open_count >= MAX_OPEN:
-            family = info.get(family_id)
-            if family:
-                out.append({"family": family, "median_hours": median, "open": open_count, "notices": len(waited),
-                            "suggestion": suggest(db, family)})
-    return sorted(out, key=lambda r: (-r["open"], -min(r["median_hours"], 10**6)))
+        family = info.get(family_id)
+        median, unread = statistics.median(waited), sum(h == float("inf") for h in waited)
+        row = {"family": family, "median_hours": median, "open": unread, "read_only": read_only.get(family_id, 0),
+               "notices": len(waited)}
+        if family and (median > THRESHOLD_HOURS or unread >= MAX_OPEN):
+            out.append({**row, "kind": "unreached", "suggestion": suggest(db, family)})
+        elif family and row["read_only"] >= MAX_OPEN:
+            out.append({**row, "kind": "read_only", "suggestion": "remind to confirm"})
+    return sorted(out, key=lambda r: (r["kind"] != "unreached", -r["open"], -r["read_only"],
+                                      -min(r["median_hours"], 10**6)))
+
+
+SUGGESTION_COLUMNS = ["code", "family", "students", "preferred_channel", "language", "phones", "unread", "read_only",
+                      "notices", "median_hours", "kind", "suggestion"]
+
+
+def export_rows(rows: list[dict]) -> list[dict]:
+    """One flat row per family, for a spreadsheet (phones included: this is the list to ring)."""
+    return [{"code": r["family"]["code"], "family": r["family"]["display_name"],
+             "students": ", ".join(f"{s['name']} ({s['class_id']})" for s in r["family"]["students"]),
+             "preferred_channel": r["family"]["preferred_channel"], "language": r["family"]["language"],
+             "phones": " ".join(g["phone"] or "" for g in r["family"]["guardians"]).strip(),
+             "unread": r["open"], "read_only": r["read_only"], "notices": r["notices"],
+             "median_hours": "" if r["median_hours"] == float("inf") else round(r["median_hours"]),
+             "kind": r["kind"], "suggestion": r["suggestion"]} for r in rows]
 
 
 def suggest(db: Database, family: dict) -> str:

@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException
 
 from server import clock, followups, settings, users
+from server.web import labels
 from server.webtools import get_db
 
 STAFF = ("admin", "office", "teacher")
@@ -80,7 +81,7 @@ def init_app(app: Flask) -> None:
     def callback_count() -> int:
         return followups.open_count(get_db(), users.class_scope(staff_user()))
 
-    app.jinja_env.globals.update(current_user=current_user, now_iso=clock.now_iso, get_locale=get_locale,
+    app.jinja_env.globals.update(labels=labels, current_user=current_user, now_iso=clock.now_iso, get_locale=get_locale,
                                  review_count=review_count, callback_count=callback_count, inf=float("inf"))
 
     app.register_error_handler(HTTPException, http_error)

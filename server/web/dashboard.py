@@ -33,7 +33,7 @@ from server import reports as class_reports
 from server import unreached as finder
 from server.errors import PaperBridgeError, UnknownNotice
 from server.languages import LANGUAGES, TEXT_LANGUAGES
-from server.web import STAFF, login_required, staff_user
+from server.web import STAFF, labels, login_required, staff_user
 from server.webtools import get_db
 
 bp = Blueprint("dashboard", __name__)
@@ -139,11 +139,16 @@ def unread_export(notice_id: int, fmt: str):
     name = f"unread-notice-{notice_id}"
     if request.args.get("failed"):
         rows, name = [r for r in rows if r["failures"]], f"failed-notice-{notice_id}"
+    rows = labels.localized(rows, state=labels.state, preferred_channel=labels.channel, language=labels.language)
+    return _spreadsheet(rows, exports.UNREAD_COLUMNS, name, fmt)
+
+
+def _spreadsheet(rows: list[dict], columns: list[tuple[str, str]], name: str, fmt: str) -> Response:
     if fmt == "csv":
-        return Response(exports.csv_bytes(rows, exports.UNREAD_COLUMNS), mimetype="text/csv",
+        return Response(exports.csv_bytes(rows, columns), mimetype="text/csv",
                         headers={"Content-Disposition": f"attachment; filename={name}.csv"})
     if fmt == "xlsx":
-        return Response(exports.xlsx_bytes(rows, exports.UNREAD_COLUMNS, f"notice {notice_id}"),
+        return Response(exports.xlsx_bytes(rows, columns, name),
                         mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                         headers={"Content-Disposition": f"attachment; filename={name}.xlsx"})
     abort(404)
@@ -236,7 +241,18 @@ def class_report(class_id: str, week: str, fmt: str):
 @login_required(*STAFF)
 def unreached():
     rows = finder.families(get_db(), _scope())
-    return render_template("unreached.html", rows=rows, threshold=finder.THRESHOLD_HOURS, weeks=finder.WEEKS)
+    return render_template("unreached.html", unreached=[r for r in rows if r["kind"] == "unreached"],
+                           read_only=[r for r in rows if r["kind"] == "read_only"],
+                           threshold=finder.THRESHOLD_HOURS, weeks=finder.WEEKS)
+
+
+@bp.route("/unreached.<fmt>")
+@login_required(*STAFF)
+def unreached_export(fmt: str):
+    """The hard-to-reach list for a spreadsheet, with phones and the suggested next step."""
+    rows = labels.localized(finder.export_rows(finder.families(get_db(), _scope())), kind=labels.reach,
+                            suggestion=labels.suggestion, preferred_channel=labels.channel, language=labels.language)
+    return _spreadsheet(rows, exports.UNREACHED_COLUMNS, "hard-to-reach", fmt)
 
 
 EDITABLE = ("followup_delay_hours", "urgent_delay_hours", "max_attempts", "quiet_hours", "office_hours", "office_phone", "phone_line",
@@ -294,8 +310,13 @@ def family(family_id: int):
         rows.append({"notice": notice, "title": notices.title_for(notice, _ui_language()), "status": state,
                      "reply_label": notices.reply_label(notice, state.reply, _ui_language()) if state.reply else ""})
     events = list(ledger.events_for(db, family_id=family_id))
+    voided = {e.voids for e in events if e.voids}
     link = links.url(db, family_id) if staff_user()["role"] in ("admin", "office") else None
-    return render_template("family.html", family=fam, rows=rows, events=events, link=link, languages=LANGUAGES)
+    phones = [g["phone"] for g in fam["guardians"] if g["phone"]]
+    prefs = {r["phone"]: r for r in db.query(
+        f"SELECT * FROM phone_prefs WHERE phone IN ({','.join('?' * len(phones)) or 'NULL'})", phones)}
+    return render_template("family.html", family=fam, rows=rows, events=events, voided=voided, link=link,
+                           prefs=prefs, languages=LANGUAGES)
 
 
 @bp.route("/families/<int:family_id>/bulletin.pdf")

@@ -159,3 +159,70 @@ def test_printing_without_a_choice_or_notices_says_so(office, db):
     reply = office.post("/print/handed-out", data={"csrf_token": csrf_token(office, "/print"), "week": "2020-W01"},
                         follow_redirects=True)
     assert "No bulletins have been printed for 2020-W01" in reply.get_data(as_text=True)
+
+
+def _family_page(client, family_id: int) -> str:
+    return client.get(f"/families/{family_id}").get_data(as_text=True)
+
+
+def test_call_consent_is_recorded_and_withdrawn_per_number_from_the_family_page(office, db, school):
+    from ivr.followup import usable_numbers
+
+    family = db.table("families").get(school["S2"])
+    assert "no consent yet" in _family_page(office, school["S2"])
+    token = csrf_token(office, f"/families/{school['S2']}")
+    refused = office.post(f"/families/{school['S2']}/consent", data={"csrf_token": token, "phone": "+8613800138002",
+                                                                      "consent": "1", "note": " "},
+                          follow_redirects=True)
+    assert "Say who gave consent" in refused.get_data(as_text=True) and not usable_numbers(db, family, "voice")
+    office.post(f"/families/{school['S2']}/consent", data={"csrf_token": token, "phone": "+8613800138002",
+                                                            "consent": "1", "note": "grandmother, by phone"})
+    assert usable_numbers(db, family, "voice") == ["+8613800138002"]
+    assert "grandmother, by phone" in _family_page(office, school["S2"])
+    office.post(f"/families/{school['S2']}/consent", data={"csrf_token": token, "phone": "+8613800138002",
+                                                            "consent": "0", "note": ""})
+    assert usable_numbers(db, family, "voice") == []
+    other = office.post(f"/families/{school['S2']}/consent", data={"csrf_token": token, "phone": "+8613800138001",
+                                                                    "consent": "1", "note": "x"})
+    assert other.status_code == 404  # another family's number is not this page's to change
+
+
+def test_a_mistaken_receipt_is_cancelled_with_a_reason_and_the_note_of_told_in_person_shows(office, db, school):
+    from ivr import chase
+    from server import ledger, notices
+
+    notice = make_notice(db)
+    chase.chase(db, notices.get_notice(db, notice), [school["S2"]], "told", actor="t3a", note="met grandma at the gate")
+    page = _family_page(office, school["S2"])
+    assert "met grandma at the gate" in page and "in person" in page
+    assert ledger.status_of(db, notice, school["S2"]).state == "confirmed"
+    event = db.execute("SELECT id FROM events WHERE family_id = ?", [school["S2"]]).fetchone()[0]
+    token = csrf_token(office, f"/families/{school['S2']}")
+    url = f"/families/{school['S2']}/events/{event}/void"
+    assert "Say why" in office.post(url, data={"csrf_token": token, "reason": ""},
+                                    follow_redirects=True).get_data(as_text=True)
+    assert ledger.status_of(db, notice, school["S2"]).state == "confirmed"
+    office.post(url, data={"csrf_token": token, "reason": "wrong family"})
+    assert ledger.status_of(db, notice, school["S2"]).state == "unread"
+    assert "wrong family" in _family_page(office, school["S2"])
+    assert office.post(f"/families/{school['S1']}/events/{event}/void",
+                       data={"csrf_token": token, "reason": "x"}).status_code == 404
+
+
+def test_hard_to_reach_keeps_read_but_not_confirmed_apart_and_exports_words(office, db, school):
+    import datetime as dt
+
+    from server import ledger
+
+    for days in (3, 4, 5):
+        publish = (clock.now() - dt.timedelta(days=days)).astimezone(settings.zone(db)).strftime("%Y-%m-%d %H:%M")
+        notice = make_notice(db, publish_at=publish)
+        ledger.record(db, [ledger.new_event(notice, school["S1"], "digital", "read", source="test",
+                                            occurred_at=clock.iso(clock.now() - dt.timedelta(days=days, hours=-2)))])
+    page = office.get("/unreached").get_data(as_text=True)
+    reached, apart = page.split("Read, not confirmed <small>")
+    assert "陳婆婆" in reached and "王大明" not in reached  # S2 read nothing: not reached
+    assert "王大明" in apart and "remind them to confirm" in apart  # S1 read all three, ticked none
+    sheet = office.get("/unreached.csv").get_data(as_text=True)
+    assert "paper slip" in sheet and "not reached" in sheet and "read, not confirmed" in sheet
+    assert ",paper," not in sheet and "zh-Hant" not in sheet and "+8613800138002" in sheet

@@ -43,6 +43,8 @@ MATRIX = {
     ("POST", "/f/{token}/n/{notice}"):              (404, 302, 404, 404, 404, 404, 404, 404, 404, 404),
     ("GET", "/families"):                           (302, 302, 302, 200, 200, 200, 200, 302, 302, 302),
     ("GET", "/families/{family}"):                  (302, 302, 302, 404, 200, 200, 200, 302, 302, 302),
+    ("POST", "/families/{family}/consent"):         (302, 302, 302, 403, 403, 302, 302, 302, 302, 302),
+    ("POST", "/families/{family}/events/nope/void"): (302, 302, 302, 403, 403, 404, 404, 302, 302, 302),
     ("GET", "/families/{family}/bulletin.pdf"):     (302, 302, 302, 403, 403, 200, 200, 302, 302, 302),
     ("POST", "/ivr/sms"):                           (403, 403, 403, 403, 403, 403, 403, 403, 403, 200),
     ("POST", "/ivr/sms/status"):                    (403, 403, 403, 403, 403, 403, 403, 403, 403, 204),
@@ -93,6 +95,7 @@ MATRIX = {
     ("POST", "/staff/integrations"):                (302, 302, 302, 403, 403, 403, 302, 302, 302, 302),
     ("POST", "/staff/integrations/matrix/revoke"):  (302, 302, 302, 403, 403, 403, 302, 302, 302, 302),
     ("GET", "/static/style.css"):                   (200, 200, 200, 200, 200, 200, 200, 200, 200, 200),
+    ("GET", "/unreached.csv"):                      (302, 302, 302, 200, 200, 200, 200, 302, 302, 302),
     ("GET", "/unreached"):                          (302, 302, 302, 200, 200, 200, 200, 302, 302, 302),
 }
 BODIES = {
@@ -103,6 +106,7 @@ BODIES = {
     "/notices/{notice}/chase": {"data": {"action": "told", "family": "{family}", "note": "matrix"}},
     "/login": {"data": {"username": "nobody", "password": "wrong"}},
     "/review/{item}": {"data": {"action": "discard"}},
+    "/families/{family}/consent": {"data": {"phone": "+8613800138001", "consent": "1", "note": ""}},  # refused: no note
     "/print/handed-out": {"data": {"week": "2020-W01"}},  # nothing printed then: a message
     "/settings": {"data": {"office_hours": "08:00-17:00"}},
     "/staff": {"data": {"username": "", "password": "", "role": "office"}},  # refused with a message
