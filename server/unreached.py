@@ -44,11 +44,12 @@ def families(db: Database, class_ids: list[str] | None = None, *, weeks: int = W
     for family_id, waited in waits.items():
         family = info.get(family_id)
         median, unread = statistics.median(waited), sum(h == float("inf") for h in waited)
-        row = {"family": family, "median_hours": median, "open": unread, "read_only": read_only.get(family_id, 0),
+        read_but_open = read_only.get(family_id, 0)
+        row = {"family": family, "median_hours": median, "open": unread, "read_only": read_but_open,
                "notices": len(waited)}
         if family and (median > THRESHOLD_HOURS or unread >= MAX_OPEN):
             out.append({**row, "kind": "unreached", "suggestion": suggest(db, family)})
-        elif family and row["read_only"] >= MAX_OPEN:
+        elif family and read_but_open >= MAX_OPEN:
             out.append({**row, "kind": "read_only", "suggestion": "remind to confirm"})
     return sorted(out, key=lambda r: (r["kind"] != "unreached", -r["open"], -r["read_only"],
                                       -min(r["median_hours"], 10**6)))
