@@ -102,9 +102,11 @@ def _family_by_code_and_pin(db, number: str, caller_family: dict | None, parts: 
 @bp.route("/sms/status", methods=["POST"])
 @twilio_signed
 def status():
-    """Twilio's message status callback: delivered, failed, undelivered."""
-    get_db().execute("UPDATE contact_attempts SET outcome = ? WHERE sid = ?",
-                     [request.form.get("MessageStatus", ""), request.form.get("MessageSid", "")])
+    """Twilio's message status callback: delivered, failed, undelivered (with the carrier's ErrorCode,
+    e.g. 30003 unreachable, 30005 unknown number, 30007 filtered as spam)."""
+    get_db().execute("UPDATE contact_attempts SET outcome = ?, error_code = coalesce(?, error_code) WHERE sid = ?",
+                     [request.form.get("MessageStatus", ""), request.form.get("ErrorCode") or None,
+                      request.form.get("MessageSid", "")])
     return ("", 204)
 
 

@@ -1,7 +1,7 @@
 """Delivery detail per family and channel, as broadcast tools show it.
 
 phone: answered / machine / busy / no answer / failed / calling / opted out / consent pending
-text:  delivered / sent / failed / opted out
+text:  delivered / sent / failed / undelivered / opted out (a failure carries the carrier's code: "undelivered 30007")
 paper: printed / handed out / slip returned / in review
 """
 
@@ -11,6 +11,7 @@ import json
 
 from sqlite_utils import Database
 
+CHANNELS = ("phone", "text", "paper")
 FAILED = {"busy", "no answer", "failed", "machine", "opted out", "consent pending", "undelivered"}
 _CALL = {"completed": "answered", "machine": "machine", "busy": "busy", "no-answer": "no answer", "failed": "failed",
          "canceled": "failed", "sent": "calling", "in-progress": "answered", "ringing": "calling"}
@@ -22,10 +23,11 @@ def detail(db: Database, notice: dict, family_ids: list[int]) -> dict[int, dict]
     if not family_ids:
         return out
     marks = ",".join("?" * len(family_ids))
-    for row in db.query(f"SELECT family_id, channel, outcome FROM contact_attempts WHERE notice_id = ? AND family_id"
-                        f" IN ({marks}) ORDER BY id", [notice["id"], *family_ids]):
+    for row in db.query(f"SELECT family_id, channel, outcome, error_code FROM contact_attempts WHERE notice_id = ?"
+                        f" AND family_id IN ({marks}) ORDER BY id", [notice["id"], *family_ids]):
         key, table = ("phone", _CALL) if row["channel"] == "voice" else ("text", _TEXT)
         out[row["family_id"]][key] = table.get(row["outcome"], row["outcome"])
+        out[row["family_id"]][key + "_error"] = row["error_code"]
     _phone_rules(db, out, family_ids, marks)
     _paper(db, notice, out, family_ids, marks)
     return out
@@ -64,7 +66,3 @@ def _paper(db: Database, notice: dict, out: dict, family_ids: list[int], marks: 
         if out[row["family_id"]]["paper"] != "slip returned":
             out[row["family_id"]]["paper"] = "in review"
 
-
-def failures(entry: dict) -> list[str]:
-    """'phone: busy', 'text: opted out' ... for the failed-only export."""
-    return [f"{channel}: {state}" for channel, state in entry.items() if state in FAILED]

@@ -457,3 +457,13 @@ ALTER TABLE notices ADD COLUMN version_kind TEXT NOT NULL DEFAULT 'original'
 ALTER TABLE notices ADD COLUMN reason TEXT NOT NULL DEFAULT '';
 CREATE UNIQUE INDEX notices_replaces ON notices(replaces) WHERE replaces IS NOT NULL;
 """)
+
+
+@migrations(name="0016_contact_attempt_detail")
+def contact_attempt_detail(db: Database) -> None:
+    """The carrier's error code for a text that did not arrive, and attempts that were only a dry
+    run (nothing sent: they do not count against the attempt limit)."""
+    run_sql(db, """
+ALTER TABLE contact_attempts ADD COLUMN error_code TEXT;
+ALTER TABLE contact_attempts ADD COLUMN dry_run INTEGER NOT NULL DEFAULT 0;
+""")

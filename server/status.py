@@ -39,7 +39,7 @@ def notice_report(db: Database, notice_id: int, class_ids: list[str] | None = No
                  "conflict": conflicts.get(fid, [])} for fid in shown]
     by_state = Counter(states.values())
     in_audience = [rows[fid] for fid in family_ids if fid in rows]
-    by_channel = Counter(ch for row in in_audience if row[3] for ch in row[3].split(","))
+    by_channel = Counter(first_channels(db, notice_id, set(family_ids)).values())  # each family once
     replies = Counter(row[4] for row in in_audience if row[4])
     return {
         "notice": {"id": notice["id"], "title": notices.title_for(notice, notice["primary_language"]),
@@ -55,6 +55,18 @@ def notice_report(db: Database, notice_id: int, class_ids: list[str] | None = No
         "confirmed_times": sorted(row[2] for row in in_audience if row[2]),
         "conflicts": _conflict_rows(db, conflicts),
     }
+
+
+def first_channels(db: Database, notice_id: int, family_ids: set[int]) -> dict[int, str]:
+    """The channel each family first read or confirmed the notice on (voided events left out):
+    a family that read in the app and was later told in person counts once, under the app."""
+    first: dict[int, str] = {}
+    for family_id, channel in db.execute(
+            "SELECT family_id, channel FROM events e WHERE notice_id = ? AND kind IN ('read', 'confirmed', 'reply')"
+            " AND NOT EXISTS (SELECT 1 FROM events v WHERE v.voids = e.id) ORDER BY occurred_at, seq", [notice_id]):
+        if family_id in family_ids:
+            first.setdefault(family_id, channel)
+    return first
 
 
 def _conflict_rows(db: Database, conflicts: dict[int, list[dict]]) -> list[dict]:

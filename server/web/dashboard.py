@@ -82,10 +82,10 @@ def notice(notice_id: int):
     families = report["families"]
     pages = max((report["matching"] - 1) // PAGE_SIZE + 1, 1)
     title, body, _lang = notices.text_for(notice, _ui_language())
-    labels = {o["key"]: notices.reply_label(notice, o["key"], _ui_language()) for o in notice["reply_options"]}
+    reply_labels = {o["key"]: notices.reply_label(notice, o["key"], _ui_language()) for o in notice["reply_options"]}
     chase_rows = _unconfirmed(get_db(), notice, report) if show == "open" else []  # this page's families
     return render_template("notice.html", notice=notice, title=title, body=body, report=report,
-                           families=families, show=show, labels=labels, chase_rows=chase_rows, page=page, pages=pages,
+                           families=families, show=show, reply_labels=reply_labels, chase_rows=chase_rows, page=page, pages=pages,
                            page_links=_page_links(page, pages), failed_states=delivery.FAILED,
                            published=notices.is_published(notice), versions=notice_versions.history(get_db(), notice_id),
                            may_change=_may_change(notice), languages=TEXT_LANGUAGES)
@@ -127,7 +127,7 @@ def _unconfirmed(db, notice: dict, report: dict | None = None) -> list[dict]:
         rows.append({**family, "phone": phones_by_family.get(family["family_id"], []),
                      "call_back": asked.get(family["family_id"], 0),
                      "attempts": attempt.get("count", 0), "delivery": detail,
-                     "failures": "; ".join(delivery.failures(detail))})
+                     "failures": labels.failures(detail)})
     return rows
 
 
@@ -159,13 +159,14 @@ def _spreadsheet(rows: list[dict], columns: list[tuple[str, str]], name: str, fm
 def chart(notice_id: int, chart: str):
     notice = _notice_or_404(notice_id)
     report = status.notice_report(get_db(), notice_id, _scope(), page=0, size=0)  # counts only
-    labels = {"digital": _("app / link"), "paper": _("paper slip"), "voice": _("phone call"), "sms": _("text message"),
-              "kiosk": _("help desk"), "in_person": _("in person"), "unread": _("unread")}
+    names = {code: labels.channel(code) for code in charts.CHANNEL_COLOURS} | {"unread": _("not reached yet")}
     if chart == "channels":
-        svg = charts.channels_bar(report["by_channel"], report["totals"]["unread"], labels)
+        svg = charts.channels_bar(report["by_channel"], report["totals"]["unread"], names,
+                                  _("Families by the channel they first read it on"))
     elif chart == "curve":
         svg = charts.confirmation_curve(notice["publish_at"], report["confirmed_times"], report["totals"]["families"],
-                                        _("confirmed"))
+                                        _("Families confirmed, first 72 hours"), _("hours after publishing"),
+                                        _("% of families confirmed"))
     else:
         abort(404)
     response = Response(svg, mimetype="image/svg+xml")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from flask_babel import gettext as _
 
+from server import delivery as delivery_states
 from server.languages import LANGUAGES
 
 
@@ -40,3 +41,22 @@ def reach(kind: str) -> str:
 def localized(rows: list[dict], **fields) -> list[dict]:
     """Copies of ``rows`` with each named field passed through its labeller: ``localized(rows, state=state)``."""
     return [{**row, **{name: label(row.get(name)) for name, label in fields.items()}} for row in rows]
+
+
+def delivery(code: str | None) -> str:
+    """A delivery state of server.delivery (phone, text, paper)."""
+    names = {"answered": _("answered"), "machine": _("answering machine"), "busy": _("busy"),
+             "no answer": _("no answer"), "failed": _("failed"), "calling": _("calling"), "opted out": _("opted out"),
+             "consent pending": _("waiting for consent to calls"), "delivered": _("delivered"), "sent": _("sent"),
+             "undelivered": _("not delivered"), "printed": _("printed"), "handed out": _("handed out"),
+             "slip returned": _("slip returned"), "in review": _("in review")}
+    return names.get(code or "", code or "")
+
+
+def failures(entry: dict) -> str:
+    """A family's failed deliveries in words: "text: not delivered (carrier code 30007)"."""
+    words = {"phone": _("phone"), "text": _("text"), "paper": _("paper")}
+    return "; ".join(f"{words[channel]}: {delivery(entry[channel])}"
+                     + (" (" + _("carrier code %(code)s", code=entry[channel + "_error"]) + ")"
+                        if entry.get(channel + "_error") else "")
+                     for channel in delivery_states.CHANNELS if entry[channel] in delivery_states.FAILED)

@@ -226,3 +226,20 @@ def test_hard_to_reach_keeps_read_but_not_confirmed_apart_and_exports_words(offi
     sheet = office.get("/unreached.csv").get_data(as_text=True)
     assert "paper slip" in sheet and "not reached" in sheet and "read, not confirmed" in sheet
     assert ",paper," not in sheet and "zh-Hant" not in sheet and "+8613800138002" in sheet
+
+
+def test_a_family_counts_once_in_the_channel_chart_which_has_a_title_axes_and_counts(office, db, school):
+    from ivr import chase
+    from server import ledger, notices, status
+
+    notice = make_notice(db)
+    ledger.record(db, [ledger.new_event(notice, school["S1"], "digital", "read", source="test")])
+    chase.chase(db, notices.get_notice(db, notice), [school["S1"]], "told", actor="t3a", note="at the gate")
+    report = status.notice_report(db, notice)
+    assert report["by_channel"] == {"digital": 1}  # read in the app, then told in person: one family, one channel
+    assert sum(report["by_channel"].values()) + report["totals"]["unread"] == report["totals"]["families"]
+    bar = office.get(f"/notices/{notice}/channels.svg").get_data(as_text=True)
+    assert "Families by the channel they first read it on" in bar and ">1<" in bar.replace(" ", "")
+    curve = office.get(f"/notices/{notice}/curve.svg").get_data(as_text=True)
+    texts = re.findall(r"<text[^>]*>([^<]*)</text>", curve)
+    assert "hours after publishing" in texts and "% of families confirmed" in " ".join(texts)  # the title wraps

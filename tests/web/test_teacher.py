@@ -111,6 +111,23 @@ def test_teacher_reads_counts_and_exports_in_a_real_browser(browser, live_server
     assert sorted(sheet.cell(row, 2).value for row in range(2, sheet.max_row + 1)) == ["Amy Lee", "陳美玲"]
 
 
+def _pdf_text(data: bytes) -> str:
+    import subprocess
+
+    return subprocess.run(["pdftotext", "-layout", "-", "-"], input=data, capture_output=True, check=True).stdout.decode()
+
+
+def test_every_report_mark_is_a_glyph_the_embedded_font_has():
+    from reportlab.pdfbase import pdfmetrics
+
+    from print import fonts
+    from print.report_pdf import marks_for
+
+    font = fonts.register()
+    cmap = pdfmetrics.getFont(font).face.charToGlyph
+    assert all(ord(mark) in cmap for mark in marks_for(font).values())
+
+
 def test_class_week_report_in_every_format(client, login, staff, db, school):
     from server import clock, settings
 
@@ -125,6 +142,8 @@ def test_class_week_report_in_every_format(client, login, staff, db, school):
     assert sheet.max_row == 3 and str(notice) in sheet.cell(1, 4).value
     pdf = client.get(f"/reports/class/3A/{week}.pdf")
     assert pdf.data.startswith(b"%PDF") and pdf.mimetype == "application/pdf"
+    text = _pdf_text(pdf.data)
+    assert "×" in text or "✗" in text  # the unread family's cell is marked, not blank (WenQuanYi has no ✗)
     assert client.get(f"/reports/class/3B/{week}.html").status_code == 404  # not this teacher's class
     assert client.get("/reports/class/3A/not-a-week.csv").status_code == 404
     assert "3A" in client.get("/reports").get_data(as_text=True)
@@ -170,13 +189,14 @@ def test_delivery_detail_and_failed_only_export(client, login, staff, db, school
     db.execute("INSERT INTO contact_attempts (family_id, notice_id, phone, channel, round, sid, outcome, at)"
                " VALUES (?, ?, '+8613800138002', 'sms', 'r1', 'SM42', 'sent', '2026-11-23T00:00:00Z')",
                [school["S2"], notice])
-    Phone(client.application, "+8613800138002").post("/ivr/sms/status", {"MessageSid": "SM42", "MessageStatus": "undelivered"})
+    Phone(client.application, "+8613800138002").post("/ivr/sms/status", {"MessageSid": "SM42", "MessageStatus": "undelivered",
+                                                                       "ErrorCode": "30007"})
     login("office", "office-pass")
     page = client.get(f"/notices/{notice}?show=open").get_data(as_text=True)
-    assert "短信: undelivered" in page and "电话: consent pending" in page
+    assert "短信: 未送达 (运营商代码 30007)" in page and "电话: 等待来电同意" in page
     rows = list(csv.reader(io.StringIO(client.get(f"/notices/{notice}/unread.csv?failed=1").data.decode("utf-8-sig"))))
     reasons = {r[1]: r[-1] for r in rows[1:]}
-    assert reasons == {"陳美玲": "text: undelivered", "Amy Lee": "phone: consent pending"}
+    assert reasons == {"陳美玲": "短信: 未送达 (运营商代码 30007)", "Amy Lee": "电话: 等待来电同意"}
 
 
 def test_list_totals_match_the_full_report_and_pages_by_month(client, login, staff, db, school):
