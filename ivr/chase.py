@@ -20,7 +20,7 @@ from server.errors import NotPublished
 @dataclass
 class ChaseResult:
     done: list[str] = field(default_factory=list)  # family codes
-    skipped: list[str] = field(default_factory=list)  # "code: why"
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (family code, why)
 
 
 ACTIONS = ("call", "text", "told")
@@ -46,7 +46,7 @@ def chase(db: Database, notice: dict, family_ids: list[int], action: str, actor:
         numbers = [n for n in usable_numbers(db, family, "voice" if action == "call" else "sms") if n not in used]
         if not numbers:
             why = "no number with consent to calls" if action == "call" else "no number that accepts texts"
-            result.skipped.append(f"{family['code']}: {why}")
+            result.skipped.append((family["code"], why))
             continue
         phone = numbers[0]
         used.add(phone)

@@ -26,7 +26,7 @@ def pybabel(*args: str) -> None:
 def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         template = str(Path(tmp) / "messages.pot")
-        pybabel("extract", "-F", "babel.cfg", "-k", "_", "-k", "gettext", "-k", "ngettext:1,2", "-k", "n_:1,2", "--no-location", "--sort-output",
+        pybabel("extract", "-F", "babel.cfg", "-k", "_", "-k", "gettext", "-k", "ngettext:1,2", "-k", "n_:1,2", "-k", "Setting:3", "--no-location", "--sort-output",
                 "-o", template, ".")
         pybabel("update", "-i", template, "-d", str(CATALOGUES), "--no-fuzzy-matching", "--ignore-obsolete")
     pybabel("compile", "-d", str(CATALOGUES))

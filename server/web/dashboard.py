@@ -193,7 +193,8 @@ def chase_families(notice_id: int):
     result = chase.chase(get_db(), notice, chosen, request.form.get("action", ""), staff_user()["username"],
                          request.form.get("note", ""))
     done = ngettext("Done for %(n)s family.", "Done for %(n)s families.", len(result.done), n=len(result.done))
-    flash(done + (" " + "; ".join(result.skipped) if result.skipped else ""), "ok" if not result.skipped else "error")
+    skipped = "; ".join(f"{code}: {labels.reason(why)}" for code, why in result.skipped)
+    flash(done + (" " + skipped if skipped else ""), "ok" if not result.skipped else "error")
     return redirect(url_for("dashboard.notice", notice_id=notice_id, show="open"))
 
 

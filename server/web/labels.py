@@ -3,6 +3,8 @@ language, for pages and exports alike: no `paper` or `zh-Hans` reaches a person.
 
 from __future__ import annotations
 
+import re
+
 from flask_babel import gettext as _
 
 from server import delivery as delivery_states
@@ -60,3 +62,39 @@ def failures(entry: dict) -> str:
                      + (" (" + _("carrier code %(code)s", code=entry[channel + "_error"]) + ")"
                         if entry.get(channel + "_error") else "")
                      for channel in delivery_states.CHANNELS if entry[channel] in delivery_states.FAILED)
+
+
+# Reasons the scanner, the phone line and the chase list write down (in English, for the log and
+# the command line), said again in the user's language. An unknown reason is shown as written.
+_REASONS = [
+    (r"a slip is on this page but its QR code cannot be read",
+     lambda m: _("a slip is on this page but its QR code cannot be read")),
+    (r"the QR code is not a valid slip of this school: (.*)",
+     lambda m: _("the QR code is not a valid slip of this school (%(detail)s)", detail=m[1])),
+    (r"the slip does not match any printed slip on record",
+     lambda m: _("the slip does not match any printed slip on record")),
+    (r"the slip is from (\S+), more than (\d+) weeks ago",
+     lambda m: _("the slip is from %(week)s, more than %(n)s weeks ago", week=m[1], n=m[2])),
+    (r"the slip's corner markers cannot be found \(torn, folded or cut off\?\)",
+     lambda m: _("the slip's corner markers cannot be found (torn, folded or cut off?)")),
+    (r"a mark for notice (\d+) is unclear \(faint, scribbled out or partly outside the box\)",
+     lambda m: _("a mark for notice %(id)s is unclear (faint, scribbled out or partly outside the box)", id=m[1])),
+    (r"more than one answer is ticked for notice (\d+)",
+     lambda m: _("more than one answer is ticked for notice %(id)s", id=m[1])),
+    (r"the 'please call me' box is unclear", lambda m: _("the 'please call me' box is unclear")),
+    (r"this slip was scanned before with different marks \(a copy, or marks added later\)",
+     lambda m: _("this slip was scanned before with different marks (a copy, or marks added later)")),
+    (r"ticked 'please call me' on the paper slip", lambda m: _("ticked 'please call me' on the paper slip")),
+    (r"pressed 9 on the phone line: please call back", lambda m: _("pressed 9 on the phone line: please call back")),
+    (r"no number with consent to calls", lambda m: _("no number with consent to calls")),
+    (r"no number that accepts texts", lambda m: _("no number that accepts texts")),
+]
+_COMPILED = [(re.compile(pattern + "$"), say) for pattern, say in _REASONS]
+
+
+def reason(text: str | None) -> str:
+    """A recorded reason in the user's language."""
+    for pattern, say in _COMPILED:
+        if found := pattern.match(text or ""):
+            return say(found)
+    return text or ""

@@ -243,3 +243,27 @@ def test_a_family_counts_once_in_the_channel_chart_which_has_a_title_axes_and_co
     curve = office.get(f"/notices/{notice}/curve.svg").get_data(as_text=True)
     texts = re.findall(r"<text[^>]*>([^<]*)</text>", curve)
     assert "hours after publishing" in texts and "% of families confirmed" in " ".join(texts)  # the title wraps
+
+
+@pytest.mark.parametrize("written", [
+    "a slip is on this page but its QR code cannot be read",
+    "the QR code is not a valid slip of this school: bad signature",
+    "the slip does not match any printed slip on record",
+    "the slip is from 2026-W40, more than 8 weeks ago",
+    "the slip's corner markers cannot be found (torn, folded or cut off?)",
+    "a mark for notice 12 is unclear (faint, scribbled out or partly outside the box)",
+    "more than one answer is ticked for notice 12",
+    "the 'please call me' box is unclear",
+    "this slip was scanned before with different marks (a copy, or marks added later)",
+    "ticked 'please call me' on the paper slip",
+    "pressed 9 on the phone line: please call back",
+    "no number with consent to calls",
+    "no number that accepts texts",
+])
+def test_every_recorded_reason_is_said_in_chinese(app, written):
+    from server.web import labels
+
+    with app.test_request_context("/", headers={"Accept-Language": "zh-CN"}):
+        said = labels.reason(written)
+    assert said != written and re.search(r"[\u4e00-\u9fff]", said)
+    assert all(number in said for number in re.findall(r"\d+", written))  # ids and weeks survive

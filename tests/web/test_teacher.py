@@ -83,7 +83,7 @@ def test_chase_by_text_uses_the_dry_run(client, login, staff, db, school):
                                                              "family": [str(school["S3"])]})
     assert response.status_code == 302
     page = client.get(f"/notices/{notice}?show=open").get_data(as_text=True)
-    assert "no number with consent" in page
+    assert "没有同意接听来电的号码" in page
 
 
 def test_teacher_reads_counts_and_exports_in_a_real_browser(browser, live_server, staff, db, school, tmp_path):
