@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from sqlite_utils import Database
 
 from ivr import config, sms
-from ivr.followup import usable_numbers
+from ivr.followup import record_attempt, usable_numbers
 from ivr.transport import for_config
 from server import clock, ledger, notices, settings
 from server.errors import NotPublished
@@ -54,9 +54,8 @@ def chase(db: Database, notice: dict, family_ids: list[int], action: str, actor:
             sid = transport.call(phone, conf.url(f"/ivr/voice/outbound?f={family_id}"))
         else:
             sid = transport.text(phone, sms.notice_text(notice, family["language"], settings.get(db, "school_name")))
-        db.table("contact_attempts").insert({"family_id": family_id, "notice_id": notice["id"], "phone": phone,
-                                       "channel": "voice" if action == "call" else "sms", "round": round_id,
-                                       "sid": sid, "at": clock.now_iso()})
+        record_attempt(db, family_id=family_id, notice_id=notice["id"], phone=phone,
+                       channel="voice" if action == "call" else "sms", round_id=round_id, sid=sid, transport=transport)
         result.done.append(family["code"])
     return result
 

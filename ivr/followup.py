@@ -1,8 +1,11 @@
-"""Reminders: call or text families whose notices stay unconfirmed.
+"""Reminders: every family whose notice stays unconfirmed gets the next step its phones allow.
 
-A round finds (family, notice) pairs past the delay, outside quiet hours, under the
-attempt limit, with a number that may be used (call consent given by that number's owner,
-no do-not-call, no text opt-out), and contacts each number at most once per round.
+A round finds (family, notice) pairs past the delay, outside quiet hours and under the attempt
+limit. Each gets, whatever its preferred channel: a text to a mobile that accepts texts, or a
+call to a number whose owner consented (phone families are called first); a family with
+neither is left to its teacher (channel ``teacher`` in the round's result; it stays on the
+notice's chase list). Each number is contacted at most once per round. Dry runs (no Twilio
+credentials) are counted apart, so they never use up the real attempts.
 """
 
 from __future__ import annotations
@@ -14,8 +17,8 @@ from dataclasses import dataclass
 from sqlite_utils import Database
 
 from ivr import config, sms
-from ivr.transport import Transport, for_config
-from server import clock, ledger, notices, settings
+from ivr.transport import DryRun, Transport, for_config
+from server import clock, ledger, notices, phones, settings
 
 log = logging.getLogger("paperbridge.reminders")
 
@@ -29,8 +32,9 @@ class Attempt:
     sid: str
 
 
-def due(db: Database, now: dt.datetime) -> list[tuple[dict, dict]]:
-    """(notice, family) pairs that have waited too long and may still be chased."""
+def due(db: Database, now: dt.datetime, *, dry_run: bool = False) -> list[tuple[dict, dict]]:
+    """(notice, family) pairs that have waited too long and may still be chased (attempts of
+    the same kind, real or dry run, count against the limit)."""
     delays = {0: dt.timedelta(hours=int(settings.get(db, "followup_delay_hours"))),
               1: dt.timedelta(hours=int(settings.get(db, "urgent_delay_hours")))}
     limit = int(settings.get(db, "max_attempts"))
@@ -43,8 +47,8 @@ def due(db: Database, now: dt.datetime) -> list[tuple[dict, dict]]:
         for family_id in notices.audience(db, notice):
             if statuses.get(family_id, ledger.Status()).state == "confirmed":
                 continue
-            tries = db.execute("SELECT count(*) FROM contact_attempts WHERE family_id = ? AND notice_id = ?",
-                               [family_id, notice["id"]]).fetchone()[0]
+            tries = db.execute("SELECT count(*) FROM contact_attempts WHERE family_id = ? AND notice_id = ?"
+                               " AND dry_run = ?", [family_id, notice["id"], int(dry_run)]).fetchone()[0]
             if tries < limit:
                 pairs.append((notice, db.table("families").get(family_id)))
     return pairs
@@ -60,8 +64,24 @@ def usable_numbers(db: Database, family: dict, channel: str) -> list[str]:
     return [r["phone"] for r in rows if not r["sms_opt_out"]]
 
 
+def next_steps(db: Database, family: dict) -> list[tuple[str, str]]:
+    """(channel, number) reminders this family's phones allow, best first: texts to mobiles that
+    accept them and calls to numbers with consent (calls first for a family that prefers them)."""
+    texts = [("sms", n) for n in usable_numbers(db, family, "sms") if phones.can_text(n)]
+    calls = [("voice", n) for n in usable_numbers(db, family, "voice")]
+    return calls + texts if family["preferred_channel"] == "voice" else texts + calls
+
+
+def record_attempt(db: Database, *, family_id: int, notice_id: int, phone: str, channel: str, round_id: str,
+                   sid: str, transport: Transport) -> None:
+    db.table("contact_attempts").insert({"family_id": family_id, "notice_id": notice_id, "phone": phone,
+                                         "channel": channel, "round": round_id, "sid": sid, "at": clock.now_iso(),
+                                         "dry_run": int(isinstance(transport, DryRun))})
+
+
 def run(db: Database, transport: Transport | None = None, now: dt.datetime | None = None) -> list[Attempt]:
-    """One round of reminders. Returns what was sent (or, in dry run, logged)."""
+    """One round of reminders. Returns what was sent (or, in dry run, logged), and the families
+    left to their teacher (channel ``teacher``: no number to text or call)."""
     now = now or clock.now()
     local = now.astimezone(settings.zone(db)).time()
     if settings.in_window(local, settings.parse_window(settings.get(db, "quiet_hours"))):
@@ -71,11 +91,12 @@ def run(db: Database, transport: Transport | None = None, now: dt.datetime | Non
     transport = transport or for_config(db, conf)
     round_id, called, sent = clock.uuid7(), set(), []
     school = settings.get(db, "school_name")
-    for notice, family in due(db, now):
-        channel = "voice" if family["preferred_channel"] == "voice" else "sms" if family["preferred_channel"] == "sms" else None
-        if channel is None:
+    for notice, family in due(db, now, dry_run=isinstance(transport, DryRun)):
+        steps = next_steps(db, family)
+        if not steps:
+            sent.append(Attempt(family["code"], notice["id"], "", "teacher", ""))
             continue
-        for phone in usable_numbers(db, family, channel):
+        for channel, phone in steps:
             if phone in called:
                 continue  # the same number is never rung twice in one round
             called.add(phone)
@@ -83,23 +104,14 @@ def run(db: Database, transport: Transport | None = None, now: dt.datetime | Non
                 sid = transport.call(phone, conf.url(f"/ivr/voice/outbound?f={family['id']}"))
             else:
                 sid = transport.text(phone, sms.notice_text(notice, family["language"], school))
-            db.table("contact_attempts").insert({"family_id": family["id"], "notice_id": notice["id"], "phone": phone,
-                                           "channel": channel, "round": round_id, "sid": sid, "at": clock.now_iso()})
+            record_attempt(db, family_id=family["id"], notice_id=notice["id"], phone=phone, channel=channel,
+                           round_id=round_id, sid=sid, transport=transport)
             sent.append(Attempt(family["code"], notice["id"], phone, channel, sid))
             break
-    log.info("reminder round %s: %s calls, %s texts%s", round_id, sum(a.channel == "voice" for a in sent),
-             sum(a.channel == "sms" for a in sent), "" if conf.live else " (dry run: nothing sent)")
+    log.info("reminder round %s: %s calls, %s texts, %s left to teachers%s", round_id,
+             sum(a.channel == "voice" for a in sent), sum(a.channel == "sms" for a in sent),
+             sum(a.channel == "teacher" for a in sent), "" if conf.live else " (dry run: nothing sent)")
     return sent
-
-
-def set_consent(db: Database, phone: str, consent: bool, note: str) -> None:
-    """Consent to automated calls, given by the owner of this number (say who and how in the note)."""
-    if consent and not note.strip():
-        raise ValueError("say who gave consent and how (e.g. 'grandmother, by phone, 2026-11-20')")
-    db.execute("INSERT INTO phone_prefs (phone, consent_calls, consent_note, updated_at) VALUES (?, ?, ?, ?)"
-               " ON CONFLICT (phone) DO UPDATE SET consent_calls = excluded.consent_calls,"
-               " consent_note = excluded.consent_note, updated_at = excluded.updated_at",
-               [phone, int(consent), note.strip(), clock.now_iso()])
 
 
 def tell_readers(db: Database, old_id: int, new_notice: dict, transport: Transport | None = None) -> dict[str, int]:
@@ -125,9 +137,8 @@ def tell_readers(db: Database, old_id: int, new_notice: dict, transport: Transpo
             sid = transport.call(numbers[0], conf.url(f"/ivr/voice/outbound?f={family_id}"))
         else:
             sid = transport.text(numbers[0], sms.notice_text(new_notice, family["language"], school))
-        db.table("contact_attempts").insert({"family_id": family_id, "notice_id": new_notice["id"],
-                                             "phone": numbers[0], "channel": channel, "round": round_id, "sid": sid,
-                                             "at": clock.now_iso()})
+        record_attempt(db, family_id=family_id, notice_id=new_notice["id"], phone=numbers[0], channel=channel,
+                       round_id=round_id, sid=sid, transport=transport)
         told[channel] += 1
     log.info("notice %s replaced by %s: %s readers told by text, %s by call, %s where they read", old_id,
              new_notice["id"], told["sms"], told["voice"], told["elsewhere"])

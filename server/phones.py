@@ -47,3 +47,15 @@ def mask(phone: str | None) -> str:
         return f"+{number.country_code} " + "*" * max(len(national) - 4, 0) + national[-4:]
     except phonenumbers.NumberParseException:
         return "*" * max(len(phone) - 4, 0) + phone[-4:]
+
+
+TEXTABLE = {phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE}
+
+
+def can_text(e164: str) -> bool:
+    """Whether a text message can reach this number: a mobile (or a range that may be mobile),
+    not a landline."""
+    try:
+        return phonenumbers.number_type(phonenumbers.parse(e164)) in TEXTABLE
+    except phonenumbers.NumberParseException:
+        return False

@@ -6,6 +6,7 @@ import click
 
 from server import phones, settings
 from server.cli.base import Context, emit, fail, format_option, plural, with_db
+from server.consent import set_consent
 
 
 @click.group("ivr")
@@ -49,14 +50,12 @@ def ivr_consent(ctx: Context, phone: str, consent: bool, note: str) -> None:
     Example:
       paperbridge ivr consent +8613812345678 --yes --note "grandmother, by phone, 2026-11-20"
     """
-    from ivr import followup  # start-up speed: Twilio's library loads only for the phone commands
-
     db = ctx.db()
     number = phones.normalize(phone, settings.get(db, "default_region"))
     if not number.valid:
-        raise click.ClickException(f"{phone} is not a valid phone number")
+        raise fail(ValueError(f"{phone} is not a valid phone number"))
     try:
-        followup.set_consent(db, number.e164 or phone, consent, note)
+        set_consent(db, number.e164 or phone, consent, note)
     except ValueError as exc:
         raise fail(exc) from None
     click.echo(f"{number.e164}: reminder calls {'allowed' if consent else 'not allowed'}.")
@@ -76,7 +75,9 @@ def followup_group() -> None:
 @format_option
 @with_db
 def followup_run(ctx: Context, fmt: str) -> None:
-    """One round of reminder calls and texts (dry run without Twilio credentials: logged, not sent).
+    """One round of reminders for every unconfirmed family: a text to a mobile, or a call with
+    consent; families with neither are listed for their teacher (channel `teacher`). Without
+    Twilio credentials it is a dry run: logged, not sent, and not counted as real attempts.
 
     \b
     Example:
@@ -91,4 +92,9 @@ def followup_run(ctx: Context, fmt: str) -> None:
     emit(rows, ["family", "notice", "phone", "channel", "sid"], fmt)
     if fmt == "table":
         mode = "sent through Twilio" if config.load(db).live else "dry run: logged in the outbox, nothing sent"
-        click.echo(plural("%(n)s reminder", "%(n)s reminders", len(sent)) + f" ({mode}).")
+        contacted = [a for a in sent if a.channel != "teacher"]
+        click.echo(plural("%(n)s reminder", "%(n)s reminders", len(contacted)) + f" ({mode}).")
+        if len(sent) > len(contacted):
+            click.echo(plural("%(n)s family has no number to text or call: left to its teacher's chase list.",
+                              "%(n)s families have no number to text or call: left to their teachers' chase lists.",
+                              len(sent) - len(contacted)))

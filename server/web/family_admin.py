@@ -8,8 +8,8 @@ import logging
 from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
 
-from ivr.followup import set_consent
 from server import ledger
+from server.consent import set_consent
 from server.errors import UnknownEvent
 from server.web import login_required, staff_user
 from server.webtools import get_db

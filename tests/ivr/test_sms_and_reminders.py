@@ -10,7 +10,7 @@ import pytest
 from ivr import followup
 from ivr.simulator import Phone
 from ivr.transport import DryRun
-from server import clock, ledger, pins, settings
+from server import clock, consent, ledger, pins, settings
 from tests.builders import make_notice
 
 pytestmark = pytest.mark.clock  # run again at chosen instants by tests/test_any_hour.py
@@ -71,19 +71,41 @@ def noon(db) -> dt.datetime:
 def test_reminders_text_and_call_within_the_rules(db, school, old_notice):
     db.execute("UPDATE families SET preferred_channel = 'sms' WHERE id = ?", [school["S1"]])
     db.execute("UPDATE families SET preferred_channel = 'voice' WHERE id = ?", [school["S2"]])
+    code = {fid: db["families"].get(fid)["code"] for fid in school.values()}
     sent = followup.run(db, DryRun(db), now=noon(db))
-    assert [(a.family_code, a.channel) for a in sent] == [(db["families"].get(school["S1"])["code"], "sms")]
+    # no consent yet: the grandmother who prefers calls is not called, but her mobile gets a text
+    assert sorted((a.family_code, a.channel) for a in sent) == [(code[school["S1"]], "sms"), (code[school["S2"]], "sms")]
     body = db.execute("SELECT body FROM outbox").fetchone()[0]
-    assert f"1 {old_notice}" in body and "退订" in body  # no consent yet: the grandmother is not called
-    followup.set_consent(db, HANT, True, "grandmother herself, by phone, 2026-11-20")
+    assert f"1 {old_notice}" in body and "退订" in body
+    consent.set_consent(db, HANT, True, "grandmother herself, by phone, 2026-11-20")
     sent = followup.run(db, DryRun(db), now=noon(db))
-    assert sorted(a.channel for a in sent) == ["sms", "voice"]
+    assert sorted(a.channel for a in sent) == ["sms", "voice"]  # with consent, a phone family is called first
     call = db.execute("SELECT body FROM outbox WHERE kind = 'call'").fetchone()[0]
     assert call.endswith(f"/ivr/voice/outbound?f={school['S2']}")
     followup.run(db, DryRun(db), now=noon(db))
-    followup.run(db, DryRun(db), now=noon(db))
     assert followup.run(db, DryRun(db), now=noon(db)) == []  # three attempts each, then no more
     assert db.execute("SELECT max(n) FROM (SELECT count(*) n FROM contact_attempts GROUP BY family_id)").fetchone()[0] == 3
+
+
+def test_app_and_paper_families_are_reminded_and_those_without_a_number_go_to_the_teacher(db, school, old_notice):
+    db.execute("UPDATE families SET preferred_channel = 'digital' WHERE id = ?", [school["S1"]])
+    db.execute("UPDATE guardians SET phone = '+85228123456' WHERE family_id = ?", [school["S2"]])  # a landline
+    code = {fid: db["families"].get(fid)["code"] for fid in school.values()}
+    sent = {a.family_code: a.channel for a in followup.run(db, DryRun(db), now=noon(db))}
+    assert sent == {code[school["S1"]]: "sms", code[school["S2"]]: "teacher"}  # a landline is not texted
+    consent.set_consent(db, "+85228123456", True, "grandfather, at the office")
+    sent = {a.family_code: a.channel for a in followup.run(db, DryRun(db), now=noon(db))}
+    assert sent[code[school["S2"]]] == "voice"  # a landline with consent is called
+
+
+def test_dry_runs_do_not_use_up_real_attempts(db, school, old_notice):
+    db.execute("UPDATE families SET preferred_channel = 'sms'")
+    for _ in range(3):
+        followup.run(db, DryRun(db), now=noon(db))
+    assert followup.run(db, DryRun(db), now=noon(db)) == []
+    assert db.execute("SELECT count(*) FROM contact_attempts WHERE dry_run = 0").fetchone()[0] == 0
+    real = followup.due(db, noon(db), dry_run=False)
+    assert {family["id"] for _, family in real} == {school["S1"], school["S2"]}  # all real attempts still to come
 
 
 def test_no_reminders_in_quiet_hours_after_opt_out_or_once_confirmed(db, school, old_notice):
@@ -92,18 +114,19 @@ def test_no_reminders_in_quiet_hours_after_opt_out_or_once_confirmed(db, school,
     assert followup.run(db, DryRun(db), now=local_night) == []
     db.execute("INSERT INTO phone_prefs (phone, sms_opt_out, updated_at) VALUES (?, 1, 'x')", [KNOWN])
     ledger.record(db, [ledger.new_event(old_notice, school["S2"], "paper", "confirmed")])
-    assert followup.run(db, DryRun(db), now=noon(db)) == []
+    left = followup.run(db, DryRun(db), now=noon(db))  # opted out of texts, no consent to calls: the teacher's
+    assert [a.channel for a in left] == ["teacher"] and db.execute("SELECT count(*) FROM outbox").fetchone()[0] == 0
 
 
 def test_consent_needs_a_note_about_who_gave_it(db):
     with pytest.raises(ValueError, match="who gave consent"):
-        followup.set_consent(db, KNOWN, True, "")
+        consent.set_consent(db, KNOWN, True, "")
 
 
 def test_a_shared_number_is_rung_once_per_round(db, school, old_notice):
     db.execute("UPDATE guardians SET phone = ? WHERE family_id = ?", [KNOWN, school["S2"]])
     db.execute("UPDATE families SET preferred_channel = 'voice'")
-    followup.set_consent(db, KNOWN, True, "owner, in person")
+    consent.set_consent(db, KNOWN, True, "owner, in person")
     assert len(followup.run(db, DryRun(db), now=noon(db))) == 1
 
 
