@@ -52,6 +52,7 @@ def main(out: Path) -> None:
             staff.screenshot(path=str(out / "chase.png"), full_page=True)
             staff.goto(f"{base}/families/{family_id}")
             staff.screenshot(path=str(out / "family-view.png"), full_page=True)
+            office_pages(staff, base, Path(folder), out)
             staff.goto(base + "/scans")
             staff.click("table.list a >> nth=0")
             staff.screenshot(path=str(out / "scan-batch.png"))
@@ -73,6 +74,34 @@ def main(out: Path) -> None:
             browser.close()
         server.close()
     print(f"screenshots written to {out}")
+
+
+def office_pages(staff, base: str, folder: Path, out: Path) -> None:
+    """The office's browser pages: a roster preview, a print job, correcting a notice, hard to reach."""
+    roster = folder / "3A名单.csv"
+    roster.write_text("学号,学生姓名,班级,家长姓名,联系电话\nD3A01,新同学,3A,新家长,13800009999\n", encoding="utf-8")
+    staff.goto(base + "/roster")
+    staff.set_input_files("input[name=roster]", str(roster))
+    staff.click("text=预览")
+    staff.screenshot(path=str(out / "roster-preview.png"), full_page=True)
+    staff.goto(base + "/print")
+    staff.check("input[name=classes][value='3A']")
+    staff.click("text=生成 PDF")
+    staff.wait_for_selector("text=下载 PDF", timeout=120_000)
+    staff.screenshot(path=str(out / "print.png"))
+    staff.goto(base + "/")
+    staff.click("text=秋季植物园研学")
+    staff.click("summary:has-text('更正这则通知')")
+    staff.locator("section.change").screenshot(path=str(out / "notice-correct.png"))
+    staff.goto(base + "/unreached")
+    staff.screenshot(path=str(out / "unreached.png"), full_page=True)
+    phone = staff.context.browser.new_page(viewport={"width": 390, "height": 844}, locale="zh-CN")
+    phone.context.add_cookies(staff.context.cookies())
+    phone.goto(base + "/")
+    phone.click("text=秋季植物园研学")
+    phone.click("text=尚未完成")
+    phone.screenshot(path=str(out / "chase-phone.png"))
+    phone.close()
 
 
 def bulletin_pages(db, folder: Path, out: Path) -> None:

@@ -17,10 +17,11 @@ WEEKS = 4
 def families(db: Database, class_ids: list[str] | None = None, *, weeks: int = WEEKS) -> list[dict]:
     """Families the school does not reach, and apart from them families who read but do not confirm.
 
-    A family is *not reached* when the median time until it first read a notice (on any channel)
-    is over 48 h, or two or more notices stayed unread past 48 h. A family that read the notices
-    was reached: if it left two or more unconfirmed past 48 h it is listed as *read, not
-    confirmed* (``kind``), which asks for a reminder to tick, not for another channel."""
+    A family is *not reached* when two or more notices, or half or more of them, stayed unread
+    past 48 h (on every channel). A family that reads, even slowly (a paper slip takes days to
+    come back), was reached: if it left two or more unconfirmed past 48 h it is listed as *read,
+    not confirmed* (``kind``), which asks for a reminder to tick, not for another channel.
+    ``median_hours`` (to the first read) is shown to help choose the next step."""
     now = clock.now()
     since = clock.iso(now - dt.timedelta(weeks=weeks))
     recent = [n for n in notices.list_notices(db, class_ids=class_ids, published_only=True, current_only=True)
@@ -47,7 +48,7 @@ def families(db: Database, class_ids: list[str] | None = None, *, weeks: int = W
         read_but_open = read_only.get(family_id, 0)
         row = {"family": family, "median_hours": median, "open": unread, "read_only": read_but_open,
                "notices": len(waited)}
-        if family and (median > THRESHOLD_HOURS or unread >= MAX_OPEN):
+        if family and (unread >= MAX_OPEN or 2 * unread >= len(waited)):
             out.append({**row, "kind": "unreached", "suggestion": suggest(db, family)})
         elif family and read_but_open >= MAX_OPEN:
             out.append({**row, "kind": "read_only", "suggestion": "remind to confirm"})
