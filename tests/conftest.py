@@ -62,6 +62,18 @@ def csrf_token(client, url: str = "/login") -> str:
     return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
 
 
+def signed_in_page(browser, base: str, username: str, password: str, **options):
+    """A Chromium context and page signed in as ``username`` (the caller closes the context)."""
+    options = {"viewport": {"width": 1366, "height": 900}, "locale": "zh-CN", **options}
+    context = browser.new_context(**options)
+    page = context.new_page()
+    page.goto(base + "/login")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    page.click("button.primary")
+    return context, page
+
+
 @pytest.fixture
 def login(client):
     def do(username: str, password: str):

@@ -4,8 +4,6 @@ status badges and phone numbers stay on one line."""
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from print import evidence
@@ -14,6 +12,7 @@ from server import db as database
 from server.app import create_app
 from server.serving import BackgroundServer
 from tests.builders import make_notice
+from tests.conftest import signed_in_page
 
 VIEWPORTS = {"office": {"width": 1366, "height": 768}, "phone": {"width": 390, "height": 844}}
 
@@ -82,21 +81,12 @@ def _days(n: int):
 @pytest.mark.parametrize("screen", VIEWPORTS)
 def test_every_staff_page_fits_the_screen(browser, demo_site, screen):
     base, pages = demo_site
-    context = browser.new_context(viewport=VIEWPORTS[screen], locale="zh-CN")
+    context, page = signed_in_page(browser, base, "admin", "admin-demo", viewport=VIEWPORTS[screen])
     try:
-        page = context.new_page()
-        page.goto(base + "/login")
-        page.fill("input[name=username]", "admin")
-        page.fill("input[name=password]", "admin-demo")
-        page.click("button.primary")
         page.goto(base + "/print")
         page.check("input[name=classes][value='3A']")
         page.click("button.primary")
-        for _ in range(300):  # the print job page refreshes itself until the PDF is ready
-            if page.locator("a.button.primary").count():
-                break
-            time.sleep(0.1)
-            page.reload()
+        page.wait_for_selector("a.button.primary", timeout=60_000)  # the job page refreshes until the PDF is ready
         problems = {}
         for url in pages + [page.url.removeprefix(base)]:
             response = page.goto(base + url)

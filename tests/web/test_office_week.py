@@ -14,6 +14,7 @@ from print.qr_decode import find_codes
 from server import ledger, notices, users
 from server.app import create_app
 from server.serving import BackgroundServer
+from tests.conftest import signed_in_page
 
 
 def _roster(path: Path) -> Path:
@@ -43,26 +44,16 @@ def _scans(pdf: Path, folder: Path) -> list[Path]:
     return pages
 
 
-def _sign_in(browser, base: str, username: str, password: str):
-    context = browser.new_context(viewport={"width": 1366, "height": 900}, locale="zh-CN", accept_downloads=True)
-    page = context.new_page()
-    page.goto(base + "/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", password)
-    page.click("button.primary")
-    return context, page
-
-
 def test_a_school_week_in_the_browser_in_chinese(browser, db, db_path, tmp_path):
     users.add_user(db, "office", "office-pass", "office", display_name="教务处 林老师")
     users.add_user(db, "admin", "admin-pass", "admin")
     with BackgroundServer(create_app({"DATABASE": str(db_path)})) as server:
-        context, page = _sign_in(browser, server.url, "office", "office-pass")
+        context, page = signed_in_page(browser, server.url, "office", "office-pass", accept_downloads=True)
         try:
             _week(page, server.url, db, tmp_path)
         finally:
             context.close()
-        context, page = _sign_in(browser, server.url, "admin", "admin-pass")
+        context, page = signed_in_page(browser, server.url, "admin", "admin-pass")
         try:
             page.click("nav >> text=教职员")
             page.fill("form.card input[name=username]", "t3a")

@@ -9,7 +9,7 @@ import pytest
 
 from print.scan import scan_paths
 from server.app import create_app
-from tests.conftest import csrf_token
+from tests.conftest import csrf_token, signed_in_page
 
 
 @pytest.fixture
@@ -123,13 +123,8 @@ def test_review_in_a_real_browser(browser, school_copy, printed_4a, tmp_path):
     path = school_copy.execute("PRAGMA database_list").fetchone()[2]
     server = BackgroundServer(create_app({"DATABASE": path}), threads=2)
     base = server.url
-    context = browser.new_context(viewport={"width": 1200, "height": 900}, locale="zh-CN")
+    context, page = signed_in_page(browser, base, "office", "office-demo", viewport={"width": 1200, "height": 900})
     try:
-        page = context.new_page()
-        page.goto(base + "/login")
-        page.fill("input[name=username]", "office")
-        page.fill("input[name=password]", "office-demo")
-        page.click("button.primary")
         page.click("nav >> text=人工核对")
         page.click("table.list a >> nth=1")
         assert page.locator("img.page").evaluate("img => img.naturalWidth") > 500
