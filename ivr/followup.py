@@ -118,7 +118,8 @@ def tell_readers(db: Database, old_id: int, new_notice: dict, transport: Transpo
     """Families who had read or confirmed a notice that was just corrected or withdrawn hear of the
     new version on their own channel now: a text for texting families, a call (with consent) for
     phone families. The rest meet it where they read: the app, the next bulletin, the kiosk.
-    Nobody is contacted in quiet hours (they meet it where they read, and reminders follow)."""
+    Nobody is contacted in quiet hours (they meet it where they read, and reminders follow), and
+    a private notice is never put in a text or call: its families hear it on the phone line."""
     readers = [fid for fid, s in ledger.notice_status(db, old_id).items() if s.state in ("read", "confirmed")]
     told = {"sms": 0, "voice": 0, "elsewhere": 0}
     local = clock.now().astimezone(settings.zone(db)).time()
@@ -129,7 +130,7 @@ def tell_readers(db: Database, old_id: int, new_notice: dict, transport: Transpo
     for family_id in readers:
         family = db.table("families").get(family_id)
         channel = family["preferred_channel"] if family["preferred_channel"] in ("sms", "voice") else None
-        numbers = usable_numbers(db, family, channel) if channel and not quiet else []
+        numbers = usable_numbers(db, family, channel) if channel and not quiet and not new_notice["private"] else []
         if not channel or not numbers:
             told["elsewhere"] += 1
             continue

@@ -71,8 +71,8 @@ def _replace(db: Database, notice_id: int, kind: str, reason: str, created_by: s
                              f" (notice {old['superseded_by']})")
         texts, changes = make(old)
         now = clock.now()
-        row = {key: old[key] for key in ("primary_language", "whole_school", "requires_confirmation", "due_date",
-                                         "private", "urgent")}
+        row = {key: old[key] for key in ("whole_school", "requires_confirmation", "due_date", "private", "urgent")}
+        row["primary_language"] = old["primary_language"] if old["primary_language"] in texts else next(iter(texts))
         row.update({"reply_options": json.dumps(old["reply_options"], ensure_ascii=False), **changes,
                     "publish_at": clock.iso(now), "week": clock.iso_week(now, settings.zone(db)),
                     "created_at": clock.iso(now), "created_by": created_by, "replaces": notice_id,

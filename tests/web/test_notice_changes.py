@@ -112,3 +112,14 @@ def test_a_change_needs_a_reason_and_a_teacher_changes_only_their_own(client, lo
     assert "say why" in page and notices.get_notice(db, own)["state"] == "published"
     assert _post(client, f"/notices/{own}/withdraw", reason="wrong class").status_code == 200
     assert notices.get_notice(db, own)["state"] == "withdrawn"
+
+
+def test_a_private_notice_corrected_is_never_put_in_a_text(office, db, school):
+    notice_id = make_notice(db, private=True, texts={"en": ("Fees", "Your fee of 300 is due.")})
+    db.execute("UPDATE families SET preferred_channel = 'sms'")
+    _read(db, notice_id, school["S1"])
+    new_id = notice_versions.correct_notice(db, notice_id, texts={"zh-Hans": ("学费", "学费 320 元。")}, reason="amount",
+                                            created_by="office")
+    told = followup.tell_readers(db, notice_id, notices.get_notice(db, new_id))
+    assert told == {"sms": 0, "voice": 0, "elsewhere": 1} and not db.execute("SELECT count(*) FROM outbox").fetchone()[0]
+    assert notices.get_notice(db, new_id)["primary_language"] == "zh-Hans"
