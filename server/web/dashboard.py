@@ -272,7 +272,7 @@ def school_settings():
                 if name in request.form:
                     settings.put(db, name, request.form[name])
         except ValueError as exc:
-            flash(str(exc), "error")
+            flash(labels.reason(str(exc)), "error")
         else:
             flash(_("Settings saved."), "ok")
         return redirect(url_for("dashboard.school_settings"))
@@ -337,7 +337,7 @@ def reprint(family_id: int):
         try:
             out = print_bulletins(db, week, out=Path(folder) / "bulletin.pdf", family_code=family["code"]).out
         except (PaperBridgeError, ValueError) as exc:
-            flash(str(exc), "error")
+            flash(labels.reason(str(exc)), "error")
             return redirect(url_for("dashboard.family", family_id=family_id))
         data = out.read_bytes()
     return send_file(BytesIO(data), mimetype="application/pdf", as_attachment=True,

@@ -36,6 +36,12 @@ def suggestion(text: str) -> str:
     return names.get(text, text)
 
 
+def state_of_notice(code: str) -> str:
+    names = {"scheduled": _("scheduled"), "published": _("published"), "corrected": _("corrected"),
+             "withdrawn": _("withdrawn")}
+    return names.get(code, code)
+
+
 def reach(kind: str) -> str:
     return {"unreached": _("not reached"), "read_only": _("read, not confirmed")}.get(kind, kind)
 
@@ -88,6 +94,49 @@ _REASONS = [
     (r"pressed 9 on the phone line: please call back", lambda m: _("pressed 9 on the phone line: please call back")),
     (r"no number with consent to calls", lambda m: _("no number with consent to calls")),
     (r"no number that accepts texts", lambda m: _("no number that accepts texts")),
+    # what a form was refused for (notices, settings, accounts)
+    (r"a notice needs a title and body in at least one language",
+     lambda m: _("a notice needs a title and body in at least one language")),
+    (r"the (\S+) version needs both a title and a body",
+     lambda m: _("the %(language)s version needs both a title and a body", language=language(m[1]))),
+    (r"reply options must differ", lambda m: _("reply options must differ")),
+    (r"name at least one class, or send it to the whole school",
+     lambda m: _("name at least one class, or send it to the whole school")),
+    (r"unknown class (.+?)(; known classes: .*)?", lambda m: _("unknown class %(name)s", name=m[1])),
+    (r"this notice is already published: .*",
+     lambda m: _("This notice is published: correct it or withdraw it, so families who read it are told.")),
+    (r"say why \(families and colleagues see the reason\)",
+     lambda m: _("say why (families and colleagues see the reason)")),
+    (r"this notice is not published yet: edit it instead", lambda m: _("this notice is not published yet: edit it instead")),
+    (r"this notice was already (\w+); change its newest version \(notice (\d+)\)",
+     lambda m: _("this notice was already %(state)s; change its newest version (notice %(id)s)",
+                 state=state_of_notice(m[1]), id=m[2])),
+    (r"school_id must be 1-8 letters or digits", lambda m: _("the school code is 1 to 8 letters or digits")),
+    (r"(\w+) must be a whole number above 0", lambda m: _("%(name)s must be a whole number above 0", name=m[1])),
+    (r"unknown time zone '(.*)' \(example: Asia/Hong_Kong\)",
+     lambda m: _("unknown time zone %(value)s (example: Asia/Hong_Kong)", value=m[1])),
+    (r"unknown language '(.*)'; one of .*", lambda m: _("unknown language %(value)s", value=m[1])),
+    (r"unknown phone region '(.*)'; .*",
+     lambda m: _("unknown phone region %(value)s; a two-letter country code such as CN, HK, TW, MO, SG or US",
+                 value=m[1])),
+    (r"'(.*)' is not a web address; .*",
+     lambda m: _("%(value)s is not a web address; write it like https://school.example.org", value=m[1])),
+    (r"'(.*)' is not a time window like 08:00-17:00",
+     lambda m: _("%(value)s is not a time window like 08:00-17:00", value=m[1])),
+    (r"a username is letters, digits, '\.', '-' or '_'",
+     lambda m: _("a user name is letters, digits, '.', '-' or '_'")),
+    (r"user '(.*)' already exists", lambda m: _("the account %(name)s already exists", name=m[1])),
+    (r"role must be one of .*", lambda m: _("choose a role")),
+    (r"a teacher account needs at least one class.*", lambda m: _("a teacher account needs at least one class")),
+    (r"a volunteer PIN is at least (\d+) digits", lambda m: _("a volunteer PIN is at least %(n)s digits", n=m[1])),
+    (r"a password is at least (\d+) characters", lambda m: _("a password is at least %(n)s characters", n=m[1])),
+    (r"name the integration", lambda m: _("name the integration")),
+    (r"volunteers sign in with a PIN and staff with a password: .*",
+     lambda m: _("volunteers sign in with a PIN and staff with a password: add a new account instead")),
+    (r"you cannot do this to your own account; ask another admin",
+     lambda m: _("you cannot do this to your own account; ask another admin")),
+    (r"this is the last active admin; make another admin first",
+     lambda m: _("this is the last active admin; make another admin first")),
 ]
 _COMPILED = [(re.compile(pattern + "$"), say) for pattern, say in _REASONS]
 

@@ -15,7 +15,7 @@ from ivr.followup import tell_readers
 from server import clock, notice_versions, notices, settings, users
 from server.errors import UnknownNotice
 from server.languages import TEXT_LANGUAGES
-from server.web import STAFF, login_required, staff_user
+from server.web import STAFF, labels, login_required, staff_user
 from server.webtools import get_db
 
 bp = Blueprint("notice_forms", __name__)
@@ -29,7 +29,7 @@ def new_notice():
         try:
             notice_id = notices.add_notice(get_db(), **_notice_form(_scope()), created_by=staff_user()["username"])
         except ValueError as exc:
-            flash(str(exc), "error")
+            flash(labels.reason(str(exc)), "error")
             return _form_page(request.form, None), 400
         flash(_("Notice saved."), "ok")
         return redirect(url_for("dashboard.notice", notice_id=notice_id))
@@ -47,7 +47,7 @@ def edit(notice_id: int):
         try:
             notice_versions.edit_notice(get_db(), notice_id, **_notice_form(_scope()))
         except ValueError as exc:
-            flash(str(exc), "error")
+            flash(labels.reason(str(exc)), "error")
             return _form_page(request.form, notice), 400
         flash(_("Notice saved."), "ok")
         return redirect(url_for("dashboard.notice", notice_id=notice_id))
@@ -78,7 +78,7 @@ def _replace(notice_id: int, make, done: str):
     try:
         new_id = make()
     except ValueError as exc:
-        flash(str(exc), "error")
+        flash(labels.reason(str(exc)), "error")
         return redirect(url_for("dashboard.notice", notice_id=notice_id))
     told = tell_readers(db, notice_id, notices.get_notice(db, new_id))
     log.info("notice %s replaced by %s (%s) by %s", notice_id, new_id, request.endpoint, staff_user()["username"])

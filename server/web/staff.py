@@ -10,7 +10,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from server import users
-from server.web import login_required, staff_user
+from server.web import labels, login_required, staff_user
 from server.webtools import get_db
 
 bp = Blueprint("staff", __name__)
@@ -63,7 +63,7 @@ def add_integration():
     try:
         token = users.add_integration(get_db(), name)
     except ValueError as exc:
-        flash(str(exc), "error")
+        flash(labels.reason(str(exc)), "error")
     except sqlite3.IntegrityError:
         flash(_("An integration called %(name)s already exists.", name=name), "error")
     else:
@@ -89,7 +89,7 @@ def _try(change, done: str, what: str, name: str) -> None:
     try:
         change()
     except ValueError as exc:
-        flash(str(exc), "error")
+        flash(labels.reason(str(exc)), "error")
         return
     log.info(f"staff: {what} by %s", name, staff_user()["username"])
     flash(done, "ok")

@@ -267,3 +267,24 @@ def test_every_recorded_reason_is_said_in_chinese(app, written):
         said = labels.reason(written)
     assert said != written and re.search(r"[\u4e00-\u9fff]", said)
     assert all(number in said for number in re.findall(r"\d+", written))  # ids and weeks survive
+
+
+@pytest.mark.parametrize("written,says", [
+    ("the en version needs both a title and a body", "English版本需要同时有标题和正文"),
+    ("'late evening' is not a time window like 08:00-17:00", "late evening 不是时间段"),
+    ("this notice was already withdrawn; change its newest version (notice 7)", "已经已撤回；请修改它的最新版本（通知 7）"),
+    ("unknown class 9Z; known classes: 3A, 3B", "没有班级 9Z"),
+    ("a password is at least 10 characters", "密码至少 10 个字符"),
+])
+def test_refused_forms_say_why_in_chinese(app, written, says):
+    from server.web import labels
+
+    with app.test_request_context("/"):
+        assert says in labels.reason(written)
+
+
+def test_a_refused_setting_is_explained_in_chinese(client, login, staff):
+    login("office", "office-pass")
+    page = client.post("/settings", data={"csrf_token": csrf_token(client, "/settings"), "quiet_hours": "晚上"},
+                       follow_redirects=True).get_data(as_text=True)
+    assert "晚上 不是时间段" in page

@@ -65,7 +65,7 @@ def test_a_bad_notice_form_keeps_what_was_typed(client, login, staff):
                                                   "classes": ["3A"]})
     assert response.status_code == 400
     page = response.get_data(as_text=True)
-    assert "needs both a title and a body" in page and 'value="Only a title"' in page
+    assert "版本需要同时有标题和正文" in page and 'value="Only a title"' in page
 
 
 def test_teacher_cannot_send_to_the_whole_school(client, login, staff):

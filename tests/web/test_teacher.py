@@ -176,7 +176,7 @@ def test_follow_up_rules_are_edited_in_the_browser_and_validated(client, login, 
     assert (settings.get(db, "followup_delay_hours"), settings.get(db, "quiet_hours")) == ("12", "21:00-07:30")
     page = client.post("/settings", data={"csrf_token": token, "quiet_hours": "late evening"},
                        follow_redirects=True).get_data(as_text=True)
-    assert "not a time window" in page and settings.get(db, "quiet_hours") == "21:00-07:30"
+    assert "不是时间段" in page and settings.get(db, "quiet_hours") == "21:00-07:30"
     login("t3a", "teacher-pass")
     assert client.get("/settings").status_code == 403
 
