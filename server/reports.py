@@ -33,8 +33,9 @@ def class_week(db: Database, class_id: str, week: str) -> dict:
     return {"class_id": class_id, "week": week, "notices": columns, "families": rows}
 
 
-def flat_rows(report: dict) -> tuple[list[dict], list[tuple[str, str]]]:
-    """One row per family, one column per notice: for CSV and Excel."""
+def flat_rows(report: dict, state_word=str, channel_word=str) -> tuple[list[dict], list[tuple[str, str]]]:
+    """One row per family, one column per notice: for CSV and Excel. ``state_word`` and
+    ``channel_word`` say the codes in the reader's language (the web passes its labels)."""
     columns = [("students", "Students / 学生"), ("family", "Family / 家庭"), ("code", "Code / 编号")]
     columns += [(f"n{c['notice']['id']}", f"{c['notice']['id']} {c['title']}") for c in report["notices"]]
     columns.append(("done", "Confirmed / 已确认"))
@@ -43,6 +44,7 @@ def flat_rows(report: dict) -> tuple[list[dict], list[tuple[str, str]]]:
         row = {k: family[k] for k in ("students", "family", "code", "done")}
         for column in report["notices"]:
             status = family["states"][column["notice"]["id"]]
-            row[f"n{column['notice']['id']}"] = status.state + (f" ({', '.join(status.channels)})" if status.channels else "")
+            channels = ", ".join(channel_word(c) for c in status.channels)
+            row[f"n{column['notice']['id']}"] = state_word(status.state) + (f" ({channels})" if channels else "")
         rows.append(row)
     return rows, columns

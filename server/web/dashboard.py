@@ -225,7 +225,7 @@ def class_report(class_id: str, week: str, fmt: str):
     name = f"{class_id}-{report['week']}"
     if fmt == "html":
         return render_template("class_report.html", report=report)
-    rows, columns = class_reports.flat_rows(report)
+    rows, columns = class_reports.flat_rows(report, labels.state, labels.channel)
     if fmt == "csv":
         return Response(exports.csv_bytes(rows, columns), mimetype="text/csv",
                         headers={"Content-Disposition": f"attachment; filename={name}.csv"})

@@ -137,7 +137,7 @@ def test_class_week_report_in_every_format(client, login, staff, db, school):
     page = client.get(f"/reports/class/3A/{week}.html").get_data(as_text=True)
     assert "王小明" in page and "陳美玲" in page and "Amy Lee" not in page
     rows = list(csv.reader(io.StringIO(client.get(f"/reports/class/3A/{week}.csv").data.decode("utf-8-sig"))))
-    assert len(rows) == 3 and any(r[3].startswith("confirmed (paper)") for r in rows[1:])
+    assert len(rows) == 3 and any(r[3].startswith("已确认 (纸质回执)") for r in rows[1:])
     sheet = load_workbook(io.BytesIO(client.get(f"/reports/class/3A/{week}.xlsx").data)).active
     assert sheet.max_row == 3 and str(notice) in sheet.cell(1, 4).value
     pdf = client.get(f"/reports/class/3A/{week}.pdf")
