@@ -116,6 +116,8 @@ def family_notices(db: Database, family_id: int, weeks: set[str]) -> list[dict]:
     # The server sends notices only once they are published: this kiosk's clock may be wrong, so it does not judge.
     for row in db.query("SELECT data FROM notices ORDER BY publish_at, id"):
         notice = json.loads(row["data"])
+        if notice.get("superseded_by"):  # corrected or withdrawn: the newer version is read instead
+            continue
         if notice["week"] not in weeks or not (notice["whole_school"] or classes & set(notice["classes"])):
             continue
         receipt = db.execute("SELECT state, reply FROM receipts WHERE notice_id = ? AND family_id = ?",

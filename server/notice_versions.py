@@ -79,6 +79,8 @@ def _replace(db: Database, notice_id: int, kind: str, reason: str, created_by: s
                     "version_kind": kind, "reason": reason.strip()})
         new_id = last_id(db.table("notices").insert(row))
         notices.insert_parts(db, new_id, texts, None if old["whole_school"] else old["classes"])
+        # the old notice changed in effect (it is replaced): kiosks learn it from the change feed
+        db.execute("INSERT INTO change_log (entity, entity_id) VALUES ('notices', ?)", [notice_id])
     return new_id
 
 

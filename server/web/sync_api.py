@@ -250,6 +250,7 @@ def _notice(db, notice_id: int) -> dict:
     return {"id": notice["id"], "week": notice["week"], "publish_at": notice["publish_at"], "private": private,
             "whole_school": bool(notice["whole_school"]), "classes": notice["classes"],
             "requires_confirmation": bool(notice["requires_confirmation"]), "due_date": notice["due_date"],
+            "superseded_by": notice["superseded_by"],
             "reply_options": [] if private else notice["reply_options"],
             "texts": {} if private else notice["texts"]}  # private: never the words, only that one is waiting
 

@@ -201,3 +201,16 @@ def test_a_kiosk_gets_volunteers_costly_pin_hashes_and_nobody_elses(db, school, 
     assert [(name, stored.split("$")[0]) for name, stored in held] == [("vol", users.PIN_METHOD)]
     office_hash = db.execute("SELECT password_hash FROM users WHERE username = 'office'").fetchone()[0]
     assert office_hash.split("$")[-1] not in "\n".join(kiosk_db.iterdump())
+
+
+def test_a_corrected_notice_leaves_the_kiosk_and_its_correction_arrives(db, school, kiosk_db):
+    from server import clock, notice_versions, settings
+
+    notice = make_notice(db)
+    sync.sync(kiosk_db)
+    weeks = {clock.iso_week(clock.now(), settings.zone(db))}
+    assert [n["id"] for n in store.family_notices(kiosk_db, school["S1"], weeks)] == [notice]
+    corrected = notice_versions.correct_notice(db, notice, texts={"zh-Hans": ("秋游改期", "改到下周一。")},
+                                               reason="日期写错", created_by="office")
+    sync.sync(kiosk_db)
+    assert [n["id"] for n in store.family_notices(kiosk_db, school["S1"], weeks)] == [corrected]
