@@ -36,6 +36,13 @@ def suggestion(text: str) -> str:
     return names.get(text, text)
 
 
+def roster_column(name: str) -> str:
+    names = {"student id": _("student id"), "student name": _("student name"), "class": _("class"),
+             "name": _("name"), "family id": _("family id"), "guardian name": _("guardian name"),
+             "guardian phone": _("guardian phone")}
+    return names.get(name.replace("_", " "), name)
+
+
 def state_of_notice(code: str) -> str:
     names = {"scheduled": _("scheduled"), "published": _("published"), "corrected": _("corrected"),
              "withdrawn": _("withdrawn")}
@@ -94,6 +101,32 @@ _REASONS = [
     (r"pressed 9 on the phone line: please call back", lambda m: _("pressed 9 on the phone line: please call back")),
     (r"no number with consent to calls", lambda m: _("no number with consent to calls")),
     (r"no number that accepts texts", lambda m: _("no number that accepts texts")),
+    # a roster line refused or noted in the import preview
+    (r"missing (student id|student name|class)", lambda m: _("missing %(what)s", what=roster_column(m[1]))),
+    (r"unknown preferred channel '(.*)' \(use .*\)",
+     lambda m: _("unknown preferred channel %(value)s (use app, paper, phone, text or help desk)", value=m[1])),
+    (r"'has smartphone' must be yes or no, not '(.*)'",
+     lambda m: _("\u201chas smartphone\u201d must be yes or no, not %(value)s", value=m[1])),
+    (r"(.+) has a control character \(U\+([0-9A-F]+)\) at position (\d+); retype that cell in the file",
+     lambda m: _("%(column)s has an invisible control character (U+%(code)s) at position %(n)s; retype that cell",
+                 column=roster_column(m[1]), code=m[2], n=m[3])),
+    (r"student id (\S+) taken as (\S+) \(the same id in other letters\)",
+     lambda m: _("student id %(id)s taken as %(kept)s (the same id in other letters)", id=m[1], kept=m[2])),
+    (r"student (\S+) has a different (name|class|family id) on line (\d+)",
+     lambda m: _("student %(id)s has a different %(what)s on line %(line)s", id=m[1], what=roster_column(m[2]),
+                 line=m[3])),
+    (r"phone '(.*)' is not a valid number; kept, flagged, and used to join households on its digits",
+     lambda m: _("phone %(value)s is not a valid number; kept, flagged, and used to join households on its digits",
+                 value=m[1])),
+    (r"phone (.+) is shared by two family ids; kept apart",
+     lambda m: _("phone %(value)s is shared by two family ids; kept apart", value=m[1])),
+    (r"(.+) blank: taken from line (\d+) above \(merged cells\)",
+     lambda m: _("%(column)s blank: taken from line %(line)s above (merged cells)", column=roster_column(m[1]),
+                 line=m[2])),
+    (r"this line is in (\S+), the rest of the file in (\S+); retype it, or save the whole file as 'CSV UTF-8'",
+     lambda m: _("this line is in %(one)s, the rest of the file in %(other)s; retype it, or save the whole file as"
+                 " \u201cCSV UTF-8\u201d", one=m[1], other=m[2])),
+    (r"student (\S+) has no class enrollment", lambda m: _("student %(id)s has no class enrollment", id=m[1])),
     # what a form was refused for (notices, settings, accounts)
     (r"a notice needs a title and body in at least one language",
      lambda m: _("a notice needs a title and body in at least one language")),

@@ -288,3 +288,14 @@ def test_a_refused_setting_is_explained_in_chinese(client, login, staff):
     page = client.post("/settings", data={"csrf_token": csrf_token(client, "/settings"), "quiet_hours": "晚上"},
                        follow_redirects=True).get_data(as_text=True)
     assert "晚上 不是时间段" in page
+
+
+def test_the_roster_preview_gives_each_refused_line_its_reason_in_chinese(client, login, staff, db):
+    login("office", "office-pass")
+    data = ("学号,学生姓名,班级,家长姓名,联系电话,首选渠道\n"
+            "S7,,3A,张妈妈,13800138007,\n"
+            "S8,张小二,3A,张妈妈,13800138007,飞鸽\n"
+            "S9,张小三,3A,张妈妈,+85278103102,\n").encode()
+    page = _upload(client, data, "3A.csv").get_data(as_text=True)
+    assert "缺少学生姓名" in page and "未知的首选渠道 飞鸽" in page
+    assert "不是有效号码" in page
