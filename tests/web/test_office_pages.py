@@ -299,3 +299,17 @@ def test_the_roster_preview_gives_each_refused_line_its_reason_in_chinese(client
     page = _upload(client, data, "3A.csv").get_data(as_text=True)
     assert "缺少学生姓名" in page and "未知的首选渠道 飞鸽" in page
     assert "不是有效号码" in page
+
+
+def test_a_print_job_that_breaks_says_so_and_leaves_no_pdf(office, db, monkeypatch):
+    from server.web import printing
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("disk on fire")
+    monkeypatch.setattr(printing, "print_bulletins", broken)
+    make_notice(db, classes=["3A"])
+    reply = office.post("/print", data={"csrf_token": csrf_token(office, "/print"), "week": "2026-W48",
+                                        "scope": "classes", "classes": ["3A"]})
+    page = _wait_for(office, reply.headers["Location"])
+    assert "Printing failed; nothing was printed" in page and "Download" not in page
+    assert list(upload_dir(db).glob("print-*.pdf")) == []
