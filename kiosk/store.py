@@ -13,8 +13,9 @@ from pathlib import Path
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
-from server import clock, languages, private
+from server import clock, notices, private
 from server.db import instance_dir
+from server.errors import UnknownNotice
 from server.migrations import run_sql
 from server.transaction import write_transaction
 
@@ -128,7 +129,8 @@ def family_notices(db: Database, family_id: int, weeks: set[str]) -> list[dict]:
 
 
 def text_for(notice: dict, language: str) -> tuple[str, str]:
-    for lang in languages.text_fallbacks(language) + tuple(notice["texts"]):
-        if lang in notice["texts"]:
-            return notice["texts"][lang]["title"], notice["texts"][lang]["body"]
-    return "", ""
+    try:
+        title, body, _used = notices.text_for(notice, language)
+    except UnknownNotice:
+        return "", ""
+    return title, body

@@ -172,9 +172,12 @@ def student_list(students: list[dict], language: str) -> str:
 
 def _notice(notice: dict, language: str, styles: _Styles) -> list[Flowable]:
     _ = gettext_for(language)
-    title, body, used = notice_texts.text_for(notice, language)
+    title, body, _used = notice_texts.text_for(notice, language)
     parts = [Paragraph(escape(title), styles.title)]
-    if used != language and not (used == "zh-Hant" and language == "yue-Hant"):
+    note = notice_texts.version_note(notice, language)
+    if note == "converted":
+        parts.append(Paragraph(escape(_("Converted automatically from the Simplified Chinese version.")), styles.small))
+    elif note == "nearest":
         parts.append(Paragraph(escape(_("This notice is not available in your language; this is the nearest version.")),
                                styles.small))
     paragraphs = [Paragraph(escape(chunk), styles.body) for chunk in body.splitlines() if chunk.strip()]

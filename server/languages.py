@@ -5,6 +5,7 @@ from __future__ import annotations
 # Code -> name in that language. yue-Hant is Cantonese (read in Traditional script).
 LANGUAGES = {"zh-Hans": "简体中文", "zh-Hant": "繁體中文", "yue-Hant": "廣東話", "en": "English"}
 TEXT_LANGUAGES = ("zh-Hans", "zh-Hant", "en")  # languages a notice can be written in
+TRADITIONAL = ("zh-Hant", "yue-Hant")  # family languages read in Traditional characters
 
 _ALIASES = {
     "zh-hans": "zh-Hans", "zh-cn": "zh-Hans", "zh": "zh-Hans", "cmn": "zh-Hans", "mandarin": "zh-Hans",

@@ -467,3 +467,18 @@ def contact_attempt_detail(db: Database) -> None:
 ALTER TABLE contact_attempts ADD COLUMN error_code TEXT;
 ALTER TABLE contact_attempts ADD COLUMN dry_run INTEGER NOT NULL DEFAULT 0;
 """)
+
+
+@migrations(name="0017_sms_menus")
+def sms_menus(db: Database) -> None:
+    """The numbered list of notices last texted to a phone that answered "收到" (or "参加") while
+    several notices were open: the reply's number picks one, and ``intent`` says what to do with it."""
+    run_sql(db, """
+CREATE TABLE sms_menus (
+    phone TEXT PRIMARY KEY,
+    family_id INTEGER NOT NULL REFERENCES families(id),
+    notice_ids TEXT NOT NULL,
+    intent TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+""")

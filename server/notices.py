@@ -14,7 +14,7 @@ import json
 
 from sqlite_utils import Database
 
-from server import clock, languages, roster, settings
+from server import chinese, clock, languages, roster, settings
 from server.db import last_id
 from server.errors import NotPublished, UnknownNotice
 from server.transaction import write_transaction
@@ -165,11 +165,26 @@ def list_notices(db: Database, *, week: str | None = None, class_ids: list[str] 
 
 
 def text_for(notice: dict, language: str) -> tuple[str, str, str]:
-    """(title, body, language used), falling back when the family's language is missing."""
-    for lang in languages.text_fallbacks(language) + tuple(notice["texts"]):
-        if lang in notice["texts"]:
-            return notice["texts"][lang]["title"], notice["texts"][lang]["body"], lang
-    raise UnknownNotice(f"notice {notice['id']} has no text")
+    """(title, body, language used), falling back when the family's language is missing. A reader
+    of Traditional (zh-Hant, Cantonese) gets a Simplified-only notice converted, never as written."""
+    texts = notice["texts"]
+    for lang in languages.text_fallbacks(language) + tuple(texts):
+        if lang in texts:
+            title, body = texts[lang]["title"], texts[lang]["body"]
+            if lang == "zh-Hans" and language in languages.TRADITIONAL:
+                return chinese.to_traditional(title, language), chinese.to_traditional(body, language), "zh-Hant"
+            return title, body, lang
+    raise UnknownNotice(f"notice {notice.get('id')} has no text")
+
+
+def version_note(notice: dict, language: str) -> str | None:
+    """What a reader of ``language`` should be told about the text ``text_for`` gives them:
+    'converted' (from the Simplified version, by machine), 'nearest' (another language) or None."""
+    texts = notice["texts"]
+    if language in languages.TRADITIONAL and "zh-Hant" not in texts and "zh-Hans" in texts:
+        return "converted"
+    wanted = "zh-Hant" if language == "yue-Hant" else language
+    return None if wanted in texts else "nearest"
 
 
 def title_for(notice: dict, language: str) -> str:

@@ -88,7 +88,7 @@ def notice(token: str, notice_id: int):
     status = ledger.family_status(get_db(), family["id"]).get(notice_id, ledger.Status())
     options = [(o["key"], notices.reply_label(notice, o["key"], _language(family))) for o in notice["reply_options"]]
     return render_template("family_notice.html", family=family, notice=notice, title=title, body=body,
-                           fallback=lang != _language(family), status=status, options=options,
+                           note=notices.version_note(notice, _language(family)), lang=lang, status=status, options=options,
                            token=token, nonce=uuid.uuid4().hex)
 
 

@@ -99,6 +99,8 @@ _REASONS = [
      lambda m: _("this slip was scanned before with different marks (a copy, or marks added later)")),
     (r"ticked 'please call me' on the paper slip", lambda m: _("ticked 'please call me' on the paper slip")),
     (r"pressed 9 on the phone line: please call back", lambda m: _("pressed 9 on the phone line: please call back")),
+    (r"text message not understood: (.*)",
+     lambda m: _("a text we could not read as an answer: “%(words)s”", words=m[1])),
     (r"no number with consent to calls", lambda m: _("no number with consent to calls")),
     (r"no number that accepts texts", lambda m: _("no number that accepts texts")),
     # a roster line refused or noted in the import preview

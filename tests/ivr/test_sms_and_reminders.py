@@ -36,7 +36,7 @@ def test_reply_by_text_confirms_and_answers_once(app, db, school):
 
 def test_text_replies_that_cannot_be_placed_are_answered_not_guessed(app, db, school):
     notice = make_notice(db)
-    assert "没有看懂" in text(app, KNOWN, "yes please")
+    assert "转给班主任" in text(app, KNOWN, "yes please", sid="SMy")  # not plainly an answer: to a person
     assert "没有这个选项" in text(app, KNOWN, f"7 {notice}")
     assert "通知编号或家庭编号不正确" in text(app, KNOWN, "1 999")
     assert "无法确认您的家庭" in text(app, "+8613911112222", f"1 {notice}")
@@ -50,11 +50,84 @@ def test_text_replies_that_cannot_be_placed_are_answered_not_guessed(app, db, sc
     assert school["S3"] not in ledger.notice_status(db, notice)
 
 
+ACKNOWLEDGEMENTS = ["YES", "Y", "OK", "1", "是", "好", "收到", "好的，收到了", "知道了", "👍", "ＯＫ", "１", "收到！",
+                    "好的👍🏻", "Thank you!", "知道啦", "已閱"]
+
+
+@pytest.mark.parametrize("body", ACKNOWLEDGEMENTS)
+def test_a_plain_acknowledgement_confirms_the_one_open_notice(app, db, school, body):
+    notice = make_notice(db, reply_options=None)
+    answer = text(app, KNOWN, body, sid="SMack")
+    assert "已确认您收到「秋游通知」" in answer
+    assert ledger.notice_status(db, notice)[school["S1"]].state == "confirmed"
+    assert ledger.notice_status(db, notice)[school["S1"]].channels == ("sms",)
+
+
+@pytest.mark.parametrize("body, choice", [("参加", "attend"), ("不參加", "absent"), ("收到，不参加", "absent"),
+                                          ("参加，谢谢", "attend"), ("Not attending", "absent"), ("２", "absent")])
+def test_a_reply_option_word_answers_the_one_open_notice(app, db, school, body, choice):
+    notice = make_notice(db)
+    answer = text(app, KNOWN, body, sid="SMopt")
+    found = ledger.notice_status(db, notice)[school["S1"]]
+    assert (found.state, found.reply) == ("confirmed", choice)
+    assert "已收到您对「秋游通知」的回复" in answer
+
+
+def test_an_acknowledgement_confirms_but_never_guesses_the_answer(app, db, school):
+    notice = make_notice(db, reply_options=["yes", "no"])
+    answer = text(app, HANT, "好", sid="SMk")  # a zh-Hant family: answered in Traditional
+    assert "已確認您收到" in answer and "是 / 否" in answer
+    found = ledger.notice_status(db, notice)[school["S2"]]
+    assert (found.state, found.reply) == ("confirmed", None)
+    text(app, HANT, "是", sid="SMk2")  # the option's own word is an answer
+    assert ledger.notice_status(db, notice)[school["S2"]].reply == "yes"
+
+
+def test_several_open_notices_get_a_numbered_list_and_the_number_picks_one(app, db, school):
+    first = make_notice(db, reply_options=None)
+    second = make_notice(db, texts={"zh-Hans": ("冬季作息", "8:10 到校。")}, reply_options=None)
+    answer = text(app, KNOWN, "收到", sid="SM1")
+    assert "哪一条通知" in answer and "1. 秋游通知" in answer and "2. 冬季作息" in answer
+    assert school["S1"] not in ledger.notice_status(db, first)  # nothing recorded until the family says which
+    assert "清单上没有" in text(app, KNOWN, "7", sid="SM2")
+    assert "冬季作息" in text(app, KNOWN, "2", sid="SM3")
+    assert ledger.notice_status(db, second)[school["S1"]].state == "confirmed"
+    assert school["S1"] not in ledger.notice_status(db, first)
+    assert "已确认您收到「秋游通知」" in text(app, KNOWN, "OK", sid="SM4")  # now only one is open
+    assert "没有需要您回复" in text(app, KNOWN, "收到", sid="SM5")
+
+
+def test_words_that_are_not_an_answer_go_to_the_teacher_and_record_nothing(app, db, school):
+    notice = make_notice(db)
+    for sid, body in [("SMa", "孩子那天发烧不能去"), ("SMb", "没收到"), ("SMc", "不好"), ("SMd", "？")]:
+        assert "转给班主任" in text(app, KNOWN, body, sid=sid)
+    assert school["S1"] not in ledger.notice_status(db, notice)
+    reasons = [r[0] for r in db.execute("SELECT reason FROM followups WHERE family_id = ? ORDER BY id", [school["S1"]])]
+    assert reasons[0] == "text message not understood: 孩子那天发烧不能去" and len(reasons) == 4
+    text(app, KNOWN, "孩子那天发烧不能去", sid="SMa")  # Twilio retrying: still one follow-up
+    assert db.execute("SELECT count(*) FROM followups").fetchone()[0] == 4
+
+
+def test_a_plain_reply_from_an_unknown_number_records_nothing(app, db, school):
+    notice = make_notice(db, reply_options=None)
+    assert "无法确认您的家庭" in text(app, "+8613911112222", "收到")
+    assert school["S1"] not in ledger.notice_status(db, notice)
+
+
+def test_a_notice_before_its_publish_time_is_not_confirmed_by_a_plain_reply(app, db, school):
+    later = clock.iso(clock.now() + dt.timedelta(hours=3))
+    notice = make_notice(db, reply_options=None, publish_at=later)
+    assert "没有需要您回复" in text(app, KNOWN, "收到")
+    assert school["S1"] not in ledger.notice_status(db, notice)
+
+
 def test_stop_opts_out_and_start_opts_back_in(app, db, school):
     assert "不再收到" in text(app, KNOWN, "退订")
     assert db.execute("SELECT sms_opt_out FROM phone_prefs WHERE phone = ?", [KNOWN]).fetchone()[0] == 1
     assert "恢复" in text(app, KNOWN, "START")
     assert db.execute("SELECT sms_opt_out FROM phone_prefs WHERE phone = ?", [KNOWN]).fetchone()[0] == 0
+    assert "不再收到" in text(app, KNOWN, "ＳＴＯＰ")  # full width
+    assert "不再收到" in text(app, KNOWN, "退訂")
 
 
 @pytest.fixture

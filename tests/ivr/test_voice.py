@@ -46,7 +46,7 @@ def test_unknown_caller_chooses_a_language_and_types_the_family_code(app, db, sc
     turn = phone.press(code)
     assert "PIN" in turn.text and "秋游通知" not in turn.text  # a typed code alone is guessable: the PIN too
     turn = phone.press(pins.pin_for(db, school["S2"]))
-    assert "秋游通知" in turn.text  # no Traditional version: the nearest one is read
+    assert "秋遊通知" in turn.text and "週五去植物園" in turn.text  # no Traditional version: converted, not Simplified
     phone.press("1")
     assert status(db, notice, school["S2"]).state == "confirmed"
     assert calls.get(db, phone.sid)["auth"] == "pin"

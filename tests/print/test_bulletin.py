@@ -78,7 +78,8 @@ def test_missing_language_version_gets_a_note(printed):
     code = db.execute("SELECT f.code FROM families f JOIN students s ON s.family_id = f.id "
                       "WHERE f.language = 'zh-Hant' AND s.class_id = '4A' LIMIT 1").fetchone()[0]
     page = next(t for t in texts if code in t and "班通知包" not in t)
-    assert "四年级数学竞赛报名" in page and "此通知沒有您的語言版本" in page
+    assert "四年級數學競賽報名" in page and "由簡體中文版本自動轉換" in page  # converted, and says so
+    assert "四年级数学竞赛报名" not in page
 
 
 def test_sent_records_delivered_once(printed):
