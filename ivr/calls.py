@@ -126,13 +126,39 @@ def _confirmed(db: Database, call: dict, notice: dict) -> bool:
     return ledger.status_of(db, notice["id"], call["family_id"]).state == "confirmed"
 
 
-def next_notice(db: Database, call: dict, after: int | None, private_only: bool = False) -> dict | None:
-    """The first unconfirmed notice after notice ``after`` in the playlist."""
+def next_notice(db: Database, call: dict, after: int | None, private_only: bool = False,
+                at: int | None = None) -> dict | None:
+    """The first unconfirmed notice after notice ``after`` (or from notice ``at``) in the playlist."""
     items = [n for n in playlist(db, call) if n["private"] or not private_only]
-    if after is not None:
-        ids = [n["id"] for n in items]
-        items = items[ids.index(after) + 1:] if after in ids else items
+    ids = [n["id"] for n in items]
+    if at in ids:
+        items = items[ids.index(at):]
+    elif after in ids:
+        items = items[ids.index(after) + 1:]
     return next((n for n in items if not _confirmed(db, call, n)), None)
+
+
+def waiting(db: Database, call: dict) -> list[dict]:
+    """The notices this call will read: unconfirmed, in playlist order."""
+    return [n for n in playlist(db, call) if not _confirmed(db, call, n)]
+
+
+def mark_heard(db: Database, call: dict, notice_id: int) -> None:
+    heard = heard_ids(call)
+    if notice_id not in heard:
+        update(db, call["sid"], heard=",".join(map(str, [*heard, notice_id])))
+
+
+def heard_ids(call: dict) -> list[int]:
+    return [int(n) for n in (call.get("heard") or "").split(",") if n]
+
+
+def heard_unconfirmed(db: Database, call: dict) -> list[dict]:
+    """Notices read out in this call, asking no question, that the caller has not confirmed
+    (skipped with 3, or silence): "confirm all I just heard" covers these."""
+    heard = set(heard_ids(call))
+    return [n for n in playlist(db, call)
+            if n["id"] in heard and not n["reply_options"] and not _confirmed(db, call, n)]
 
 
 ANSWERING = ("callerid", "dialled", "pin")  # how a call may have identified the family to answer for it
@@ -153,6 +179,13 @@ def record(db: Database, call: dict, notice_id: int, kind: str, choice: str | No
     event = ledger.new_event(notice_id, call["family_id"], "voice", kind, payload=payload, source=f"call:{call['sid']}",
                              actor="family", dedupe_key=f"call:{call['sid']}:{notice_id}:{kind}")
     ledger.record(db, [event])
+
+
+def confirmed_by_key_1(db: Database, sid: str) -> bool:
+    """Whether the caller has confirmed a notice that asks no question (so knows that 1 confirms)."""
+    return db.execute("SELECT EXISTS (SELECT 1 FROM events e WHERE e.source = ? AND e.kind = 'confirmed' AND NOT EXISTS"
+                      " (SELECT 1 FROM events r WHERE r.source = e.source AND r.notice_id = e.notice_id"
+                      "  AND r.kind = 'reply'))", [f"call:{sid}"]).fetchone()[0] == 1
 
 
 def confirmed_in_call(db: Database, sid: str) -> int:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
+import phonenumbers
+from babel.dates import format_skeleton
 from twilio.twiml.voice_response import Gather, Say, VoiceResponse
 
 from server.i18n import gettext_for, ngettext_for
+from server.languages import ui_locale
 
 # Family language -> (Twilio language, voice). Google voices read SSML prosody.
 VOICES = {
@@ -15,7 +19,7 @@ VOICES = {
     "yue-Hant": ("yue-HK", "Google.yue-HK-Standard-A"),
     "en": ("en-US", "Google.en-US-Standard-C"),
 }
-MENU = (("1", "zh-Hans", "普通话请按1。"), ("2", "yue-Hant", "廣東話請按2。"), ("3", "en", "For English, press 3."))
+MENU = (("1", "zh-Hans", "普通话请按1。"), ("2", "yue-Hant", "廣東話請撳2。"), ("3", "en", "For English, press 3."))
 RATE = "85%"  # slow and clear for elderly listeners
 MAX_SAY = 1000  # characters per <Say>: well under Twilio's 4 KB cap even in Chinese
 
@@ -46,10 +50,27 @@ def say(target: VoiceResponse | Gather, text: str, language: str) -> None:
 
 
 def words(language: str):
-    """The `_` for this language's spoken prompts."""
-    return gettext_for(language)
+    """The `_` for this language's spoken prompts (Cantonese as it is spoken, not as written)."""
+    return gettext_for(language, spoken=True)
 
 
 def plural_words(language: str):
     """The ngettext for this language's spoken prompts: counts said right (1 notice, 2 notices)."""
-    return ngettext_for(language)
+    return ngettext_for(language, spoken=True)
+
+
+def spoken_date(iso: str, language: str) -> str:
+    """A date as the language says it: '12月7日', 'December 7' (never '2026-12-07')."""
+    skeleton = "MMMMd" if language == "en" else "MMMd"
+    return format_skeleton(skeleton, dt.date.fromisoformat(iso), locale=ui_locale(language))
+
+
+def spoken_number(number: str, region: str = "CN") -> str:
+    """A phone number to dial back, digit by digit in its national groups: '0 2 0, 8 8 8 8, 0 0 0 0'."""
+    try:
+        national = phonenumbers.format_number(phonenumbers.parse(number, region),
+                                              phonenumbers.PhoneNumberFormat.NATIONAL)
+    except phonenumbers.NumberParseException:
+        national = number
+    groups = re.findall(r"\d+", national)
+    return ", ".join(" ".join(group) for group in groups)

@@ -19,19 +19,42 @@ from ivr import config
 from server import db as database
 
 
+@dataclass(frozen=True)
+class Spoken:
+    """One <Say>: its words, Twilio language, SSML rate, and whether keys may interrupt it."""
+
+    text: str
+    language: str
+    rate: str
+    interruptible: bool
+
+
 @dataclass
 class Turn:
     """What the caller heard, and what the line waits for next."""
 
-    said: list[str] = field(default_factory=list)
+    spoken: list[Spoken] = field(default_factory=list)
     action: str | None = None  # where keys go (a Gather's action), None when the call ended
-    finish_on_key: str | None = None
+    finish_on_key: str = "#"  # Twilio's default
+    num_digits: int | None = None
+    timeout: int = 5  # Twilio's default, seconds
     dialled: str | None = None
+    dial_action: str | None = None
     hung_up: bool = False
+
+    @property
+    def said(self) -> list[str]:
+        return [s.text for s in self.spoken]
 
     @property
     def text(self) -> str:
         return " ".join(self.said)
+
+    def digits(self, keys: str) -> str:
+        """What Twilio sends as Digits for these keys: up to the finish key, at most numDigits."""
+        if self.finish_on_key and self.finish_on_key in keys:
+            keys = keys[:keys.index(self.finish_on_key)]
+        return keys[:self.num_digits] if self.num_digits else keys
 
 
 class Phone:
@@ -62,10 +85,17 @@ class Phone:
         return self._follow(path, self._form())
 
     def press(self, keys: str = "") -> Turn:
-        """Send keys to the waiting Gather ('' is silence, as actionOnEmptyResult sends it)."""
+        """Send keys to the waiting Gather ('' is silence, as actionOnEmptyResult sends it). As on
+        Twilio, the finish key (# by default) ends the input and a one-key menu takes one key."""
         if self.turn.action is None:
             raise RuntimeError("the call has ended")
-        return self._follow(self.turn.action, self._form(Digits=keys))
+        return self._follow(self.turn.action, self._form(Digits=self.turn.digits(keys)))
+
+    def dial_ends(self, status: str = "no-answer") -> Turn:
+        """The office did not answer (or hung up): Twilio posts to the <Dial action>, if any."""
+        if self.turn.dial_action is None:
+            raise RuntimeError("the call ended with the dial: no <Dial action>")
+        return self._follow(self.turn.dial_action, self._form(DialCallStatus=status))
 
     def _follow(self, url: str, form: dict) -> Turn:
         turn = Turn()
@@ -86,19 +116,32 @@ class Phone:
         """Collect speech; return a Redirect's URL to follow, or None when the turn waits or ends."""
         for verb in root:
             if verb.tag == "Say":
-                turn.said.append("".join(verb.itertext()).strip())
+                turn.spoken.append(_spoken(verb, False))
             elif verb.tag == "Gather":
-                turn.said += ["".join(s.itertext()).strip() for s in verb if s.tag == "Say"]
-                turn.action, turn.finish_on_key = verb.get("action"), verb.get("finishOnKey")
+                turn.spoken += [_spoken(s, True) for s in verb if s.tag == "Say"]
+                turn.action, turn.finish_on_key = verb.get("action"), verb.get("finishOnKey", "#")
+                turn.num_digits = int(verb.get("numDigits")) if verb.get("numDigits") else None
+                turn.timeout = int(verb.get("timeout", 5))
                 return None
             elif verb.tag == "Redirect":
                 return verb.text
             elif verb.tag == "Dial":
-                turn.dialled = verb.text
+                turn.dialled, turn.dial_action = (verb.text or "").strip(), verb.get("action")
+                return None
             elif verb.tag == "Hangup":
                 turn.hung_up = True
                 return None
+        turn.hung_up = True  # the end of a TwiML document ends the call
         return None
+
+
+def _spoken(say: ET.Element, interruptible: bool) -> Spoken:
+    prosody = say.find("prosody")
+    return Spoken("".join(say.itertext()).strip(), say.get("language", "en-US"),
+                  prosody.get("rate", "100%") if prosody is not None else "100%", interruptible)
+
+
+ESPEAK_VOICES = {"cmn-CN": "cmn", "cmn-TW": "cmn", "yue-HK": "yue", "en-US": "en-us"}
 
 
 def interactive(app: Flask, from_number: str, speak: bool, echo=print, ask=input) -> None:
@@ -108,17 +151,26 @@ def interactive(app: Flask, from_number: str, speak: bool, echo=print, ask=input
     echo(f"Calling the school line from {from_number} (dry run; type keys and Enter, just Enter for silence, q to hang up)")
     turn = phone.dial()
     while True:
-        for line in turn.said:
-            echo(f"  📞 {line}")
+        for spoken in turn.spoken:
+            echo(f"  📞 {spoken.text}")
             if espeak:
-                subprocess.run([espeak, "-v", "cmn" if any("\u4e00" <= c <= "\u9fff" for c in line) else "en",
-                                "-s", "140", line], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+                words_per_minute = round(175 * int(spoken.rate.rstrip("%") or 100) / 100)
+                subprocess.run([espeak, "-v", ESPEAK_VOICES.get(spoken.language, "en-us"), "-s", str(words_per_minute),
+                                spoken.text], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
         if turn.dialled:
-            echo(f"  (put through to {turn.dialled})")
+            echo(f"  (putting you through to {turn.dialled}; type n for no answer)")
+            if turn.dial_action is None or ask("office> ").strip().lower() != "n":
+                echo("  (the line hangs up)")
+                return
+            turn = phone.dial_ends()
+            continue
         if turn.action is None:
             echo("  (the line hangs up)")
             return
-        keys = ask("keys> ").strip()
+        try:
+            keys = ask("keys> ").strip()
+        except EOFError:  # input ran out: as if the caller put the phone down
+            keys = "q"
         if keys.lower() == "q":
             echo("  (you hang up)")
             return

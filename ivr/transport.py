@@ -48,7 +48,7 @@ class Twilio:
     def call(self, to: str, url: str) -> str:
         call = self.client.calls.create(to=to, from_=self.config.number, url=url,
                                         status_callback=self.config.url("/ivr/status"),
-                                        status_callback_event=["completed"], machine_detection="Enable")
+                                        status_callback_event=["completed"], machine_detection="DetectMessageEnd")
         return call.sid
 
     def text(self, to: str, body: str) -> str:

@@ -1,9 +1,14 @@
 """The phone line's webhooks: TwiML for every step, reached through the action URLs we give.
 
-Flow: greet -> caller ID or language menu -> family code when needed -> each unconfirmed
-notice (1 confirm, 2 again, 3 next; answers 1/2/3) -> summary. `*` repeats, `9` asks the
-teacher to call back, `0` reaches the office in office hours. Silence reaches the server
-(actionOnEmptyResult), a prompt is repeated once, then the call moves on.
+Flow: greeting with the number of notices -> (caller ID) or language menu, family code and
+PIN -> each unconfirmed notice, read inside a <Gather> so that keys work while it is spoken:
+a notice with choices is answered by its digit ("参加请按1，不参加请按2"); another is
+confirmed with 1 (2 again, 3 next; the hint is said until the caller has used it) -> at the
+end, "confirm the N you heard" for notices skipped, the summary, and a last menu (1 private
+messages, 9 the teacher calls back). `*` repeats a notice, `9` asks for a call back, `0`
+reaches the office in office hours and comes back to the notices when nobody answers.
+Silence is repeated once, then the call moves on (a menu) or ends politely (a code).
+An answering machine gets a short message with the school's number, never the notices.
 """
 
 from __future__ import annotations
@@ -15,13 +20,14 @@ from twilio.request_validator import RequestValidator
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
 from ivr import calls, config
-from ivr.prompts import MENU, plural_words, say, words
+from ivr.prompts import MENU, plural_words, say, spoken_date, spoken_number, words
 from server import followups, notices, settings
 from server.errors import BadCode, UnknownNotice
 from server.webtools import get_db
 
 bp = Blueprint("ivr", __name__, url_prefix="/ivr")
-TIMEOUT = 8  # seconds to wait for a key: generous for elderly callers
+TIMEOUT = 6  # seconds of silence before a menu counts as unanswered (repeated once)
+CODE_TIMEOUT = 10  # typing a code takes longer
 
 
 def twilio_signed(view):
@@ -61,6 +67,10 @@ def _language(call: dict) -> str:
     return call["language"] or settings.get(get_db(), "default_language")
 
 
+def _retry() -> int:
+    return request.args.get("r", 0, type=int)
+
+
 @bp.route("/voice", methods=["POST"])
 @twilio_signed
 def incoming():
@@ -73,23 +83,31 @@ def incoming():
         call = calls.require(db, call["sid"])
     response = VoiceResponse()
     if call["family_id"]:
-        _greet(response, _language(call))
+        _greet(response, call)
         response.redirect(_url("/ivr/voice/next"))
         return twiml(response)
-    gather = Gather(num_digits=1, action=_url("/ivr/voice/language"), timeout=TIMEOUT, action_on_empty_result=True)
-    say(gather, f"您好，这里是{settings.get(db, 'school_name')}。", "zh-Hans")
+    gather = Gather(num_digits=1, action=_url("/ivr/voice/language", r=_retry() or None), timeout=TIMEOUT,
+                    action_on_empty_result=True)
+    if not _retry():
+        say(gather, words("zh-Hans")("Hello, this is %(school)s.", school=settings.school_name(db, "zh-Hans")),
+            "zh-Hans")
     for _digit, language, text in MENU:
         say(gather, text, language)
     response.append(gather)
     return twiml(response)
 
 
-def _greet(response: VoiceResponse, language: str) -> None:
-    _ = words(language)
-    say(response, _("Hello, this is %(school)s. We will read this week's notices to you.",
-                    school=settings.get(get_db(), "school_name")), language)
-    say(response, _("At any time: press star to hear something again, 9 to ask the teacher to call you, "
-                    "0 for the school office."), language)
+def _greet(response: VoiceResponse, call: dict) -> None:
+    """Who is calling and how many notices wait: the keys are said with the first notice."""
+    lang = _language(call)
+    _, n_ = words(lang), plural_words(lang)
+    count = len(calls.waiting(get_db(), call))
+    school = settings.school_name(get_db(), lang)
+    if count:
+        say(response, n_("Hello, this is %(school)s. You have %(n)s new notice.",
+                         "Hello, this is %(school)s. You have %(n)s new notices.", count, school=school), lang)
+    else:
+        say(response, _("Hello, this is %(school)s.", school=school), lang)
 
 
 @bp.route("/voice/language", methods=["POST"])
@@ -101,22 +119,23 @@ def language():
     chosen = next((lang for digit, lang, _text in MENU if digit == digits), None)
     response = VoiceResponse()
     if chosen is None:
-        retry = int(request.args.get("r", 0))
-        if retry >= 1:
+        if _retry() >= 1:  # asked twice: go on in the school's language rather than loop
             chosen = settings.get(db, "default_language")
         else:
             response.redirect(_url("/ivr/voice", r=1))
             return twiml(response)
     calls.update(db, call["sid"], language=chosen)
-    _greet(response, chosen)
+    if chosen != "zh-Hans" or digits == "":
+        _ = words(chosen)
+        say(response, _("Hello, this is %(school)s.", school=settings.school_name(db, chosen)), chosen)
     _ask_code(response, chosen)
     return twiml(response)
 
 
-def _ask_code(response: VoiceResponse, language: str, private: bool = False) -> None:
+def _ask_code(response: VoiceResponse, language: str, private: bool = False, retry: int = 0) -> None:
     _ = words(language)
-    gather = Gather(finish_on_key="#", num_digits=12, timeout=TIMEOUT + 4, action=_url("/ivr/voice/code",
-                    p=1 if private else None), action_on_empty_result=True)
+    gather = Gather(finish_on_key="#", num_digits=12, timeout=CODE_TIMEOUT, action_on_empty_result=True,
+                    action=_url("/ivr/voice/code", p=1 if private else None, r=retry or None))
     say(gather, _("Please enter your family code from the school letter, then press the hash key."), language)
     response.append(gather)
 
@@ -130,15 +149,18 @@ def code():
     _ = words(lang)
     response = VoiceResponse()
     digits = request.form.get("Digits", "")
+    private = bool(request.args.get("p"))
     if calls.rate_limited(db, call["from_number"]):
         say(response, _("Too many wrong codes from this number. Please try again later or ask the school office. "
                         "Goodbye."), lang)
         response.hangup()
         return twiml(response)
     if not digits:
-        if request.args.get("p"):
-            return _goodbye(response, call)
-        _ask_code(response, lang)
+        if private or _retry() >= 1:
+            say(response, _("The class teacher can tell you your family code. Thank you for calling, goodbye."), lang)
+            response.hangup()
+            return twiml(response)
+        _ask_code(response, lang, retry=1)
         return twiml(response)
     try:
         family = calls.check_code(db, call, digits)
@@ -150,17 +172,17 @@ def code():
             response.hangup()
             return twiml(response)
         say(response, _("Sorry, that code is not right."), lang)
-        _ask_code(response, lang, bool(request.args.get("p")))
+        _ask_code(response, lang, private)
         return twiml(response)
     language = family["language"] if call["auth"] == "none" and not call["language"] else lang
     calls.update(db, call["sid"], family_id=family["id"], auth="code", language=language)
-    _ask_pin(response, language, bool(request.args.get("p")))
+    _ask_pin(response, language, private)
     return twiml(response)
 
 
 def _ask_pin(response: VoiceResponse, language: str, private: bool = False) -> None:
     _ = words(language)
-    gather = Gather(finish_on_key="#", num_digits=8, timeout=TIMEOUT + 4,
+    gather = Gather(finish_on_key="#", num_digits=8, timeout=CODE_TIMEOUT,
                     action=_url("/ivr/voice/pin", p=1 if private else None), action_on_empty_result=True)
     say(gather, _("Please enter your family's six-digit phone PIN from inside your school letter, then press the "
                   "hash key."), language)
@@ -177,15 +199,16 @@ def pin():
     _ = words(lang)
     response = VoiceResponse()
     family = db.table("families").get(call["family_id"]) if call["family_id"] else None
+    private = bool(request.args.get("p"))
     if family is None:
-        _ask_code(response, lang, bool(request.args.get("p")))
+        _ask_code(response, lang, private)
         return twiml(response)
     if calls.rate_limited(db, call["from_number"]) or calls.family_locked(db, family["code"]):
         say(response, _("Too many wrong PINs. Please try again later or ask the school office. Goodbye."), lang)
         response.hangup()
         return twiml(response)
     digits = request.form.get("Digits", "")
-    if not digits and request.args.get("p"):  # silence at "enter your PIN for the private message": fine, goodbye
+    if not digits and private:  # silence at "enter your PIN for the private message": fine, goodbye
         return _goodbye(response, call)
     if not digits or not calls.check_pin(db, call, family, digits):
         call = calls.require(db, call["sid"])
@@ -195,10 +218,12 @@ def pin():
             response.hangup()
             return twiml(response)
         say(response, _("Sorry, that PIN is not right."), lang)
-        _ask_pin(response, lang, bool(request.args.get("p")))
+        _ask_pin(response, lang, private)
         return twiml(response)
     calls.update(db, call["sid"], auth="pin")
-    response.redirect(_url("/ivr/voice/next", only="private" if request.args.get("p") else None))
+    if not private:
+        _greet(response, calls.require(db, call["sid"]))
+    response.redirect(_url("/ivr/voice/next", only="private" if private else None))
     return twiml(response)
 
 
@@ -208,8 +233,8 @@ def next_notice():
     """Read the next unconfirmed notice after ``n`` (or the first), or finish."""
     db = get_db()
     call = _call()
-    after = request.args.get("n", type=int)
-    notice = calls.next_notice(db, call, after, private_only=request.args.get("only") == "private")
+    notice = calls.next_notice(db, call, request.args.get("n", type=int), private_only=request.args.get("only") == "private",
+                               at=request.args.get("at", type=int))
     response = VoiceResponse()
     if notice is None:
         return _finish(response, call)
@@ -218,53 +243,38 @@ def next_notice():
 
 
 def _read(response: VoiceResponse, call: dict, notice: dict) -> None:
+    """The notice, its answer-by date and its keys, in one Gather: keys work while it is spoken."""
     lang = _language(call)
     _ = words(lang)
+    calls.mark_heard(get_db(), call, notice["id"])
     title, body, _used = notices.text_for(notice, lang)
-    say(response, _("Notice: %(title)s.", title=title), lang)
-    say(response, body, lang)
-    if notice["due_date"]:
-        say(response, _("Please answer by %(date)s", date=notice["due_date"]), lang)
-    _keys(response, call, notice["id"])
-
-
-@bp.route("/voice/outbound", methods=["POST"])
-@twilio_signed
-def outbound():
-    """A reminder call we placed to a guardian of family ``f``: name the school, give a number to call back."""
-    db = get_db()
-    rows = list(db.query("SELECT * FROM families WHERE id = ?", [request.args.get("f", type=int)]))
-    if not rows:  # only our own reminder calls come here; a bad URL ends the call politely
-        current_app.logger.warning("outbound call webhook for an unknown family: %s", request.url)
-        response = VoiceResponse()
-        response.hangup()
-        return twiml(response)
-    family = rows[0]
-    call = calls.start(db, request.form.get("CallSid", ""), "outbound", request.form.get("From", ""),
-                       request.form.get("To", ""))
-    if not call["family_id"]:
-        calls.update(db, call["sid"], family_id=family["id"], language=family["language"], auth="dialled")
-        call = calls.require(db, call["sid"])
-    lang = _language(call)
-    _ = words(lang)
-    response = VoiceResponse()
-    say(response, _("Hello, this is %(school)s calling about notices for your family.",
-                    school=settings.get(db, "school_name")), lang)
-    number = settings.get(db, "phone_line")
-    if number:
-        say(response, _("To call us back, dial %(number)s.", number=" ".join(number)), lang)
-    response.redirect(_url("/ivr/voice/next"))
-    return twiml(response)
-
-
-def _keys(response: VoiceResponse, call: dict, notice_id: int, retry: int = 0) -> None:
-    lang = _language(call)
-    _ = words(lang)
-    gather = Gather(num_digits=1, timeout=TIMEOUT, action=_url("/ivr/voice/key", n=notice_id, r=retry),
-                    action_on_empty_result=True)
-    say(gather, _("To confirm you have heard it, press 1. To hear it again, press 2. For the next notice, press 3."),
-        lang)
+    gather = _gather(notice["id"], 0)
+    say(gather, _("%(title)s.", title=title.rstrip("。.")), lang)
+    say(gather, body, lang)
+    if notice["reply_options"] or not calls.confirmed_by_key_1(get_db(), call["sid"]):
+        _say_keys(gather, call, notice)  # a caller who has confirmed once knows that 1 confirms
     response.append(gather)
+
+
+def _gather(notice_id: int, retry: int) -> Gather:
+    return Gather(num_digits=1, timeout=TIMEOUT, action=_url("/ivr/voice/key", n=notice_id, r=retry or None),
+                  action_on_empty_result=True)
+
+
+def _say_keys(target: Gather, call: dict, notice: dict, again: bool = False) -> None:
+    """The notice's keys; said ``again`` (after silence) with the date to answer by, for a caller
+    who wants to think it over (answering now needs no date)."""
+    lang = _language(call)
+    _ = words(lang)
+    if again and notice["due_date"]:
+        say(target, _("Please answer by %(date)s.", date=spoken_date(notice["due_date"], lang)), lang)
+    if notice["reply_options"]:
+        for digit, option in zip("123", notice["reply_options"][:3], strict=False):
+            say(target, _("For %(answer)s, press %(digit)s.", answer=notices.reply_label(notice, option["key"], lang),
+                          digit=digit), lang)
+    else:
+        say(target, _("To confirm, press 1."), lang)  # two prompts: a caller may press 1 after the first
+        say(target, _("To hear it again, press 2."), lang)
 
 
 @bp.route("/voice/key", methods=["POST"])
@@ -273,7 +283,6 @@ def key():
     db = get_db()
     call = _call()
     notice_id = request.args.get("n", 0, type=int)
-    retry = request.args.get("r", 0, type=int)
     digits = request.form.get("Digits", "")
     lang = _language(call)
     _ = words(lang)
@@ -282,116 +291,179 @@ def key():
         notice = notices.get_published(db, notice_id)
     except UnknownNotice:
         say(response, _("Sorry, this notice is no longer available."), lang)
-        response.redirect(_url("/ivr/voice/next", n=None))
+        response.redirect(_url("/ivr/voice/next"))
         return twiml(response)
-    if digits == "1":
-        if notice["reply_options"]:
-            _ask_reply(response, call, notice)
-        else:
-            calls.record(db, call, notice_id, "confirmed")
-            say(response, _("Thank you, confirmed."), lang)
-            response.redirect(_url("/ivr/voice/next", n=notice_id))
-    elif digits == "2":
-        _read(response, call, notice)
-    elif digits == "3" or (not digits and retry >= 1):
+    options = notice["reply_options"][:3]
+    if options and digits.isdigit() and 1 <= int(digits) <= len(options):
+        choice = options[int(digits) - 1]["key"]
+        calls.record(db, call, notice_id, "confirmed")
+        calls.record(db, call, notice_id, "reply", choice)
+        say(response, _("Noted: %(answer)s.", answer=notices.reply_label(notice, choice, lang)), lang)
         response.redirect(_url("/ivr/voice/next", n=notice_id))
-    elif _global_key(response, call, digits, notice_id):
-        pass
-    else:
+    elif not options and digits == "1":
+        calls.record(db, call, notice_id, "confirmed")
+        say(response, _("Confirmed."), lang)
+        response.redirect(_url("/ivr/voice/next", n=notice_id))
+    elif digits == "*" or not options and digits == "2":
+        _read(response, call, notice)
+    elif not options and digits == "3" or not digits and _retry() >= 1:
+        response.redirect(_url("/ivr/voice/next", n=notice_id))
+    elif not _global_key(response, call, digits, notice_id):
         if digits:
             say(response, _("Sorry, that key is not one of the choices."), lang)
-        _keys(response, call, notice_id, retry + (0 if digits else 1))
+        gather = _gather(notice_id, _retry() + (0 if digits else 1))
+        _say_keys(gather, call, notice, again=not digits)
+        response.append(gather)
     return twiml(response)
 
 
 def _global_key(response: VoiceResponse, call: dict, digits: str, notice_id: int) -> bool:
-    """`*` repeats, `9` asks for a call back, `0` the office. True if the key was one of these."""
+    """`9` asks for a call back, `0` the office. True if the key was one of these."""
     db = get_db()
     lang = _language(call)
     _ = words(lang)
-    if digits == "*":
-        _keys(response, call, notice_id)
-    elif digits == "9" and call["family_id"]:
-        followups.add(db, family_id=call["family_id"], notice_id=notice_id or None,
-                      reason="pressed 9 on the phone line: please call back", source=f"call:{call['sid']}",
-                      actor="family", key=f"call:{call['sid']}:call-me:{notice_id}")
+    if digits == "9" and call["family_id"]:
+        _call_back(call, notice_id or None)
         say(response, _("Thank you. The teacher will call you back."), lang)
-        _keys(response, call, notice_id)
+        response.redirect(_url("/ivr/voice/next", at=notice_id or None))
     elif digits == "0":
         if calls.office_open(db):
             say(response, _("Connecting you to the school office."), lang)
-            response.dial(settings.get(db, "office_phone"))
+            response.dial(settings.get(db, "office_phone"), action=_url("/ivr/voice/dialled", n=notice_id or None),
+                          timeout=25)
         else:
             say(response, _("The school office is closed now."), lang)
-            _keys(response, call, notice_id)
+            response.redirect(_url("/ivr/voice/next", at=notice_id or None))
     else:
         return False
     return True
 
 
-def _ask_reply(response: VoiceResponse, call: dict, notice: dict, retry: int = 0) -> None:
-    lang = _language(call)
-    _ = words(lang)
-    gather = Gather(num_digits=1, timeout=TIMEOUT, action=_url("/ivr/voice/reply", n=notice["id"], r=retry),
-                    action_on_empty_result=True)
-    for digit, option in zip("123", notice["reply_options"][:3], strict=False):
-        say(gather, _("For %(answer)s, press %(digit)s.", answer=notices.reply_label(notice, option["key"], lang),
-                      digit=digit), lang)
-    response.append(gather)
+def _call_back(call: dict, notice_id: int | None) -> None:
+    followups.add(get_db(), family_id=call["family_id"], notice_id=notice_id,
+                  reason="pressed 9 on the phone line: please call back", source=f"call:{call['sid']}",
+                  actor="family", key=f"call:{call['sid']}:call-me:{notice_id or 0}")
 
 
-@bp.route("/voice/reply", methods=["POST"])
+@bp.route("/voice/dialled", methods=["POST"])
 @twilio_signed
-def reply():
-    db = get_db()
+def dialled():
+    """The office call ended: after a talk, goodbye; unanswered or busy, back to the notices."""
     call = _call()
-    notice_id = request.args.get("n", 0, type=int)
-    retry = request.args.get("r", 0, type=int)
     lang = _language(call)
-    _ = words(lang)
     response = VoiceResponse()
-    try:
-        notice = notices.get_published(db, notice_id)
-    except UnknownNotice:
-        response.redirect(_url("/ivr/voice/next"))
-        return twiml(response)
-    digits = request.form.get("Digits", "")
-    options = notice["reply_options"][:3]
-    if digits.isdigit() and 1 <= int(digits) <= len(options):
-        choice = options[int(digits) - 1]["key"]
-        calls.record(db, call, notice_id, "confirmed")
-        calls.record(db, call, notice_id, "reply", choice)
-        say(response, _("Thank you, your answer is %(answer)s.",
-                        answer=notices.reply_label(notice, choice, lang)), lang)
-        response.redirect(_url("/ivr/voice/next", n=notice_id))
-    elif not digits and retry >= 1:
-        calls.record(db, call, notice_id, "confirmed")  # they pressed 1 to confirm, but gave no answer
-        response.redirect(_url("/ivr/voice/next", n=notice_id))
-    else:
-        if digits:
-            say(response, _("Sorry, that key is not one of the choices."), lang)
-        _ask_reply(response, call, notice, retry + 1)
+    if request.form.get("DialCallStatus") == "completed":
+        return _goodbye(response, call)
+    _ = words(lang)
+    say(response, _("Nobody at the office could answer. Back to your notices."), lang)
+    response.redirect(_url("/ivr/voice/next", at=request.args.get("n", type=int)))
     return twiml(response)
 
 
-def _finish(response: VoiceResponse, call: dict):
+@bp.route("/voice/outbound", methods=["POST"])
+@twilio_signed
+def outbound():
+    """A reminder call we placed to a guardian of family ``f``: name the school, give a number to call
+    back. An answering machine gets only that, never a notice."""
+    db = get_db()
+    rows = list(db.query("SELECT * FROM families WHERE id = ?", [request.args.get("f", type=int)]))
+    response = VoiceResponse()
+    if not rows:  # only our own reminder calls come here; a bad URL ends the call politely
+        current_app.logger.warning("outbound call webhook for an unknown family: %s", request.url)
+        response.hangup()
+        return twiml(response)
+    family = rows[0]
+    call = calls.start(db, request.form.get("CallSid", ""), "outbound", request.form.get("From", ""),
+                       request.form.get("To", ""))
+    machine = request.form.get("AnsweredBy", "").startswith("machine") or request.form.get("AnsweredBy") == "fax"
+    if not call["family_id"]:
+        calls.update(db, call["sid"], family_id=family["id"], language=family["language"],
+                     auth="dialled", status="machine" if machine else call["status"])
+        call = calls.require(db, call["sid"])
+    lang = _language(call)
+    _ = words(lang)
+    number = settings.get(db, "phone_line")
+    school = settings.school_name(db, lang)
+    if machine:
+        say(response, _("Hello, this is %(school)s. There are school notices for your family.", school=school), lang)
+        if number:
+            say(response, _("Please call %(number)s to hear them. Goodbye.", number=spoken_number(number)), lang)
+        response.hangup()
+        return twiml(response)
+    say(response, _("Hello, this is %(school)s calling about notices for your family.", school=school), lang)
+    if number:
+        say(response, _("To call us back, dial %(number)s.", number=spoken_number(number)), lang)
+    response.redirect(_url("/ivr/voice/next"))
+    return twiml(response)
+
+
+def _finish(response: VoiceResponse, call: dict, offer_all: bool = True):
+    """Skipped notices first ("press 1 to confirm the 2 you heard"), then the summary and a last menu."""
     db = get_db()
     lang = _language(call)
     _, n_ = words(lang), plural_words(lang)
-    confirmed = calls.confirmed_in_call(db, call["sid"])
-    if confirmed:
-        say(response, n_("You confirmed %(n)s notice in this call.", "You confirmed %(n)s notices in this call.",
-                         confirmed), lang)
-    else:
-        say(response, _("There are no more notices for you now."), lang)
-    waiting = calls.private_waiting(db, call)
-    if waiting:
-        say(response, n_(
-            "There is %(n)s private message for you. To hear it, enter your family's PIN.",
-            "There are %(n)s private messages for you. To hear them, enter your family's PIN.", waiting), lang)
-        _ask_pin(response, lang, private=True)
+    skipped = calls.heard_unconfirmed(db, call)
+    if skipped and offer_all:
+        gather = Gather(num_digits=1, timeout=TIMEOUT, action=_url("/ivr/voice/all"), action_on_empty_result=True)
+        say(gather, n_("You heard %(n)s notice without confirming it. To confirm it now, press 1.",
+                       "You heard %(n)s notices without confirming them. To confirm them all now, press 1.",
+                       len(skipped)), lang)
+        response.append(gather)
         return twiml(response)
-    return _goodbye(response, call)
+    if not calls.confirmed_in_call(db, call["sid"]):  # each answer was acknowledged as it was given
+        say(response, _("There are no more notices for you now."), lang)
+    return _last_menu(response, call)
+
+
+@bp.route("/voice/all", methods=["POST"])
+@twilio_signed
+def confirm_all():
+    """1: confirm every notice this call read out and the caller skipped (none asks a question)."""
+    db = get_db()
+    call = _call()
+    lang = _language(call)
+    response = VoiceResponse()
+    _ = words(lang)
+    if request.form.get("Digits") == "1":
+        for notice in calls.heard_unconfirmed(db, call):
+            calls.record(db, call, notice["id"], "confirmed")
+        say(response, _("Confirmed."), lang)
+    return _finish(response, calls.require(db, call["sid"]), offer_all=False)
+
+
+def _last_menu(response: VoiceResponse, call: dict):
+    """1 for private messages (after the PIN), 9 for a call back, then goodbye."""
+    lang = _language(call)
+    _, n_ = words(lang), plural_words(lang)
+    private = calls.private_waiting(get_db(), call)
+    gather = Gather(num_digits=1, timeout=TIMEOUT, action=_url("/ivr/voice/end"), action_on_empty_result=True)
+    if private:
+        say(gather, n_("There is %(n)s private message: to hear it, press 1.",
+                       "There are %(n)s private messages: to hear them, press 1.", private), lang)
+    say(gather, _("For the teacher to call you back, press 9. Goodbye."), lang)
+    response.append(gather)
+    response.hangup()
+    return twiml(response)
+
+
+@bp.route("/voice/end", methods=["POST"])
+@twilio_signed
+def end():
+    db = get_db()
+    call = _call()
+    lang = _language(call)
+    _ = words(lang)
+    response = VoiceResponse()
+    digits = request.form.get("Digits", "")
+    if digits == "1" and calls.private_waiting(db, call):
+        _ask_pin(response, lang, private=True)
+    elif digits == "9" and call["family_id"]:
+        _call_back(call, None)
+        say(response, _("Thank you. The teacher will call you back. Goodbye."), lang)
+        response.hangup()
+    else:
+        response.hangup()
+    return twiml(response)
 
 
 def _goodbye(response: VoiceResponse, call: dict):

@@ -1,5 +1,9 @@
 """Refresh the translation catalogues: extract messages, merge into each .po, compile .mo.
 
+Two domains: ``messages`` (the UI, printed and texted words: zh_Hans, zh_Hant) and ``spoken``
+(the phone line's prompts as Cantonese speakers say them: yue; other messages fall back to
+written Traditional Chinese).
+
 Usage: .venv/bin/python scripts/translations.py
 Prints the messages still untranslated; fill them in server/translations/*/LC_MESSAGES/messages.po
 and run it again (tests/test_project.py fails while any is missing).
@@ -23,15 +27,21 @@ def pybabel(*args: str) -> None:
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
+KEYWORDS = ("-k", "_", "-k", "gettext", "-k", "ngettext:1,2", "-k", "n_:1,2", "-k", "Setting:3")
+SPOKEN = ("ivr/voice.py",)  # the phone line's prompts: domain 'spoken', said in Cantonese (locale yue)
+
+
 def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
-        template = str(Path(tmp) / "messages.pot")
-        pybabel("extract", "-F", "babel.cfg", "-k", "_", "-k", "gettext", "-k", "ngettext:1,2", "-k", "n_:1,2", "-k", "Setting:3", "--no-location", "--sort-output",
-                "-o", template, ".")
+        template, spoken = str(Path(tmp) / "messages.pot"), str(Path(tmp) / "spoken.pot")
+        pybabel("extract", "-F", "babel.cfg", *KEYWORDS, "--no-location", "--sort-output", "-o", template, ".")
         pybabel("update", "-i", template, "-d", str(CATALOGUES), "--no-fuzzy-matching", "--ignore-obsolete")
-    pybabel("compile", "-d", str(CATALOGUES))
+        pybabel("extract", *KEYWORDS, "--no-location", "--sort-output", "-o", spoken, *SPOKEN)
+        pybabel("update", "-D", "spoken", "-i", spoken, "-d", str(CATALOGUES), "--no-fuzzy-matching",
+                "--ignore-obsolete")
+    pybabel("compile", "-D", "messages spoken", "-d", str(CATALOGUES))
     missing = 0
-    for po in sorted(CATALOGUES.glob("*/LC_MESSAGES/messages.po")):
+    for po in sorted(CATALOGUES.glob("*/LC_MESSAGES/*.po")):
         with po.open("rb") as f:
             for message in read_po(f):
                 strings = message.string if isinstance(message.string, tuple) else (message.string,)

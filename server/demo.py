@@ -118,7 +118,8 @@ def _is_demo(path: Path) -> bool:
 
 
 def _populate(db: Database, rng: random.Random, base_url: str) -> dict:
-    settings.initialize(db, school_name="PaperBridge 示范小学 Demo Primary", school_id="DEMO",
+    settings.initialize(db, school_name="示范小学", school_name_en="Demo Primary School", school_id="DEMO",
+                        phone_line="+862088880000",
                         default_region="CN", timezone="Asia/Shanghai", base_url=base_url)
     db.execute("INSERT INTO settings (key, value) VALUES ('demo', '1')")
     with tempfile.TemporaryDirectory() as folder:

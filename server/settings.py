@@ -16,9 +16,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import phonenumbers
 from sqlite_utils import Database
 
-from server import clock
+from server import chinese, clock
 from server.errors import NotInitialized
-from server.languages import LANGUAGES
+from server.languages import LANGUAGES, TRADITIONAL
 
 
 @dataclass(frozen=True)
@@ -30,6 +30,8 @@ class Setting:
 
 SETTINGS: tuple[Setting, ...] = (
     Setting("school_name", "PaperBridge School", "The school's name, printed on bulletins and said on the phone."),
+    Setting("school_name_en", "", "The school's name in English, for English-speaking families on the phone and in "
+            "texts (empty: the school's name as written above)."),
     Setting("school_id", "SCH", "Short school code (A-Z, 0-9, up to 8) inside every signed QR code."),
     Setting("default_region", "CN", "Region for phone numbers written without a country code (CN, HK, TW, US ...)."),
     Setting("default_language", "zh-Hans", "Language for families whose roster row names none."),
@@ -130,6 +132,16 @@ def initialize(db: Database, **overrides: str) -> bool:
         for key, value in values.items():
             db.execute("INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)", [key, value])
     return True
+
+
+def school_name(db: Database, language: str) -> str:
+    """The school's name as a family of ``language`` hears or reads it."""
+    english = get(db, "school_name_en") if language == "en" else ""
+    if english:
+        return english
+    if language in TRADITIONAL:
+        return chinese.to_traditional(get(db, "school_name"), language)
+    return get(db, "school_name")
 
 
 def get(db: Database, name: str) -> str:

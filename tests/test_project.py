@@ -58,6 +58,22 @@ def test_every_message_is_translated_and_compiled():
         assert mo == po, f"{locale}: run `pybabel compile -d server/translations`"
 
 
+def test_every_phone_prompt_is_said_in_spoken_cantonese():
+    """The phone line's prompts (domain 'spoken', locale yue): Cantonese as it is said, not as written."""
+    keywords = {"_": None, "n_": (1, 2)}
+    wanted = {m[2] for m in extract_from_dir(str(ROOT / "ivr"), [("voice.py", "python")], keywords=keywords)}
+    folder = ROOT / "server" / "translations" / "yue" / "LC_MESSAGES"
+    with (folder / "spoken.po").open("rb") as f:
+        po = {_key(m.id): _key(m.string) for m in read_po(f) if m.id}
+    with (folder / "spoken.mo").open("rb") as f:
+        mo = {_key(m.id): _key(m.string) for m in read_mo(f) if m.id}
+    translated = {k for k, v in po.items() if v and (not isinstance(v, tuple) or all(v))}
+    assert sorted(map(str, wanted - translated)) == [], "run scripts/translations.py and fill yue/spoken.po"
+    assert mo == po
+    spoken = " ".join(v if isinstance(v, str) else v[0] for v in po.values())
+    assert "撳" in spoken and "按" not in spoken  # "press" as Cantonese speakers say it, not the written 按
+
+
 def test_package_data_ships_templates_and_catalogues(tmp_path):
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(ROOT)],
                    check=True, capture_output=True)

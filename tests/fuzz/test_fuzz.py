@@ -168,8 +168,9 @@ def test_noise_pages_never_make_a_receipt(db, school, tmp_path, frames, width, h
 # ---- phone keys ---------------------------------------------------------------------------
 
 @settings(FIXTURES, max_examples=60 * SCALE)
-@given(st.sampled_from(["/ivr/voice/code", "/ivr/voice/key", "/ivr/voice/language", "/ivr/voice/reply",
-                        "/ivr/voice/next", "/ivr/voice/code?p=1", "/ivr/voice/key?n=abc", "/ivr/voice/reply?n=-1"]),
+@given(st.sampled_from(["/ivr/voice/code", "/ivr/voice/key", "/ivr/voice/language", "/ivr/voice/all",
+                        "/ivr/voice/next", "/ivr/voice/code?p=1", "/ivr/voice/key?n=abc", "/ivr/voice/end",
+                        "/ivr/voice/dialled?n=-1", "/ivr/voice/next?at=abc", "/ivr/voice/language?r=9"]),
        st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=30))
 def test_any_keys_get_spoken_twiml(app, school, path, digits):
     phone = Phone(app, "+8613911112222", sid="CAfuzz")
@@ -177,6 +178,15 @@ def test_any_keys_get_spoken_twiml(app, school, path, digits):
     reply = phone.post(path, {"CallSid": "CAfuzz", "From": phone.from_number, "To": "+1", "Digits": digits})
     assert reply.status_code == 200
     assert ET.fromstring(reply.data).tag == "Response"
+
+
+@settings(FIXTURES, max_examples=60 * SCALE)
+@given(st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=60))
+def test_any_text_reply_gets_an_answer_and_records_no_receipt_it_did_not_name(app, db, school, body):
+    phone = Phone(app, "+8613800138001")
+    reply = phone.post("/ivr/sms", {"MessageSid": "SMfuzz", "From": phone.from_number, "To": "+1", "Body": body})
+    assert reply.status_code == 200 and ET.fromstring(reply.data).tag == "Response"
+    assert db.execute("SELECT count(*) FROM events").fetchone()[0] == 0  # no notice exists to be confirmed
 
 
 # ---- sync payloads ------------------------------------------------------------------------
