@@ -1,20 +1,32 @@
-"""Load on the phone line: concurrent simulated calls through the whole flow, over real HTTP.
+"""Load on the phone line over real HTTP, beside its floor: the same load on a bare Flask app
+served by the same waitress settings, answering fixed TwiML.
 
-Usage: .venv/bin/python -m bench.ivr_load [--families 2000] [--concurrency 50,200] [--calls 400] [--think 0]
+Usage:
+  .venv/bin/python -m bench.ivr_load                          # both modes, default sizes
+  .venv/bin/python -m bench.ivr_load --mode closed --concurrency 50,200 --calls 400
+  .venv/bin/python -m bench.ivr_load --mode open --rate 300,1000 --seconds 10
 
-Builds a 2,000-family school, serves it with `paperbridge serve` (waitress) in a second
-process, and drives signed calls (dial, then 1 for every notice and answer) from threads in
-this process. Prints p50 / p99 latency per webhook and requests per second. With --think 0
-every caller presses the next key the instant a reply arrives (a stress test of throughput);
---think 2 lets each caller listen for about 2 s between keys, as people do.
+Builds a 2,000-family school (5 notices) and serves it with `paperbridge serve` (waitress, 8
+threads) in a second process; the floor is `python -m bench.ivr_load --bare PORT` (Flask +
+waitress, same threads, one fixed TwiML answer). The load comes from this process:
+
+- closed: N callers at once, each pressing the next key the instant the answer arrives
+  (throughput under stress);
+- open: webhooks arrive at a fixed rate whatever the server does (a district-wide urgent
+  notice: many callers at once). Calls are recorded once in-process (dial, 1 at every
+  notice) and replayed with fresh CallSids, each step 2 s after the last; latency is timed
+  from when a request was due, so queueing counts.
+
+For each run: requests/s, p50/p99 latency, and the server process's CPU time per webhook
+(from /proc), beside the same figures for the bare floor, and their ratio.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import http.client
 import os
-import random
 import socket
 import subprocess
 import sys
@@ -23,7 +35,7 @@ import threading
 import time
 import uuid
 import xml.etree.ElementTree as ET
-from collections import defaultdict
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
@@ -31,7 +43,11 @@ from twilio.request_validator import RequestValidator
 
 from bench.print_bench import build_school
 from ivr import config
+from ivr.simulator import Phone
 from server import db as database
+
+TICKS = os.sysconf("SC_CLK_TCK")
+STEP_GAP = 2.0  # seconds between the webhooks of one call in the open-loop mode
 
 
 def free_port() -> int:
@@ -40,61 +56,112 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def cpu_seconds(pid: int) -> float:
+    """user + system CPU of a process and its threads so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+@dataclass
+class Webhook:
+    path: str  # path and query, as the server sees it
+    body: bytes
+    signature: str
+
+
+class Server:
+    """A server process on a free port: the app, or the bare floor."""
+
+    def __init__(self, command):
+        self.port = free_port()
+        env = {k: v for k, v in os.environ.items() if not k.startswith("TWILIO_")}
+        self.process = subprocess.Popen(command(self.port), env=env, stdout=subprocess.DEVNULL,
+                                        stderr=subprocess.DEVNULL)
+        for _ in range(200):
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                return
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError("the server did not start")
+
+    def cpu(self) -> float:
+        return cpu_seconds(self.process.pid)
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=30)
+
+
+def bare_app(port: int) -> None:
+    """The floor: Flask + waitress answering every POST with one fixed TwiML document."""
+    import waitress
+    from flask import Flask, Response
+
+    app = Flask("floor")
+    answer = ('<?xml version="1.0" encoding="UTF-8"?><Response><Gather action="/ivr/voice/key?n=1" numDigits="1">'
+              '<Say language="cmn-CN"><prosody rate="85%">秋季植物园研学。</prosody></Say></Gather></Response>')
+
+    @app.post("/<path:anything>")
+    def fixed(anything: str):
+        return Response(answer, mimetype="text/xml")
+
+    waitress.serve(app, host="127.0.0.1", port=port, threads=8, connection_limit=1000, _quiet=True)
+
+
+# ---- closed loop -----------------------------------------------------------------------------
+
 class Caller:
-    def __init__(self, host: str, port: int, token: str, public: str):
-        self.conn = http.client.HTTPConnection(host, port, timeout=30)
+    def __init__(self, port: int, token: str, public: str):
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
         self.validator, self.public = RequestValidator(token), public.rstrip("/")
 
-    def post(self, url: str, form: dict, timings: dict) -> ET.Element:
+    def post(self, url: str, form: dict, timings: list[float]) -> ET.Element:
         full = url if url.startswith("http") else self.public + url
         parts = urlsplit(full)
-        path = parts.path + (f"?{parts.query}" if parts.query else "")
         headers = {"Content-Type": "application/x-www-form-urlencoded",
                    "X-Twilio-Signature": self.validator.compute_signature(full, form)}
         start = time.perf_counter()
-        self.conn.request("POST", path, urlencode(form), headers)
+        self.conn.request("POST", parts.path + (f"?{parts.query}" if parts.query else ""), urlencode(form), headers)
         response = self.conn.getresponse()
         body = response.read()
-        timings[parts.path].append(time.perf_counter() - start)
+        timings.append(time.perf_counter() - start)
         if response.status != 200:
-            raise RuntimeError(f"{path}: {response.status}")
+            raise RuntimeError(f"{url}: {response.status}")
         return ET.fromstring(body)
 
-    think = 0.0
-
-    def call(self, number: str, timings: dict) -> None:
+    def call(self, number: str, timings: list[float]) -> None:
         form = {"CallSid": "CA" + uuid.uuid4().hex, "From": number, "To": "+10000000000"}
         root = self.post("/ivr/voice", form, timings)
         for _ in range(40):
-            redirect = root.find("Redirect")
-            gather = root.find("Gather")
+            redirect, gather = root.find("Redirect"), root.find("Gather")
             if redirect is not None:
-                root = self.post(redirect.text, form, timings)
-            elif gather is not None:
-                if self.think:
-                    time.sleep(random.uniform(0.5, 1.5) * self.think)
-                root = self.post(gather.get("action"), {**form, "Digits": "1"}, timings)
+                root = self.post(redirect.text or "", form, timings)
+            elif gather is not None and "/voice/key" in (gather.get("action") or ""):
+                root = self.post(gather.get("action") or "", {**form, "Digits": "1"}, timings)
             else:
                 return
 
 
-def run_level(host, port, token, public, numbers, concurrency: int, calls: int) -> tuple[dict, float]:
-    timings: dict[str, list[float]] = defaultdict(list)
+def closed_level(port: int, token: str, public: str, numbers: list[str], concurrency: int, calls: int,
+                 bare: bool) -> tuple[list[float], float]:
+    timings: list[float] = []
     lock, queue = threading.Lock(), list(numbers[:calls])
 
     def worker():
-        if Caller.think:
-            time.sleep(random.uniform(0, Caller.think))  # calls arrive spread out, not all at once
-        caller, local = Caller(host, port, token, public), defaultdict(list)
+        caller, local = Caller(port, token, public), []
         while True:
             with lock:
                 if not queue:
                     break
                 number = queue.pop()
-            caller.call(number, local)
+            if bare:  # the floor has no flow to follow: the same number of webhooks a call makes
+                for _ in range(7):
+                    caller.post("/ivr/voice/next", {"CallSid": "CAx", "From": number}, local)
+            else:
+                caller.call(number, local)
         with lock:
-            for key, values in local.items():
-                timings[key] += values
+            timings.extend(local)
 
     threads = [threading.Thread(target=worker) for _ in range(concurrency)]
     start = time.perf_counter()
@@ -105,55 +172,161 @@ def run_level(host, port, token, public, numbers, concurrency: int, calls: int) 
     return timings, time.perf_counter() - start
 
 
+# ---- open loop -------------------------------------------------------------------------------
+
+def record_calls(path: Path, numbers: list[str]) -> list[list[tuple[str, dict]]]:
+    """Each caller's webhooks as Twilio would send them (dial, 1 at every notice): full URL and
+    form, recorded on a copy of the school so that the served one is untouched."""
+    from server.app import create_app
+
+    with tempfile.TemporaryDirectory() as tmp:
+        copy = Path(tmp) / "copy.db"
+        source = database.connect(path)
+        source.execute(f"VACUUM INTO '{copy}'")
+        source.close()
+        app = create_app({"DATABASE": str(copy)})
+        scripts = []
+        for number in numbers:
+            phone = Phone(app, number)
+            turn = phone.dial()
+            while turn.action and "/voice/key" in turn.action:
+                turn = phone.press("1")
+            scripts.append(phone.sent)
+    return scripts
+
+
+def schedule(scripts: list[list[tuple[str, dict]]], validator: RequestValidator, rate: float,
+             seconds: float) -> list[tuple[float, Webhook]]:
+    """(when, webhook) for ``rate`` webhooks a second: new calls start evenly, each with a fresh
+    CallSid, its steps STEP_GAP apart; whatever falls after ``seconds`` is left out."""
+    per_call = sum(len(s) for s in scripts) / len(scripts)
+    call_rate = rate / per_call
+    due, n = [], 0
+    while n / call_rate < seconds:
+        start, sid = n / call_rate, f"CA{n:032x}"
+        for step, (full, form) in enumerate(scripts[n % len(scripts)]):
+            when = start + step * STEP_GAP
+            if when < seconds:
+                form = {**form, "CallSid": sid}
+                parts = urlsplit(full)
+                due.append((when, Webhook(parts.path + (f"?{parts.query}" if parts.query else ""),
+                                          urlencode(form).encode(), validator.compute_signature(full, form))))
+        n += 1
+    return sorted(due, key=lambda item: item[0])
+
+
+async def open_loop(port: int, due: list[tuple[float, Webhook]]) -> tuple[list[float], int, float]:
+    """Send each webhook when due over a pool of keep-alive connections (more are opened when all are
+    busy); return latencies from the due time, errors and the wall time."""
+    idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+    latencies: list[float] = []
+    errors = 0
+    start = time.perf_counter() + 0.5
+
+    async def send(when: float, hook: Webhook) -> None:
+        nonlocal errors
+        delay = start + when - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        reader, writer = idle.pop() if idle else await asyncio.open_connection("127.0.0.1", port)
+        try:
+            writer.write(b"POST " + hook.path.encode() + b" HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                         b"Content-Type: application/x-www-form-urlencoded\r\nX-Twilio-Signature: "
+                         + hook.signature.encode() + b"\r\nContent-Length: " + str(len(hook.body)).encode()
+                         + b"\r\n\r\n" + hook.body)
+            status = await reader.readline()
+            length = 0
+            while (line := await reader.readline()) not in (b"\r\n", b""):
+                if line.lower().startswith(b"content-length:"):
+                    length = int(line.split(b":")[1])
+            await reader.readexactly(length)
+            latencies.append(time.perf_counter() - (start + when))
+            if b" 200 " not in status:
+                errors += 1
+            idle.append((reader, writer))
+        except (OSError, asyncio.IncompleteReadError):
+            errors += 1
+            writer.close()
+
+    await asyncio.gather(*(send(when, hook) for when, hook in due))
+    for _reader, writer in idle:
+        writer.close()
+    return latencies, errors, time.perf_counter() - start
+
+
+# ---- report ----------------------------------------------------------------------------------
+
 def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))] * 1000
+    return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))] * 1000 if ordered else float("nan")
+
+
+def line(label: str, timings: list[float], seconds: float, cpu: float, errors: int = 0) -> str:
+    n = max(len(timings), 1)
+    return (f"  {label:<6} {len(timings):>6} webhooks {len(timings) / seconds:7.0f}/s  p50 {percentile(timings, 50):7.1f} ms"
+            f"  p99 {percentile(timings, 99):7.1f} ms  CPU {cpu / n * 1000:5.2f} ms/webhook"
+            + (f"  errors {errors}" if errors else ""))
 
 
 def main() -> None:
+    if len(sys.argv) == 3 and sys.argv[1] == "--bare":
+        bare_app(int(sys.argv[2]))
+        return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--families", type=int, default=2000)
+    parser.add_argument("--mode", choices=["closed", "open", "both"], default="both")
     parser.add_argument("--concurrency", default="50,200")
-    parser.add_argument("--calls", type=int, default=400, help="calls per concurrency level")
-    parser.add_argument("--think", type=float, default=0.0, help="seconds a caller listens between keys")
+    parser.add_argument("--calls", type=int, default=300, help="calls per concurrency level (closed loop)")
+    parser.add_argument("--rate", default="300,1000", help="webhooks per second (open loop)")
+    parser.add_argument("--seconds", type=float, default=10, help="length of each open-loop run")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         path = build_school(Path(tmp), args.families, 5)
         db = database.connect(path)
         conf = config.load(db)
-        Caller.think = args.think
         numbers = [r[0] for r in db.execute("SELECT phone FROM guardians WHERE phone_valid = 1 GROUP BY phone"
                                              " HAVING count(DISTINCT family_id) = 1")]
         db.close()
-        port = free_port()
-        env = {k: v for k, v in os.environ.items() if not k.startswith("TWILIO_")}
-        server = subprocess.Popen([str(Path(sys.executable).parent / "paperbridge"), "--db", str(path), "serve",
-                                   "--no-reminders", "--port", str(port)], env=env, stdout=subprocess.DEVNULL,
-                                  stderr=subprocess.DEVNULL)
-        try:
-            for _ in range(100):
-                try:
-                    socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                    break
-                except OSError:
-                    time.sleep(0.1)
+        paperbridge = str(Path(sys.executable).parent / "paperbridge")
+        servers = {"app": lambda port: [paperbridge, "--db", str(path), "serve", "--no-reminders", "--port", str(port)],
+                   "floor": lambda port: [sys.executable, "-m", "bench.ivr_load", "--bare", str(port)]}
+        if args.mode in ("closed", "both"):
+            print(f"closed loop: callers press keys the instant an answer arrives ({args.calls} calls per level)")
             offset = 0
             for level in (int(c) for c in args.concurrency.split(",")):
-                timings, seconds = run_level("127.0.0.1", port, conf.auth_token, conf.public_url,
-                                             numbers[offset:], level, args.calls)
+                cpu = {}
+                for name, command in servers.items():
+                    server = Server(command)
+                    try:
+                        before = server.cpu()
+                        timings, seconds = closed_level(server.port, conf.auth_token, conf.public_url,
+                                                        numbers[offset:], level, args.calls, name == "floor")
+                        cpu[name] = (server.cpu() - before) / len(timings)
+                        print(f" concurrency {level}" if name == "app" else "", end="\n" if name == "app" else "")
+                        print(line(name, timings, seconds, cpu[name] * len(timings)))
+                    finally:
+                        server.stop()
                 offset += args.calls
-                total = sum(len(v) for v in timings.values())
-                print(f"concurrency {level}: {args.calls} calls, {total} requests in {seconds:.1f} s = "
-                      f"{total / seconds:.0f} requests/s")
-                for name, values in sorted(timings.items()):
-                    print(f"  {name:<22} n={len(values):>5}  p50 {percentile(values, 50):6.1f} ms  "
-                          f"p99 {percentile(values, 99):6.1f} ms")
-                everything = [v for values in timings.values() for v in values]
-                print(f"  {'all webhooks':<22} n={len(everything):>5}  p50 {percentile(everything, 50):6.1f} ms  "
-                      f"p99 {percentile(everything, 99):6.1f} ms")
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
+                print(f"  app / floor CPU per webhook: {cpu['app'] / cpu['floor']:.1f}x")
+        if args.mode in ("open", "both"):
+            scripts = record_calls(path, numbers[:300])
+            steps = sum(len(s) for s in scripts) / len(scripts)
+            print(f"open loop: webhooks arrive at a fixed rate for {args.seconds:.0f} s "
+                  f"(calls of {steps:.1f} webhooks, {STEP_GAP:.0f} s apart)")
+            for rate in (float(r) for r in args.rate.split(",")):
+                due = schedule(scripts, RequestValidator(conf.auth_token), rate, args.seconds)
+                cpu = {}
+                print(f" {rate:.0f} webhooks/s")
+                for name, command in servers.items():
+                    server = Server(command)
+                    try:
+                        before = server.cpu()
+                        latencies, errors, seconds = asyncio.run(open_loop(server.port, due))
+                        cpu[name] = (server.cpu() - before) / max(len(latencies), 1)
+                        print(line(name, latencies, seconds, cpu[name] * max(len(latencies), 1), errors))
+                    finally:
+                        server.stop()
+                print(f"  app / floor CPU per webhook: {cpu['app'] / cpu['floor']:.1f}x")
 
 
 if __name__ == "__main__":

@@ -21,14 +21,15 @@ def start(db: Database, sid: str, direction: str, from_number: str, to_number: s
     if existing:
         return existing
     now = clock.now_iso()
-    db.table("calls").insert({"sid": sid, "direction": direction, "from_number": from_number, "to_number": to_number,
-                              "started_at": now, "updated_at": now}, ignore=True)
+    db.execute("INSERT OR IGNORE INTO calls (sid, direction, from_number, to_number, started_at, updated_at)"
+               " VALUES (?, ?, ?, ?, ?, ?)", [sid, direction, from_number, to_number, now, now])
     return require(db, sid)
 
 
 def get(db: Database, sid: str) -> dict | None:
-    rows = list(db.query("SELECT * FROM calls WHERE sid = ?", [sid]))
-    return rows[0] if rows else None
+    cursor = db.execute("SELECT * FROM calls WHERE sid = ?", [sid])
+    row = cursor.fetchone()
+    return dict(zip([c[0] for c in cursor.description], row, strict=True)) if row else None
 
 
 def require(db: Database, sid: str) -> dict:
@@ -39,8 +40,16 @@ def require(db: Database, sid: str) -> dict:
     return call
 
 
+_COLUMNS = {"family_id", "language", "auth", "code_tries", "status", "heard"}
+
+
 def update(db: Database, sid: str, **values) -> None:
-    db.table("calls").update(sid, {**values, "updated_at": clock.now_iso()})
+    """Set some of the call's columns (plain SQL: a phone webhook cannot spare table introspection)."""
+    unknown = set(values) - _COLUMNS
+    if unknown:
+        raise ValueError(f"calls has no column {', '.join(sorted(unknown))}")
+    assignments = ", ".join(f"{column} = ?" for column in values)
+    db.execute(f"UPDATE calls SET {assignments}, updated_at = ? WHERE sid = ?", [*values.values(), clock.now_iso(), sid])
 
 
 def family_for_caller(db: Database, number: str) -> dict | None:
@@ -48,9 +57,10 @@ def family_for_caller(db: Database, number: str) -> dict | None:
     phone = phones.normalize(number, settings.get(db, "default_region"))
     if not phone.valid:
         return None
-    rows = db.execute("SELECT DISTINCT g.family_id FROM guardians g JOIN families f ON f.id = g.family_id"
-                      " WHERE g.phone = ? AND g.active = 1 AND f.active = 1", [phone.e164]).fetchall()
-    return db.table("families").get(rows[0][0]) if len(rows) == 1 else None
+    cursor = db.execute("SELECT * FROM families WHERE id IN (SELECT g.family_id FROM guardians g WHERE g.phone = ?"
+                        " AND g.active = 1) AND active = 1 LIMIT 2", [phone.e164])
+    rows = cursor.fetchall()
+    return dict(zip([c[0] for c in cursor.description], rows[0], strict=True)) if len(rows) == 1 else None
 
 
 def rate_limited(db: Database, number: str) -> bool:
@@ -101,29 +111,38 @@ def check_code(db: Database, call: dict, typed: str) -> dict:
         raise
 
 
+_PLAYLIST = """
+SELECT n.id, n.private, n.reply_options != '[]' AS asks, n.requires_confirmation,
+       coalesce(r.state = 'confirmed', 0) AS confirmed, r.reply
+FROM notices n
+LEFT JOIN receipt_status r ON r.notice_id = n.id AND r.family_id = :family
+WHERE n.publish_at <= :now AND n.week IN (:this_week, :last_week)
+  AND NOT EXISTS (SELECT 1 FROM notices v WHERE v.replaces = n.id)
+  AND (n.whole_school = 1 OR EXISTS (SELECT 1 FROM notice_classes c JOIN students s ON s.class_id = c.class_id
+       WHERE c.notice_id = n.id AND s.family_id = :family AND s.active = 1))
+  AND (n.private = 0 OR :pin)
+ORDER BY n.publish_at, n.id
+"""
+
+
 def playlist(db: Database, call: dict) -> list[dict]:
-    """Notices of this and last week for the family, oldest first; private ones only after the code."""
+    """Notices of this and last week for the family, oldest first, current versions only; private
+    ones only after the PIN. One query, light rows: id, private, asks (has reply options),
+    requires_confirmation, confirmed, reply; :func:`notices.get_notice` reads the one to speak."""
     if not call["family_id"]:
         return []
     zone = settings.zone(db)
     now = clock.now()
-    weeks = {clock.iso_week(now, zone), clock.iso_week(now - dt.timedelta(days=7), zone)}
-    classes = sorted({r[0] for r in db.execute(
-        "SELECT class_id FROM students WHERE family_id = ? AND active = 1", [call["family_id"]]).fetchall()})
-    found = [n for n in notices.list_notices(db, class_ids=classes, published_only=True, current_only=True) if n["week"] in weeks]
-    if call["auth"] != "pin":
-        found = [n for n in found if not n["private"]]
-    return sorted(found, key=lambda n: (n["publish_at"], n["id"]))
+    params = {"family": call["family_id"], "now": clock.iso(now), "this_week": clock.iso_week(now, zone),
+              "last_week": clock.iso_week(now - dt.timedelta(days=7), zone), "pin": call["auth"] == "pin"}
+    return [dict(zip(("id", "private", "asks", "requires_confirmation", "confirmed", "reply"), row, strict=True))
+            for row in db.execute(_PLAYLIST, params).fetchall()]
 
 
 def private_waiting(db: Database, call: dict) -> int:
     if call["auth"] == "pin" or not call["family_id"]:
         return 0
-    return len([n for n in playlist(db, {**call, "auth": "pin"}) if n["private"] and not _confirmed(db, call, n)])
-
-
-def _confirmed(db: Database, call: dict, notice: dict) -> bool:
-    return ledger.status_of(db, notice["id"], call["family_id"]).state == "confirmed"
+    return len([n for n in playlist(db, {**call, "auth": "pin"}) if n["private"] and not n["confirmed"]])
 
 
 def next_notice(db: Database, call: dict, after: int | None, private_only: bool = False,
@@ -135,12 +154,13 @@ def next_notice(db: Database, call: dict, after: int | None, private_only: bool 
         items = items[ids.index(at):]
     elif after in ids:
         items = items[ids.index(after) + 1:]
-    return next((n for n in items if not _confirmed(db, call, n)), None)
+    found = next((n for n in items if not n["confirmed"]), None)
+    return notices.get_notice(db, found["id"]) if found else None
 
 
 def waiting(db: Database, call: dict) -> list[dict]:
-    """The notices this call will read: unconfirmed, in playlist order."""
-    return [n for n in playlist(db, call) if not _confirmed(db, call, n)]
+    """The notices this call will read: unconfirmed, in playlist order (light rows)."""
+    return [n for n in playlist(db, call) if not n["confirmed"]]
 
 
 def mark_heard(db: Database, call: dict, notice_id: int) -> None:
@@ -155,30 +175,32 @@ def heard_ids(call: dict) -> list[int]:
 
 def heard_unconfirmed(db: Database, call: dict) -> list[dict]:
     """Notices read out in this call, asking no question, that the caller has not confirmed
-    (skipped with 3, or silence): "confirm all I just heard" covers these."""
+    (skipped with 3, or silence): "confirm all I just heard" covers these (light rows)."""
     heard = set(heard_ids(call))
-    return [n for n in playlist(db, call)
-            if n["id"] in heard and not n["reply_options"] and not _confirmed(db, call, n)]
+    return [n for n in playlist(db, call) if n["id"] in heard and not n["asks"] and not n["confirmed"]]
 
 
 ANSWERING = ("callerid", "dialled", "pin")  # how a call may have identified the family to answer for it
 
 
-def record(db: Database, call: dict, notice_id: int, kind: str, choice: str | None = None) -> None:
-    """A keypress as a receipt; the dedupe key is the call and notice, so retries add nothing.
+def record(db: Database, call: dict, notice: dict, choice: str | None = None) -> None:
+    """A keypress as a receipt for a published ``notice`` (from :func:`notices.get_published`):
+    confirmed, and the answer when ``choice`` is given, in one transaction; the dedupe key is
+    the call and notice, so Twilio's retries add nothing.
 
     Only for the family the call is for, by caller ID, our own reminder call, or the PIN; a
     private notice only after the PIN (BadCode otherwise, and nothing is recorded).
     """
-    notice = notices.get_published(db, notice_id)
+    notice_id = notice["id"]
     if call["auth"] not in ANSWERING or (notice["private"] and call["auth"] != "pin"):
         raise BadCode("this call has not shown it is the family's")
-    if call["family_id"] not in notices.audience(db, notice):
+    if not call["family_id"] or not notices.addressed_to(db, notice, call["family_id"]):
         raise BadCode("this notice was not sent to the caller's family")
-    payload = {"choice": choice} if choice else {}
-    event = ledger.new_event(notice_id, call["family_id"], "voice", kind, payload=payload, source=f"call:{call['sid']}",
-                             actor="family", dedupe_key=f"call:{call['sid']}:{notice_id}:{kind}")
-    ledger.record(db, [event])
+    kinds = [("confirmed", {})] + ([("reply", {"choice": choice})] if choice else [])
+    ledger.record(db, [ledger.new_event(notice_id, call["family_id"], "voice", kind, payload=payload,
+                                        source=f"call:{call['sid']}", actor="family",
+                                        dedupe_key=f"call:{call['sid']}:{notice_id}:{kind}")
+                       for kind, payload in kinds])
 
 
 def confirmed_by_key_1(db: Database, sid: str) -> bool:

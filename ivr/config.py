@@ -10,6 +10,7 @@ import hmac
 import logging
 import os
 from dataclasses import dataclass
+from functools import lru_cache
 
 from sqlite_utils import Database
 
@@ -35,10 +36,15 @@ def load(db: Database) -> TwilioConfig:
     sid, token = os.environ.get("TWILIO_ACCOUNT_SID", ""), os.environ.get("TWILIO_AUTH_TOKEN", "")
     live = bool(sid and token)
     if not live:  # a stable local token, so the simulator and tests sign like Twilio does
-        token = hmac.new(settings.school_secret(db), b"ivr-dry-run", hashlib.sha256).hexdigest()
+        token = _dry_run_token(settings.school_secret(db))
     validate = os.environ.get("PAPERBRIDGE_IVR_INSECURE") != "1"
     if not validate:
         log.warning("PAPERBRIDGE_IVR_INSECURE=1: Twilio webhook signatures are NOT checked. Development only!")
-    public = os.environ.get("PAPERBRIDGE_PUBLIC_URL") or settings.get(db, "base_url")
-    return TwilioConfig(sid, token, os.environ.get("TWILIO_NUMBER", settings.get(db, "phone_line")), public, live,
-                        validate)
+    stored = settings.get_many(db, "base_url", "phone_line")
+    public = os.environ.get("PAPERBRIDGE_PUBLIC_URL") or stored["base_url"]
+    return TwilioConfig(sid, token, os.environ.get("TWILIO_NUMBER", stored["phone_line"]), public, live, validate)
+
+
+@lru_cache(maxsize=8)
+def _dry_run_token(secret: bytes) -> str:
+    return hmac.new(secret, b"ivr-dry-run", hashlib.sha256).hexdigest()

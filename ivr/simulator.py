@@ -69,10 +69,12 @@ class Phone:
         self.sid = sid or "CA" + uuid.uuid4().hex
         self.turn = Turn()
         self.log: list[Turn] = []
+        self.sent: list[tuple[str, dict]] = []  # every webhook: full URL and form, as Twilio signs them
 
     def post(self, url: str, form: dict, *, sign: bool = True):
         """One signed webhook request, exactly as Twilio would send it."""
         full = url if url.startswith("http") else self.conf.url(url)
+        self.sent.append((full, form))
         headers = {"X-Twilio-Signature": RequestValidator(self.conf.auth_token).compute_signature(full, form)} if sign else {}
         parts = urlsplit(full)
         return self.client.post(parts.path + (f"?{parts.query}" if parts.query else ""), data=form, headers=headers)
@@ -120,7 +122,7 @@ class Phone:
             elif verb.tag == "Gather":
                 turn.spoken += [_spoken(s, True) for s in verb if s.tag == "Say"]
                 turn.action, turn.finish_on_key = verb.get("action"), verb.get("finishOnKey", "#")
-                turn.num_digits = int(verb.get("numDigits")) if verb.get("numDigits") else None
+                turn.num_digits = int(verb.get("numDigits", "0")) or None
                 turn.timeout = int(verb.get("timeout", 5))
                 return None
             elif verb.tag == "Redirect":

@@ -79,20 +79,20 @@ def incoming():
     return _in_words(db, number, family, reply, body, sid, _)
 
 
-def _numbered(db, number: str, family: dict | None, parts: tuple[int, ...], sid: str, _) -> Response:
+def _numbered(db, number: str, family: dict | None, parts: tuple[str, ...], sid: str, _) -> Response:
     """'1 12' (answer 1 to notice 12), '1 12 100017 402913' from a number the roster does not know."""
     try:
-        notice = notices.get_published(db, parts[1])
+        notice = notices.get_published(db, int(parts[1]))
         if len(parts) >= 3:
-            family = _family_by_code_and_pin(db, number, family, [str(p) for p in parts])
+            family = _family_by_code_and_pin(db, number, family, list(parts))
     except (BadCode, UnknownNotice):
         return _answer(_("Sorry, that notice number or family code is not right."))
     except PermissionError:
         return _answer(_("Sorry, we could not check that. From a phone the school does not know, add your family "
                          "code and PIN, e.g. 1 12 100017 123456."))
-    if family is None or family["id"] not in notices.audience(db, notice) or notice["private"]:
+    if family is None or not notices.addressed_to(db, notice, family["id"]) or notice["private"]:
         return _answer(_("Sorry, we could not tell which family this is. Please add your family code, e.g. 1 12 100017."))
-    return _by_digit(db, family, notice, parts[0], sid, _)
+    return _by_digit(db, family, notice, int(parts[0]), sid, _)
 
 
 def _by_digit(db, family: dict, notice: dict, digit: int, sid: str, _) -> Response:
@@ -107,7 +107,7 @@ def _in_words(db, number: str, family: dict, reply: Reply, body: str, sid: str, 
     """A reply without a notice number: placed on the family's open notices, or passed to a person."""
     menu = _menu(db, number, family)
     if menu and reply.kind == "numbers" and len(reply.numbers) == 1:
-        picked = _pick(db, menu, reply.numbers[0])
+        picked = _pick(db, menu, int(reply.numbers[0]))
         if picked is None:
             return _answer(_("Sorry, that number is not on the list. Reply with one of its numbers."))
         db.execute("DELETE FROM sms_menus WHERE phone = ?", [number])
@@ -118,7 +118,7 @@ def _in_words(db, number: str, family: dict, reply: Reply, body: str, sid: str, 
         return _record(db, family, matches[0][0], matches[0][1], sid, _)
     if matches:
         return _ask_which(db, number, family, [n for n, _key in matches], {"option": reply.words or reply.whole}, _)
-    intent = {"digit": reply.numbers[0]} if reply.kind == "numbers" else {"ack": True}
+    intent = {"digit": int(reply.numbers[0])} if reply.kind == "numbers" else {"ack": True}
     if reply.kind not in ("numbers", "ack"):
         return _to_teacher(db, family, body, sid, _)
     if not waiting:
@@ -131,13 +131,9 @@ def _in_words(db, number: str, family: dict, reply: Reply, body: str, sid: str, 
 def _open_notices(db, family: dict) -> list[dict]:
     """This and last week's published public notices still waiting for this family: not confirmed,
     or asking for an answer it has not given."""
-    waiting = []
-    for notice in calls.playlist(db, {"family_id": family["id"], "auth": "callerid"}):
-        status = ledger.status_of(db, notice["id"], family["id"])
-        if notice["reply_options"] and status.reply is None or notice["requires_confirmation"] and \
-                status.state != "confirmed":
-            waiting.append(notice)
-    return waiting
+    rows = calls.playlist(db, {"family_id": family["id"], "auth": "callerid"})
+    return [notices.get_notice(db, n["id"]) for n in rows
+            if n["asks"] and n["reply"] is None or n["requires_confirmation"] and not n["confirmed"]]
 
 
 def _option(notice: dict, reply: Reply) -> str | None:

@@ -8,7 +8,7 @@ is ``unclear`` and goes to a person.
 Example::
 
     understand("好的，收到了").kind == "ack"
-    understand("１ １２").numbers == (1, 12)
+    understand("１ １２").numbers == ("1", "12")
     understand("收到，不参加").words == "不参加"
 """
 
@@ -37,7 +37,7 @@ class Reply:
     words (other words, perhaps a reply option's, after any acknowledgement) | empty."""
 
     kind: str
-    numbers: tuple[int, ...] = ()
+    numbers: tuple[str, ...] = ()  # as typed: a PIN may start with 0
     words: str = ""  # folded: Simplified, lower case, no acknowledgements around it
     whole: str = ""  # the whole reply, folded
 
@@ -52,7 +52,7 @@ def understand(body: str) -> Reply:
         return Reply("start", whole=whole)
     rest = _without_acks(whole)
     if rest and re.fullmatch(r"[\d\s#,，.]+", rest):
-        return Reply("numbers", numbers=tuple(int(n) for n in re.findall(r"\d+", rest)), whole=whole)
+        return Reply("numbers", numbers=tuple(re.findall(r"\d+", rest)), whole=whole)
     if not rest:
         return Reply("ack", whole=whole)
     return Reply("words", words=rest, whole=whole)

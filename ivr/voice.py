@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from functools import wraps
 
-from flask import Blueprint, Response, abort, current_app, request
+from flask import Blueprint, Response, abort, current_app, g, request
 from twilio.request_validator import RequestValidator
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
@@ -30,15 +30,22 @@ TIMEOUT = 6  # seconds of silence before a menu counts as unanswered (repeated o
 CODE_TIMEOUT = 10  # typing a code takes longer
 
 
+def conf() -> config.TwilioConfig:
+    """The phone line's configuration, read once per request."""
+    if "ivr_conf" not in g:
+        g.ivr_conf = config.load(get_db())
+    return g.ivr_conf
+
+
 def twilio_signed(view):
     """403 unless X-Twilio-Signature matches this exact URL and form (RequestValidator)."""
     @wraps(view)
     def wrapped(*args, **kwargs):
-        conf = config.load(get_db())
-        if conf.validate:
-            url = conf.public_url.rstrip("/") + request.full_path.rstrip("?")
+        line = conf()
+        if line.validate:
+            url = line.public_url.rstrip("/") + request.full_path.rstrip("?")
             signature = request.headers.get("X-Twilio-Signature", "")
-            if not RequestValidator(conf.auth_token).validate(url, request.form.to_dict(), signature):
+            if not RequestValidator(line.auth_token).validate(url, request.form.to_dict(), signature):
                 current_app.logger.warning("rejected an unsigned or wrongly signed Twilio request to %s", request.path)
                 abort(403)
         return view(*args, **kwargs)
@@ -51,7 +58,7 @@ def twiml(response) -> Response:
 
 def _url(path: str, **params) -> str:
     query = "&".join(f"{k}={v}" for k, v in params.items() if v is not None)
-    return config.load(get_db()).url(path + (f"?{query}" if query else ""))
+    return conf().url(path + (f"?{query}" if query else ""))
 
 
 def _call() -> dict:
@@ -296,12 +303,11 @@ def key():
     options = notice["reply_options"][:3]
     if options and digits.isdigit() and 1 <= int(digits) <= len(options):
         choice = options[int(digits) - 1]["key"]
-        calls.record(db, call, notice_id, "confirmed")
-        calls.record(db, call, notice_id, "reply", choice)
+        calls.record(db, call, notice, choice)
         say(response, _("Noted: %(answer)s.", answer=notices.reply_label(notice, choice, lang)), lang)
         response.redirect(_url("/ivr/voice/next", n=notice_id))
     elif not options and digits == "1":
-        calls.record(db, call, notice_id, "confirmed")
+        calls.record(db, call, notice)
         say(response, _("Confirmed."), lang)
         response.redirect(_url("/ivr/voice/next", n=notice_id))
     elif digits == "*" or not options and digits == "2":
@@ -426,7 +432,7 @@ def confirm_all():
     _ = words(lang)
     if request.form.get("Digits") == "1":
         for notice in calls.heard_unconfirmed(db, call):
-            calls.record(db, call, notice["id"], "confirmed")
+            calls.record(db, call, notices.get_published(db, notice["id"]))
         say(response, _("Confirmed."), lang)
     return _finish(response, calls.require(db, call["sid"]), offer_all=False)
 

@@ -92,6 +92,12 @@ class _SessionCookie(SecureCookieSessionInterface):
     def get_cookie_secure(self, app: Flask) -> bool:
         return bool(app.config["SESSION_COOKIE_SECURE"] or (has_request_context() and request.is_secure))
 
+    def open_session(self, app: Flask, request):
+        """No session for Twilio's webhooks: they carry no cookie, and each is signed on its own."""
+        if request.path.startswith("/ivr/"):
+            return self.session_class()  # empty, never saved unless something writes to it
+        return super().open_session(app, request)
+
 
 def _register_blueprints(app: Flask) -> None:
     init_app(app)

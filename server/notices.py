@@ -118,16 +118,19 @@ def check_classes(db: Database, classes: list[str] | None) -> None:
 
 
 def get_notice(db: Database, notice_id: int) -> dict:
-    rows = list(db.query("SELECT * FROM notices WHERE id = ?", [notice_id]))
-    if not rows:
+    """One notice with its texts, classes and replies (three plain queries: the phone line reads
+    one per webhook)."""
+    cursor = db.execute("SELECT * FROM notices WHERE id = ?", [notice_id])
+    row = cursor.fetchone()
+    if row is None:
         raise UnknownNotice(f"notice {notice_id} does not exist")
-    return _expand(db, rows[0])
+    return _expand(db, dict(zip([c[0] for c in cursor.description], row, strict=True)))
 
 
 def _expand(db: Database, notice: dict) -> dict:
     notice["reply_options"] = json.loads(notice["reply_options"])
-    notice["texts"] = {r["language"]: {"title": r["title"], "body": r["body"]} for r in
-                       db.query("SELECT * FROM notice_texts WHERE notice_id = ?", [notice["id"]])}
+    notice["texts"] = {lang: {"title": title, "body": body} for lang, title, body in db.execute(
+        "SELECT language, title, body FROM notice_texts WHERE notice_id = ?", [notice["id"]])}
     notice["classes"] = [r[0] for r in db.execute(
         "SELECT class_id FROM notice_classes WHERE notice_id = ? ORDER BY class_id", [notice["id"]]).fetchall()]
     newer = db.execute("SELECT id, version_kind FROM notices WHERE replaces = ?", [notice["id"]]).fetchone()
@@ -206,6 +209,15 @@ def audience(db: Database, notice: dict, class_ids: list[str] | None = None) -> 
     if class_ids is not None:
         classes = [c for c in (classes if classes is not None else class_ids) if c in class_ids]
     return roster.families_in_classes(db, classes)
+
+
+def addressed_to(db: Database, notice: dict, family_id: int) -> bool:
+    """Whether the notice is addressed to this active family (``audience`` without listing it)."""
+    sql, params = "SELECT 1 FROM students WHERE family_id = ? AND active = 1", [family_id]
+    if not notice["whole_school"]:
+        sql += f" AND class_id IN ({','.join('?' * len(notice['classes'])) or 'NULL'})"
+        params += notice["classes"]
+    return db.execute(sql, params).fetchone() is not None
 
 
 def is_published(notice: dict) -> bool:

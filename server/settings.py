@@ -153,6 +153,13 @@ def get(db: Database, name: str) -> str:
     return row[0]
 
 
+def get_many(db: Database, *names: str) -> dict[str, str]:
+    """Several settings in one query (defaults for those never set)."""
+    marks = ",".join("?" * len(names))
+    stored = dict(db.execute(f"SELECT key, value FROM settings WHERE key IN ({marks})", list(names)).fetchall())
+    return {name: stored.get(name, BY_NAME[name].default if name in BY_NAME else "") for name in names}
+
+
 def put(db: Database, name: str, value: str) -> None:
     db.execute("INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)", [name, validate(name, value)])
 
@@ -178,7 +185,8 @@ def current_key_id(db: Database) -> str:
 
 
 def school_secret(db: Database) -> bytes:
-    return slip_keys(db)[current_key_id(db)]
+    keys = slip_keys(db)
+    return keys[max(keys)]
 
 
 def rotate_secret(db: Database) -> str:

@@ -20,22 +20,47 @@ LOCALES = ("zh_Hans", "zh_Hant", "en")
 _SETUP = threading.Lock()  # guards creating an app's limiters
 
 
+_THREAD = threading.local()
+KEPT_PER_THREAD = 4  # connections a server thread keeps open (one per database it served lately)
+
+
 def get_db() -> Database:
-    """The request's database connection (opened on first use, closed at teardown)."""
+    """The request's database connection: the server thread's own, kept open between requests.
+
+    Opening a connection costs more than most requests' queries, and closing the last one
+    open on a database checkpoints its WAL (milliseconds of disk work per phone webhook);
+    so each thread keeps its connection and hands it to the next request on that thread.
+    """
     if "db" not in g:
-        g.db = database.connect(current_app.config["DATABASE"], migrate=False,  # migrated in create_app
-                                busy_seconds=current_app.config["BUSY_SECONDS"])
+        g.db = _thread_connection(current_app.config["DATABASE"], current_app.config["BUSY_SECONDS"])
     return g.db
 
 
+def _thread_connection(path: str, busy_seconds: float) -> Database:
+    kept: dict[tuple[str, float], Database] = _THREAD.__dict__.setdefault("kept", {})
+    key = (str(path), busy_seconds)
+    db = kept.pop(key, None) or database.connect(path, migrate=False, busy_seconds=busy_seconds)  # migrated by create_app
+    kept[key] = db  # the most recently used last
+    while len(kept) > KEPT_PER_THREAD:
+        kept.pop(next(iter(kept))).close()
+    return db
+
+
 def close_db(_exc: BaseException | None = None) -> None:
+    """At the end of a request, nothing it began stays open: an unfinished transaction is undone."""
     db = g.pop("db", None)
-    if db is not None:
+    if db is not None and db.conn.in_transaction:
+        db.conn.rollback()
+
+
+def forget_connections() -> None:
+    """Close this thread's kept connections (before a database file is replaced, and in tests)."""
+    for db in _THREAD.__dict__.pop("kept", {}).values():
         db.close()
 
 
 def init_db(app: Flask) -> None:
-    """Open the request's database lazily and close it when the request ends."""
+    """Hand each request its thread's connection lazily; undo what a request left unfinished."""
     app.config.setdefault("BUSY_SECONDS", 10)
     app.teardown_appcontext(close_db)
 
