@@ -14,8 +14,8 @@ waitress, same threads, one fixed TwiML answer). The load comes from this proces
   (throughput under stress);
 - open: webhooks arrive at a fixed rate whatever the server does (a district-wide urgent
   notice: many callers at once). Calls are recorded once in-process (dial, 1 at every
-  notice) and replayed with fresh CallSids, each step 2 s after the last; latency is timed
-  from when a request was due, so queueing counts.
+  notice) and replayed with fresh CallSids, each step 1 s after the last; latency is timed
+  from when a request was due, so queueing counts; a warm-up as long as one call comes first.
 
 For each run: requests/s, p50/p99 latency, and the server process's CPU time per webhook
 (from /proc), beside the same figures for the bare floor, and their ratio.
@@ -47,7 +47,7 @@ from ivr.simulator import Phone
 from server import db as database
 
 TICKS = os.sysconf("SC_CLK_TCK")
-STEP_GAP = 2.0  # seconds between the webhooks of one call in the open-loop mode
+STEP_GAP = 1.0  # seconds between the webhooks of one call in the open-loop mode
 
 
 def free_port() -> int:
@@ -196,39 +196,53 @@ def record_calls(path: Path, numbers: list[str]) -> list[list[tuple[str, dict]]]
 
 
 def schedule(scripts: list[list[tuple[str, dict]]], validator: RequestValidator, rate: float,
-             seconds: float) -> list[tuple[float, Webhook]]:
-    """(when, webhook) for ``rate`` webhooks a second: new calls start evenly, each with a fresh
-    CallSid, its steps STEP_GAP apart; whatever falls after ``seconds`` is left out."""
+             seconds: float) -> tuple[list[tuple[float, Webhook]], float]:
+    """(when, webhook) for ``rate`` webhooks a second, and the warm-up before the measured window:
+    new calls start evenly, each with a fresh CallSid, its steps STEP_GAP apart. The first call's
+    length is a warm-up (calls still ramping up); ``seconds`` of steady load follow it."""
     per_call = sum(len(s) for s in scripts) / len(scripts)
+    warm = max(len(s) for s in scripts) * STEP_GAP
     call_rate = rate / per_call
     due, n = [], 0
-    while n / call_rate < seconds:
+    while n / call_rate < warm + seconds:
         start, sid = n / call_rate, f"CA{n:032x}"
         for step, (full, form) in enumerate(scripts[n % len(scripts)]):
             when = start + step * STEP_GAP
-            if when < seconds:
+            if when < warm + seconds:
                 form = {**form, "CallSid": sid}
                 parts = urlsplit(full)
                 due.append((when, Webhook(parts.path + (f"?{parts.query}" if parts.query else ""),
                                           urlencode(form).encode(), validator.compute_signature(full, form))))
         n += 1
-    return sorted(due, key=lambda item: item[0])
+    return sorted(due, key=lambda item: item[0]), warm
 
 
-async def open_loop(port: int, due: list[tuple[float, Webhook]]) -> tuple[list[float], int, float]:
+async def open_loop(port: int, due: list[tuple[float, Webhook]], window: tuple[float, float],
+                    cpu) -> tuple[list[float], int, float]:
     """Send each webhook when due over a pool of keep-alive connections (more are opened when all are
-    busy); return latencies from the due time, errors and the wall time."""
+    busy). Returns, for the webhooks due inside ``window``, latencies from the due time and errors;
+    and the server's CPU seconds over the window (``cpu()`` read at its start and end)."""
     idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
     latencies: list[float] = []
     errors = 0
     start = time.perf_counter() + 0.5
+    marks: list[float] = []
+
+    async def sample(at: float) -> None:
+        await asyncio.sleep(max(0.0, start + at - time.perf_counter()))
+        marks.append(cpu())
 
     async def send(when: float, hook: Webhook) -> None:
         nonlocal errors
         delay = start + when - time.perf_counter()
         if delay > 0:
             await asyncio.sleep(delay)
-        reader, writer = idle.pop() if idle else await asyncio.open_connection("127.0.0.1", port)
+        counted = window[0] <= when < window[1]
+        try:
+            reader, writer = idle.pop() if idle else await asyncio.open_connection("127.0.0.1", port)
+        except OSError:  # the server's listen queue is full: a caller Twilio could not put through
+            errors += counted
+            return
         try:
             writer.write(b"POST " + hook.path.encode() + b" HTTP/1.1\r\nHost: 127.0.0.1\r\n"
                          b"Content-Type: application/x-www-form-urlencoded\r\nX-Twilio-Signature: "
@@ -240,18 +254,18 @@ async def open_loop(port: int, due: list[tuple[float, Webhook]]) -> tuple[list[f
                 if line.lower().startswith(b"content-length:"):
                     length = int(line.split(b":")[1])
             await reader.readexactly(length)
-            latencies.append(time.perf_counter() - (start + when))
-            if b" 200 " not in status:
-                errors += 1
+            if counted:
+                latencies.append(time.perf_counter() - (start + when))
+                errors += b" 200 " not in status
             idle.append((reader, writer))
         except (OSError, asyncio.IncompleteReadError):
-            errors += 1
+            errors += counted
             writer.close()
 
-    await asyncio.gather(*(send(when, hook) for when, hook in due))
+    await asyncio.gather(sample(window[0]), sample(window[1]), *(send(when, hook) for when, hook in due))
     for _reader, writer in idle:
         writer.close()
-    return latencies, errors, time.perf_counter() - start
+    return latencies, errors, marks[1] - marks[0]
 
 
 # ---- report ----------------------------------------------------------------------------------
@@ -314,16 +328,16 @@ def main() -> None:
             print(f"open loop: webhooks arrive at a fixed rate for {args.seconds:.0f} s "
                   f"(calls of {steps:.1f} webhooks, {STEP_GAP:.0f} s apart)")
             for rate in (float(r) for r in args.rate.split(",")):
-                due = schedule(scripts, RequestValidator(conf.auth_token), rate, args.seconds)
+                due, warm = schedule(scripts, RequestValidator(conf.auth_token), rate, args.seconds)
                 cpu = {}
-                print(f" {rate:.0f} webhooks/s")
+                print(f" {rate:.0f} webhooks/s (after {warm:.0f} s of warm-up)")
                 for name, command in servers.items():
                     server = Server(command)
                     try:
-                        before = server.cpu()
-                        latencies, errors, seconds = asyncio.run(open_loop(server.port, due))
-                        cpu[name] = (server.cpu() - before) / max(len(latencies), 1)
-                        print(line(name, latencies, seconds, cpu[name] * max(len(latencies), 1), errors))
+                        latencies, errors, used = asyncio.run(open_loop(server.port, due, (warm, warm + args.seconds),
+                                                                        server.cpu))
+                        cpu[name] = used / max(len(latencies), 1)
+                        print(line(name, latencies, args.seconds, used, errors))
                     finally:
                         server.stop()
                 print(f"  app / floor CPU per webhook: {cpu['app'] / cpu['floor']:.1f}x")

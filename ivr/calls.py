@@ -40,7 +40,7 @@ def require(db: Database, sid: str) -> dict:
     return call
 
 
-_COLUMNS = {"family_id", "language", "auth", "code_tries", "status", "heard"}
+_COLUMNS = {"family_id", "language", "auth", "code_tries", "status"}
 
 
 def update(db: Database, sid: str, **values) -> None:
@@ -163,20 +163,9 @@ def waiting(db: Database, call: dict) -> list[dict]:
     return [n for n in playlist(db, call) if not n["confirmed"]]
 
 
-def mark_heard(db: Database, call: dict, notice_id: int) -> None:
-    heard = heard_ids(call)
-    if notice_id not in heard:
-        update(db, call["sid"], heard=",".join(map(str, [*heard, notice_id])))
-
-
-def heard_ids(call: dict) -> list[int]:
-    return [int(n) for n in (call.get("heard") or "").split(",") if n]
-
-
-def heard_unconfirmed(db: Database, call: dict) -> list[dict]:
-    """Notices read out in this call, asking no question, that the caller has not confirmed
-    (skipped with 3, or silence): "confirm all I just heard" covers these (light rows)."""
-    heard = set(heard_ids(call))
+def heard_unconfirmed(db: Database, call: dict, heard: list[int]) -> list[dict]:
+    """Notices read out in this call (``heard``), asking no question, that the caller has not
+    confirmed (skipped with 3, or silence): "confirm all I just heard" covers these (light rows)."""
     return [n for n in playlist(db, call) if n["id"] in heard and not n["asks"] and not n["confirmed"]]
 
 

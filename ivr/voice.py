@@ -57,8 +57,17 @@ def twiml(response) -> Response:
 
 
 def _url(path: str, **params) -> str:
+    """An action or redirect URL of this call. The notices read so far travel along in ``h``
+    (signed by Twilio with the rest of the URL), so no webhook writes them down."""
+    params.setdefault("h", ".".join(map(str, _heard())) or None)
+    params.setdefault("only", request.args.get("only"))
     query = "&".join(f"{k}={v}" for k, v in params.items() if v is not None)
     return conf().url(path + (f"?{query}" if query else ""))
+
+
+def _heard() -> list[int]:
+    """The notices this call has read out, from the URL's ``h`` (e.g. h=2.3.5)."""
+    return [int(n) for n in request.args.get("h", "").split(".")[:50] if n.isdigit()]
 
 
 def _call() -> dict:
@@ -91,8 +100,7 @@ def incoming():
     response = VoiceResponse()
     if call["family_id"]:
         _greet(response, call)
-        response.redirect(_url("/ivr/voice/next"))
-        return twiml(response)
+        return _go_on(response, call)
     gather = Gather(num_digits=1, action=_url("/ivr/voice/language", r=_retry() or None), timeout=TIMEOUT,
                     action_on_empty_result=True)
     if not _retry():
@@ -228,38 +236,45 @@ def pin():
         _ask_pin(response, lang, private)
         return twiml(response)
     calls.update(db, call["sid"], auth="pin")
+    call = calls.require(db, call["sid"])
     if not private:
-        _greet(response, calls.require(db, call["sid"]))
-    response.redirect(_url("/ivr/voice/next", only="private" if private else None))
-    return twiml(response)
+        _greet(response, call)
+    return _go_on(response, call, only="private" if private else None)
 
 
 @bp.route("/voice/next", methods=["POST"])
 @twilio_signed
 def next_notice():
-    """Read the next unconfirmed notice after ``n`` (or the first), or finish."""
-    db = get_db()
-    call = _call()
-    notice = calls.next_notice(db, call, request.args.get("n", type=int), private_only=request.args.get("only") == "private",
-                               at=request.args.get("at", type=int))
-    response = VoiceResponse()
+    """Read the next unconfirmed notice after ``n`` (or from ``at``, or the first), or finish."""
+    return _go_on(VoiceResponse(), _call(), after=request.args.get("n", type=int), at=request.args.get("at", type=int))
+
+
+def _go_on(response: VoiceResponse, call: dict, *, after: int | None = None, at: int | None = None,
+           only: str | None = None):
+    """Append the next notice to ``response`` (or the end of the call): in the same answer as the
+    key that led here, not through a Redirect, so the caller hears no gap and Twilio makes one
+    request, not two."""
+    only = only or request.args.get("only")
+    notice = calls.next_notice(get_db(), call, after, private_only=only == "private", at=at)
     if notice is None:
         return _finish(response, call)
-    _read(response, call, notice)
+    _read(response, call, notice, only)
     return twiml(response)
 
 
-def _read(response: VoiceResponse, call: dict, notice: dict) -> None:
-    """The notice, its answer-by date and its keys, in one Gather: keys work while it is spoken."""
+def _read(response: VoiceResponse, call: dict, notice: dict, only: str | None = None) -> None:
+    """The notice and its keys, in one Gather: keys work while it is spoken."""
     lang = _language(call)
     _ = words(lang)
-    calls.mark_heard(get_db(), call, notice["id"])
+    heard = [n for n in _heard() if n != notice["id"]] + [notice["id"]]
     title, body, _used = notices.text_for(notice, lang)
-    gather = _gather(notice["id"], 0)
+    gather = Gather(num_digits=1, timeout=TIMEOUT, action_on_empty_result=True,
+                    action=_url("/ivr/voice/key", n=notice["id"], h=".".join(map(str, heard)), only=only))
     say(gather, _("%(title)s.", title=title.rstrip("。.")), lang)
     say(gather, body, lang)
     if notice["reply_options"] or not calls.confirmed_by_key_1(get_db(), call["sid"]):
-        _say_keys(gather, call, notice)  # a caller who has confirmed once knows that 1 confirms
+        for line in _key_lines(call, notice):  # a caller who has confirmed once knows that 1 confirms
+            say(gather, line, lang)
     response.append(gather)
 
 
@@ -268,20 +283,20 @@ def _gather(notice_id: int, retry: int) -> Gather:
                   action_on_empty_result=True)
 
 
-def _say_keys(target: Gather, call: dict, notice: dict, again: bool = False) -> None:
+def _key_lines(call: dict, notice: dict, again: bool = False) -> list[str]:
     """The notice's keys; said ``again`` (after silence) with the date to answer by, for a caller
     who wants to think it over (answering now needs no date)."""
     lang = _language(call)
     _ = words(lang)
+    lines = []
     if again and notice["due_date"]:
-        say(target, _("Please answer by %(date)s.", date=spoken_date(notice["due_date"], lang)), lang)
+        lines.append(_("Please answer by %(date)s.", date=spoken_date(notice["due_date"], lang)))
     if notice["reply_options"]:
-        for digit, option in zip("123", notice["reply_options"][:3], strict=False):
-            say(target, _("For %(answer)s, press %(digit)s.", answer=notices.reply_label(notice, option["key"], lang),
-                          digit=digit), lang)
-    else:
-        say(target, _("To confirm, press 1."), lang)  # two prompts: a caller may press 1 after the first
-        say(target, _("To hear it again, press 2."), lang)
+        lines += [_("For %(answer)s, press %(digit)s.", answer=notices.reply_label(notice, option["key"], lang),
+                    digit=digit) for digit, option in zip("123", notice["reply_options"][:3], strict=False)]
+    else:  # two prompts: a caller may press 1 after the first
+        lines += [_("To confirm, press 1."), _("To hear it again, press 2.")]
+    return lines
 
 
 @bp.route("/voice/key", methods=["POST"])
@@ -298,27 +313,27 @@ def key():
         notice = notices.get_published(db, notice_id)
     except UnknownNotice:
         say(response, _("Sorry, this notice is no longer available."), lang)
-        response.redirect(_url("/ivr/voice/next"))
-        return twiml(response)
+        return _go_on(response, call)
     options = notice["reply_options"][:3]
     if options and digits.isdigit() and 1 <= int(digits) <= len(options):
         choice = options[int(digits) - 1]["key"]
         calls.record(db, call, notice, choice)
         say(response, _("Noted: %(answer)s.", answer=notices.reply_label(notice, choice, lang)), lang)
-        response.redirect(_url("/ivr/voice/next", n=notice_id))
+        return _go_on(response, call, after=notice_id)
     elif not options and digits == "1":
         calls.record(db, call, notice)
         say(response, _("Confirmed."), lang)
-        response.redirect(_url("/ivr/voice/next", n=notice_id))
+        return _go_on(response, call, after=notice_id)
     elif digits == "*" or not options and digits == "2":
         _read(response, call, notice)
     elif not options and digits == "3" or not digits and _retry() >= 1:
-        response.redirect(_url("/ivr/voice/next", n=notice_id))
+        return _go_on(response, call, after=notice_id)
     elif not _global_key(response, call, digits, notice_id):
         if digits:
             say(response, _("Sorry, that key is not one of the choices."), lang)
         gather = _gather(notice_id, _retry() + (0 if digits else 1))
-        _say_keys(gather, call, notice, again=not digits)
+        for line in _key_lines(call, notice, again=not digits):
+            say(gather, line, lang)
         response.append(gather)
     return twiml(response)
 
@@ -331,7 +346,7 @@ def _global_key(response: VoiceResponse, call: dict, digits: str, notice_id: int
     if digits == "9" and call["family_id"]:
         _call_back(call, notice_id or None)
         say(response, _("Thank you. The teacher will call you back."), lang)
-        response.redirect(_url("/ivr/voice/next", at=notice_id or None))
+        _go_on(response, call, at=notice_id or None)
     elif digits == "0":
         if calls.office_open(db):
             say(response, _("Connecting you to the school office."), lang)
@@ -339,7 +354,7 @@ def _global_key(response: VoiceResponse, call: dict, digits: str, notice_id: int
                           timeout=25)
         else:
             say(response, _("The school office is closed now."), lang)
-            response.redirect(_url("/ivr/voice/next", at=notice_id or None))
+            _go_on(response, call, at=notice_id or None)
     else:
         return False
     return True
@@ -362,8 +377,7 @@ def dialled():
         return _goodbye(response, call)
     _ = words(lang)
     say(response, _("Nobody at the office could answer. Back to your notices."), lang)
-    response.redirect(_url("/ivr/voice/next", at=request.args.get("n", type=int)))
-    return twiml(response)
+    return _go_on(response, call, at=request.args.get("n", type=int))
 
 
 @bp.route("/voice/outbound", methods=["POST"])
@@ -399,8 +413,7 @@ def outbound():
     say(response, _("Hello, this is %(school)s calling about notices for your family.", school=school), lang)
     if number:
         say(response, _("To call us back, dial %(number)s.", number=spoken_number(number)), lang)
-    response.redirect(_url("/ivr/voice/next"))
-    return twiml(response)
+    return _go_on(response, call)
 
 
 def _finish(response: VoiceResponse, call: dict, offer_all: bool = True):
@@ -408,7 +421,7 @@ def _finish(response: VoiceResponse, call: dict, offer_all: bool = True):
     db = get_db()
     lang = _language(call)
     _, n_ = words(lang), plural_words(lang)
-    skipped = calls.heard_unconfirmed(db, call)
+    skipped = calls.heard_unconfirmed(db, call, _heard())
     if skipped and offer_all:
         gather = Gather(num_digits=1, timeout=TIMEOUT, action=_url("/ivr/voice/all"), action_on_empty_result=True)
         say(gather, n_("You heard %(n)s notice without confirming it. To confirm it now, press 1.",
@@ -431,7 +444,7 @@ def confirm_all():
     response = VoiceResponse()
     _ = words(lang)
     if request.form.get("Digits") == "1":
-        for notice in calls.heard_unconfirmed(db, call):
+        for notice in calls.heard_unconfirmed(db, call, _heard()):
             calls.record(db, call, notices.get_published(db, notice["id"]))
         say(response, _("Confirmed."), lang)
     return _finish(response, calls.require(db, call["sid"]), offer_all=False)

@@ -483,9 +483,3 @@ CREATE TABLE sms_menus (
 );
 """)
 
-
-@migrations(name="0018_call_heard")
-def call_heard(db: Database) -> None:
-    """The notices a call has read out (ids, comma separated), so that its end can offer to
-    confirm those the caller heard but did not confirm one by one."""
-    run_sql(db, "ALTER TABLE calls ADD COLUMN heard TEXT NOT NULL DEFAULT '';\n")
