@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 import secrets
 import threading
 from functools import wraps
@@ -11,7 +12,20 @@ from zoneinfo import ZoneInfo
 
 import cv2
 import numpy as np
-from flask import Flask, abort, current_app, flash, g, jsonify, redirect, render_template, request, session, url_for
+from flask import (
+    Flask,
+    abort,
+    current_app,
+    flash,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    session,
+    url_for,
+)
 from flask_babel import Babel, ngettext
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFProtect
@@ -19,13 +33,15 @@ from werkzeug.security import check_password_hash
 
 from kiosk import store, sync
 from print.qr_decode import find_codes
-from server import clock, loops, ratelimit, tokens, webtools
+from server import clock, loops, notices, ratelimit, speech, tokens, webtools
 from server.errors import BadCode
 from server.i18n import DIRECTORY
-from server.languages import text_fallbacks
+from server.languages import LANGUAGES, text_fallbacks
 from server.webtools import LOCALES, local_path, security_headers
 
 SYNC_EVERY = 30  # seconds between background syncs
+ONLINE_FOR = 3 * SYNC_EVERY  # the badge says online while the last answer from the school is this recent
+UNDO_SECONDS = 120  # a mistaken tap can be undone for this long
 log = logging.getLogger("paperbridge.kiosk")
 
 
@@ -63,10 +79,13 @@ def _close(_exc=None) -> None:
 
 
 def _status() -> dict:
+    """Online means the school answered lately (not merely that the last try did): the badge goes
+    offline by itself when syncs stop getting through."""
     db = kdb()
-    return {"online": store.get(db, "online") == "1", "waiting": store.waiting(db),
-            "revoked": store.get(db, "revoked") == "1", "name": store.get(db, "name"),
-            "last_sync": store.get(db, "last_sync")}
+    last = store.get(db, "last_sync")
+    recent = bool(last) and (clock.now() - clock.parse(last)).total_seconds() < ONLINE_FOR
+    return {"online": recent and store.get(db, "online") == "1", "waiting": store.waiting(db),
+            "revoked": store.get(db, "revoked") == "1", "name": store.get(db, "name"), "last_sync": last}
 
 
 def try_sync(db) -> str:
@@ -77,7 +96,11 @@ def try_sync(db) -> str:
         store.put(db, "online", "0")
         log.warning("sync: the school server cannot be reached (%s); %s receipts wait here", exc, store.waiting(db))
         return "offline"
-    except (sync.Revoked, sync.Refused) as exc:
+    except sync.Revoked as exc:
+        store.put(db, "online", "0")
+        log.error("sync refused: %s", exc)
+        return "revoked"
+    except sync.Refused as exc:
         store.put(db, "online", "0")
         log.error("sync refused: %s", exc)
         return str(exc)
@@ -159,40 +182,60 @@ def _routes(app: Flask) -> None:
             abort(404)
         fam = rows[0]
         students = list(db.query("SELECT name, class_id FROM students WHERE family_id = ? AND active = 1", [family_id]))
-        items = store.family_notices(db, family_id, _weeks())
-        shown = []
-        for notice in items:
-            title, body = store.text_for(notice, fam["language"])
-            labels = [(o["key"], _label(o, fam["language"])) for o in notice["reply_options"]]
-            shown.append({"notice": notice, "title": title, "body": body, "options": labels})
-        return render_template("kiosk_family.html", family=fam, students=students, notices=shown,
-                               speech_lang={"zh-Hans": "zh-CN", "zh-Hant": "zh-TW", "yue-Hant": "zh-HK"}.get(
-                                   fam["language"], "en-US"))
+        shown = [_shown(db, notice, fam["language"]) for notice in store.family_notices(db, family_id, _weeks())]
+        undo = store.undoable(db, family_id, session["volunteer"], UNDO_SECONDS)
+        return render_template("kiosk_family.html", family=fam, students=students, notices=shown, undo=undo,
+                               phone_line=store.get(db, "phone_line"), language_name=LANGUAGES.get(fam["language"], ""))
 
     @app.route("/family/<int:family_id>/notice/<int:notice_id>", methods=["POST"])
     @volunteer_required
     def confirm(family_id: int, notice_id: int):
         db = kdb()
+        if store.get(db, "revoked") == "1":
+            flash(_("This kiosk has been switched off by the school: it cannot take receipts. Please ask the office."),
+                  "error")
+            return redirect(url_for("family", family_id=family_id))
         notice = next((n for n in store.family_notices(db, family_id, _weeks()) if n["id"] == notice_id), None)
         if notice is None or notice["private"]:
             abort(404)
         choice = request.form.get("choice") or None
         if choice and choice not in {o["key"] for o in notice["reply_options"]}:
             abort(400)
-        actor = f"volunteer:{session['volunteer']}"
-        store.record(db, notice_id=notice_id, family_id=family_id, kind="confirmed", actor=actor)
-        if choice:
-            store.record(db, notice_id=notice_id, family_id=family_id, kind="reply", actor=actor, choice=choice)
+        store.tap(db, notice_id=notice_id, family_id=family_id, volunteer=session["volunteer"], choice=choice)
         flash(_("Saved. It will reach the school with the next sync."), "ok")
         return redirect(url_for("family", family_id=family_id))
+
+    @app.route("/family/<int:family_id>/undo", methods=["POST"])
+    @volunteer_required
+    def undo(family_id: int):
+        """Take back this volunteer's last tap for the family, within UNDO_SECONDS: void events (the
+        volunteer as actor) go to the school, and the notice shows as before."""
+        db = kdb()
+        if store.undo(db, family_id, session["volunteer"], UNDO_SECONDS):
+            flash(_("Undone. The school will see that this was a mistake."), "ok")
+        else:
+            flash(_("There is nothing to undo any more (it is too long ago)."), "error")
+        return redirect(url_for("family", family_id=family_id))
+
+    @app.route("/audio/<sha>.ogg")
+    @volunteer_required
+    def audio(sha: str):
+        if not re.fullmatch(r"[0-9a-f]{64}", sha):
+            abort(404)
+        path = store.audio_dir(kdb()) / f"{sha}.ogg"
+        if not path.exists():
+            abort(404)
+        return send_file(path, mimetype="audio/ogg", max_age=365 * 24 * 3600, etag=sha)
 
     @app.route("/sync", methods=["POST"])
     @volunteer_required
     def sync_now():
         message = try_sync(kdb())
-        flash(_("Synced with the school.") if message.startswith("synced") else
-              _("The school server cannot be reached; receipts are kept here and sent later.")
-              if message == "offline" else message, "ok" if message.startswith("synced") else "error")
+        said = {"offline": _("The school server cannot be reached; receipts are kept here and sent later."),
+                "revoked": _("This kiosk has been switched off by the school (or is not enrolled). Receipts made "
+                             "here are kept; please ask the office.")}
+        flash(_("Synced with the school.") if message.startswith("synced") else said.get(message, message),
+              "ok" if message.startswith("synced") else "error")
         return redirect(local_path(request.form.get("next"), url_for("home")))
 
     @app.route("/scan-frame", methods=["POST"])
@@ -224,37 +267,63 @@ def _family_from_qr(text: str) -> int | None:
     return row[0] if row else None
 
 
+def _shown(db, notice: dict, language: str) -> dict:
+    """A notice as the desk shows it to this family: the text, the language it is actually in
+    (for the page's lang and the voice), the answers, and the clip to play."""
+    if notice["private"]:
+        return {"notice": notice}
+    title, body, used = notices.text_for(notice, language)
+    voice = speech.voice_for(language, used)
+    return {"notice": notice, "title": title, "body": body, "lang": used,
+            "speech_lang": {"cmn": "zh-CN", "yue": "zh-HK", "en": "en-US"}[voice],
+            "options": [(o["key"], _label(o, language)) for o in notice["reply_options"]],
+            "clip": store.clip(db, notice, language)}
+
+
 def _find(query: str) -> list[dict]:
+    """Families by family code (whole, check digit checked; or its last digits), or by any name:
+    a guardian's, the family's, a student's; Traditional and Simplified alike (劉 finds 刘)."""
     db = kdb()
     digits = "".join(ch for ch in query if ch.isdigit())
     if digits and len(digits) == len(query.replace(" ", "")):
-        guard = webtools.limiter(ratelimit.FAMILY_CODE)
-        wait = guard.blocked_for(session["volunteer"])
-        if wait:
-            minutes = ratelimit.minutes(wait)
-            flash(ngettext("Too many wrong family codes. Try again in %(n)s minute, or search by name.",
-                           "Too many wrong family codes. Try again in %(n)s minutes, or search by name.",
-                           minutes, n=minutes), "error")
-            return []
-        try:
-            code = tokens.check_family_code(digits)
-        except BadCode as exc:
-            guard.hit(session["volunteer"])
-            flash(str(exc), "error")
-            return []
-        ids = [r[0] for r in db.execute("SELECT id FROM families WHERE code = ? AND active = 1", [code])]
-        if not ids:
-            guard.hit(session["volunteer"])
+        ids = _by_code(db, digits)
     else:
-        ids = [r[0] for r in db.execute("SELECT DISTINCT family_id FROM students WHERE active = 1 AND name LIKE ?"
-                                        " LIMIT 20", [f"%{query}%"])]
+        ids = store.find_by_name(db, query)
     out = []
-    for family_id in ids:
-        fam = db.table("families").get(family_id)
+    for family_id in ids[:20]:
+        fam = next(db.query("SELECT id, code, display_name, language, guardian_names FROM families WHERE id = ?",
+                            [family_id]))
         fam["students"] = list(db.query("SELECT name, class_id FROM students WHERE family_id = ? AND active = 1",
                                         [family_id]))
         out.append(fam)
     return out
+
+
+def _by_code(db, digits: str) -> list[int]:
+    """A whole family code (its check digit must match; wrong ones count against the volunteer), or
+    the last 3 or 4 digits of one (the families whose code ends so, to choose from by name)."""
+    if 3 <= len(digits) <= 4:
+        return [r[0] for r in db.execute("SELECT id FROM families WHERE active = 1 AND code LIKE ? ORDER BY code"
+                                         " LIMIT 20", [f"%{digits}"])]
+    guard = webtools.limiter(ratelimit.FAMILY_CODE)
+    wait = guard.blocked_for(session["volunteer"])
+    if wait:
+        minutes = ratelimit.minutes(wait)
+        flash(ngettext("Too many wrong family codes. Try again in %(n)s minute, or search by name.",
+                       "Too many wrong family codes. Try again in %(n)s minutes, or search by name.",
+                       minutes, n=minutes), "error")
+        return []
+    try:
+        code = tokens.check_family_code(digits)
+    except BadCode:
+        guard.hit(session["volunteer"])
+        flash(_("That family code is not right (its last digit does not match). Check it, or search by name."),
+              "error")
+        return []
+    ids = [r[0] for r in db.execute("SELECT id FROM families WHERE code = ? AND active = 1", [code])]
+    if not ids:
+        guard.hit(session["volunteer"])
+    return ids
 
 
 def _label(option: dict, language: str) -> str:

@@ -5,6 +5,7 @@ WAL with synchronous=FULL: a receipt the volunteer saw saved survives a power cu
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import sqlite3
@@ -13,7 +14,7 @@ from pathlib import Path
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
-from server import clock, notices, private
+from server import chinese, clock, notices, private, speech
 from server.db import instance_dir
 from server.errors import UnknownNotice
 from server.migrations import run_sql
@@ -45,6 +46,26 @@ CREATE INDEX outbox_unsent ON outbox(sent_at);
 """)
 
 
+@migrations(name="0002_audio")
+def audio(db: Database) -> None:
+    """The clips the desk plays, one per notice and spoken language; files in <kiosk db>-audio/."""
+    run_sql(db, """
+CREATE TABLE audio (notice_id INTEGER NOT NULL, voice TEXT NOT NULL, sha TEXT NOT NULL, kind TEXT NOT NULL,
+                    bytes INTEGER NOT NULL, PRIMARY KEY (notice_id, voice));
+""")
+
+
+@migrations(name="0003_guardian_names_and_taps")
+def guardian_names_and_taps(db: Database) -> None:
+    """Guardians' names for search ('梁奶奶'), and each tap at the desk, so a mistaken one can be undone."""
+    run_sql(db, """
+ALTER TABLE families ADD COLUMN guardian_names TEXT NOT NULL DEFAULT '';
+CREATE TABLE taps (id INTEGER PRIMARY KEY, family_id INTEGER NOT NULL, notice_id INTEGER NOT NULL,
+                   volunteer TEXT NOT NULL, event_ids TEXT NOT NULL, before_state TEXT, before_reply TEXT,
+                   at TEXT NOT NULL, undone INTEGER NOT NULL DEFAULT 0);
+""")
+
+
 def resolve_path(path: str | os.PathLike | None = None) -> Path:
     return Path(path or os.environ.get(ENV_VAR) or instance_dir() / "kiosk.db")
 
@@ -73,7 +94,9 @@ def put(db: Database, key: str, value: str) -> None:
 def apply_pull(db: Database, page: dict) -> None:
     """One page of server changes, with its cursor, in one transaction (so a cut pull resumes cleanly)."""
     with write_transaction(db):
-        for table, columns in (("families", ("id", "code", "display_name", "language", "active")),
+        for row in page.get("families", []):
+            row.setdefault("guardian_names", "")  # a server from before guardians' names were sent
+        for table, columns in (("families", ("id", "code", "display_name", "language", "active", "guardian_names")),
                                ("students", ("id", "name", "class_id", "family_id", "active")),
                                ("volunteers", ("id", "username", "display_name", "password_hash", "active"))):
             for row in page.get(table, []):
@@ -85,19 +108,26 @@ def apply_pull(db: Database, page: dict) -> None:
         for receipt in page.get("receipts", []):
             db.execute("INSERT OR REPLACE INTO receipts (notice_id, family_id, state, reply) VALUES (?, ?, ?, ?)",
                        [receipt["notice_id"], receipt["family_id"], receipt["state"], receipt["reply"]])
-        for key in ("name", "timezone"):
-            if page.get("school", {}).get(key):
-                put(db, f"school_{key}" if key == "name" else key, page["school"][key])
+        for key, stored in (("name", "school_name"), ("timezone", "timezone"), ("phone_line", "phone_line")):
+            if key in page.get("school", {}):
+                put(db, stored, page["school"][key] or "")
         put(db, "cursor", page["cursor"])
 
 
 def record(db: Database, *, notice_id: int, family_id: int, kind: str, actor: str, choice: str | None = None) -> str:
     """A receipt made at the desk: into the outbox (sent later) and the local view at once."""
-    event_id = clock.uuid7()
     with write_transaction(db):
-        db.table("outbox").insert({"id": event_id, "notice_id": notice_id, "family_id": family_id, "kind": kind,
-                             "payload": json.dumps({"choice": choice} if choice else {}), "occurred_at": clock.now_iso(),
-                             "actor": actor})
+        return _record(db, notice_id=notice_id, family_id=family_id, kind=kind, actor=actor, choice=choice)
+
+
+def _record(db: Database, *, notice_id: int, family_id: int, kind: str, actor: str, choice: str | None = None,
+            voids: str | None = None) -> str:
+    event_id = clock.uuid7()
+    payload = {"choice": choice} if choice else {"voids": voids} if voids else {}
+    db.execute("INSERT INTO outbox (id, notice_id, family_id, kind, payload, occurred_at, actor)"
+               " VALUES (?, ?, ?, ?, ?, ?, ?)",
+               [event_id, notice_id, family_id, kind, json.dumps(payload), clock.now_iso(), actor])
+    if kind != "void":
         state = "confirmed" if kind in ("confirmed", "reply") else "read"
         db.execute("INSERT INTO receipts (notice_id, family_id, state, reply) VALUES (?, ?, ?, ?)"
                    " ON CONFLICT (notice_id, family_id) DO UPDATE SET state = CASE WHEN receipts.state = 'confirmed'"
@@ -106,8 +136,87 @@ def record(db: Database, *, notice_id: int, family_id: int, kind: str, actor: st
     return event_id
 
 
+def tap(db: Database, *, notice_id: int, family_id: int, volunteer: str, choice: str | None = None) -> None:
+    """The family confirms (and answers) at the desk: one tap, kept so that it can be undone."""
+    actor = f"volunteer:{volunteer}"
+    with write_transaction(db):
+        before = db.execute("SELECT state, reply FROM receipts WHERE notice_id = ? AND family_id = ?",
+                            [notice_id, family_id]).fetchone() or (None, None)
+        ids = [_record(db, notice_id=notice_id, family_id=family_id, kind="confirmed", actor=actor)]
+        if choice:
+            ids.append(_record(db, notice_id=notice_id, family_id=family_id, kind="reply", actor=actor, choice=choice))
+        db.execute("INSERT INTO taps (family_id, notice_id, volunteer, event_ids, before_state, before_reply, at)"
+                   " VALUES (?, ?, ?, ?, ?, ?, ?)", [family_id, notice_id, volunteer, json.dumps(ids), *before,
+                                                     clock.now_iso()])
+
+
+def undoable(db: Database, family_id: int, volunteer: str, seconds: float) -> dict | None:
+    """This volunteer's latest tap for the family, if it is recent enough to undo."""
+    since = clock.iso(clock.now() - dt.timedelta(seconds=seconds))
+    row = db.execute("SELECT id, notice_id, at FROM taps WHERE family_id = ? AND volunteer = ? AND undone = 0"
+                     " AND at >= ? ORDER BY id DESC LIMIT 1", [family_id, volunteer, since]).fetchone()
+    return {"id": row[0], "notice_id": row[1], "at": row[2]} if row else None
+
+
+def undo(db: Database, family_id: int, volunteer: str, seconds: float) -> bool:
+    """Void the latest recent tap (one void per event, the volunteer as actor; sent like any event)
+    and show the notice as it was before. False if there is none to undo."""
+    with write_transaction(db):
+        found = undoable(db, family_id, volunteer, seconds)
+        if found is None:
+            return False
+        ids, before_state, before_reply = db.execute(
+            "SELECT event_ids, before_state, before_reply FROM taps WHERE id = ?", [found["id"]]).fetchone()
+        for event_id in json.loads(ids):
+            _record(db, notice_id=found["notice_id"], family_id=family_id, kind="void", actor=f"volunteer:{volunteer}",
+                    voids=event_id)
+        if before_state is None:
+            db.execute("DELETE FROM receipts WHERE notice_id = ? AND family_id = ?", [found["notice_id"], family_id])
+        else:
+            db.execute("UPDATE receipts SET state = ?, reply = ? WHERE notice_id = ? AND family_id = ?",
+                       [before_state, before_reply, found["notice_id"], family_id])
+        db.execute("UPDATE taps SET undone = 1 WHERE id = ?", [found["id"]])
+    return True
+
+
+def find_by_name(db: Database, query: str) -> list[int]:
+    """Families whose guardian, family or student name contains ``query``, folded: full-width and
+    half-width, Traditional and Simplified, upper and lower case alike."""
+    wanted = chinese.fold(query.strip())
+    if not wanted:
+        return []
+    names: dict[int, list[str]] = {}
+    for family_id, display, guardians in db.execute(
+            "SELECT id, display_name, guardian_names FROM families WHERE active = 1"):
+        names[family_id] = [display, guardians]
+    for family_id, name in db.execute("SELECT family_id, name FROM students WHERE active = 1"):
+        if family_id in names:
+            names[family_id].append(name)
+    return sorted(family_id for family_id, found in names.items() if wanted in chinese.fold(" ".join(found)))
+
+
+def audio_dir(db: Database) -> Path:
+    """Where the kiosk keeps its clips: beside its database, owner-only."""
+    file = Path(db.execute("PRAGMA database_list").fetchone()[2])
+    folder = file.parent / f"{file.stem}-audio"
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    private.protect_folder(folder)
+    return folder
+
+
+def clip(db: Database, notice: dict, family_language: str) -> dict | None:
+    """The clip to play for this family (the spoken language of the text it is shown), if synced."""
+    if notice.get("private") or not notice.get("texts"):
+        return None
+    _text, voice = speech.spoken(notice, family_language)
+    row = db.execute("SELECT sha, kind FROM audio WHERE notice_id = ? AND voice = ?", [notice["id"], voice]).fetchone()
+    return {"sha": row[0], "kind": row[1], "voice": voice} if row else None
+
+
 def waiting(db: Database) -> int:
-    return db.execute("SELECT count(*) FROM outbox WHERE sent_at IS NULL AND rejected IS NULL").fetchone()[0]
+    """Receipts waiting to reach the school: one per family and notice (a tap with an answer is one)."""
+    return db.execute("SELECT count(*) FROM (SELECT DISTINCT notice_id, family_id FROM outbox"
+                      " WHERE sent_at IS NULL AND rejected IS NULL)").fetchone()[0]
 
 
 def family_notices(db: Database, family_id: int, weeks: set[str]) -> list[dict]:

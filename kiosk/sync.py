@@ -10,6 +10,8 @@ from __future__ import annotations
 import gzip
 import json
 import logging
+import os
+import re
 import sqlite3
 import urllib.error
 import urllib.request
@@ -49,6 +51,8 @@ class SyncResult:
     pulled_pages: int = 0
     bytes_sent: int = 0
     bytes_received: int = 0
+    audio_files: int = 0
+    audio_bytes: int = 0
 
 
 def _request(db: Database, method: str, path: str, body: dict | None, result: SyncResult) -> dict:
@@ -123,16 +127,70 @@ def apply_page(db: Database, page) -> None:
         raise Offline(f"{NOT_UNDERSTOOD} ({type(exc).__name__})") from None
 
 
+def pull_audio(db: Database, result: SyncResult) -> None:
+    """The notices' clips: a small list, then only the files this kiosk does not have yet (each
+    file once, named by its content hash, written whole or not at all). Clips no notice uses any
+    more are deleted."""
+    answer = _request(db, "GET", "/api/sync/audio", None, result)
+    clips = answer.get("clips") if isinstance(answer, dict) else None
+    if not isinstance(clips, list) or not all(isinstance(c, dict) and {"notice_id", "voice", "sha", "kind", "bytes"}
+                                              <= set(c) for c in clips):
+        raise Offline(NOT_UNDERSTOOD)
+    folder = store.audio_dir(db)
+    for clip in clips:
+        sha = str(clip["sha"])
+        if not re.fullmatch(r"[0-9a-f]{64}", sha):
+            raise Offline(NOT_UNDERSTOOD)
+        target = folder / f"{sha}.ogg"
+        if not target.exists():
+            data = _fetch(db, f"/api/sync/audio/{sha}.ogg", result)
+            partial = target.with_suffix(".part")
+            partial.write_bytes(data)
+            os.replace(partial, target)
+            result.audio_files += 1
+    with write_transaction(db):
+        db.execute("DELETE FROM audio")
+        for clip in clips:
+            db.execute("INSERT OR REPLACE INTO audio (notice_id, voice, sha, kind, bytes) VALUES (?, ?, ?, ?, ?)",
+                       [int(clip["notice_id"]), str(clip["voice"]), str(clip["sha"]), str(clip["kind"]),
+                        int(clip["bytes"])])
+    used = {f"{c['sha']}.ogg" for c in clips}
+    for old in folder.glob("*.ogg"):
+        if old.name not in used:
+            old.unlink(missing_ok=True)
+
+
+def _fetch(db: Database, path: str, result: SyncResult) -> bytes:
+    """A file from the server (not JSON), with the kiosk's token."""
+    request = urllib.request.Request(store.get(db, "server").rstrip("/") + path,
+                                     headers={"Authorization": f"Bearer {store.get(db, 'token')}"})
+    try:
+        with urllib.request.urlopen(request, timeout=TIMEOUT) as response:
+            data = response.read()
+    except urllib.error.HTTPError as exc:
+        if exc.code == 401:
+            store.put(db, "revoked", "1")
+            raise Revoked("This kiosk has been switched off by the school (its token was revoked).") from None
+        raise Offline(f"the server answered {exc.code}") from None
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        raise Offline(str(getattr(exc, "reason", exc))) from None
+    result.bytes_received += len(data)
+    result.audio_bytes += len(data)
+    return data
+
+
 def sync(db: Database) -> SyncResult:
-    """Push, then pull. Raises Offline or Revoked; what was done before stays done."""
+    """Push, then pull, then the clips. Raises Offline or Revoked; what was done before stays done."""
     if not store.get(db, "token"):
         raise Revoked("This kiosk is not enrolled yet: run `paperbridge kiosk init --server URL --enroll CODE`.")
     result = SyncResult()
     push(db, result)
     pull(db, result)
+    pull_audio(db, result)
     store.put(db, "last_sync", clock.now_iso())
-    log.info("sync: %s receipts sent (%s refused), %s pages received; %s bytes up, %s bytes down",
-             result.pushed, result.rejected, result.pulled_pages, result.bytes_sent, result.bytes_received)
+    log.info("sync: %s receipts sent (%s refused), %s pages received, %s clips (%s bytes); %s bytes up, %s bytes down",
+             result.pushed, result.rejected, result.pulled_pages, result.audio_files, result.audio_bytes,
+             result.bytes_sent, result.bytes_received)
     return result
 
 

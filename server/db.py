@@ -124,6 +124,14 @@ def evidence_dir(db: Database) -> Path:
     return folder
 
 
+def audio_dir(db: Database) -> Path:
+    """Notices read aloud (rendered or recorded), by content hash, beside the database file."""
+    folder = file_of(db).parent / (file_of(db).stem + "-audio")
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    private.protect_folder(folder)
+    return folder
+
+
 def upload_dir(db: Database) -> Path:
     """Files uploaded for a look before they are applied (a roster's preview), beside the database."""
     folder = file_of(db).parent / (file_of(db).stem + "-uploads")

@@ -43,3 +43,11 @@ class BadCode(PaperBridgeError):
 
 class ImportFailed(PaperBridgeError):
     pass
+
+
+class NoSpeech(PaperBridgeError):
+    """The offline speech tools (espeak-ng, ffmpeg) are not installed."""
+
+
+class BadRecording(PaperBridgeError, ValueError):
+    """An uploaded recording that cannot be used (not audio, empty, too long)."""

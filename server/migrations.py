@@ -483,3 +483,30 @@ CREATE TABLE sms_menus (
 );
 """)
 
+
+
+@migrations(name="0018_notice_recordings")
+def notice_recordings(db: Database) -> None:
+    """A notice read by a teacher or the office in their own voice, per spoken language (cmn,
+    yue, en): the files are <db>-audio/<sha>.ogg (pages, kiosks) and <sha>.mp3 (the phone line)."""
+    run_sql(db, """
+CREATE TABLE notice_recordings (
+    notice_id INTEGER NOT NULL REFERENCES notices(id),
+    voice TEXT NOT NULL CHECK (voice IN ('cmn', 'yue', 'en')),
+    sha TEXT NOT NULL,
+    seconds REAL NOT NULL,
+    recorded_by TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (notice_id, voice)
+);
+""")
+
+
+@migrations(name="0019_guardian_names_to_kiosks")
+def guardian_names_to_kiosks(db: Database) -> None:
+    """Kiosks search by guardians' names too: a guardian's change re-sends the family (names only,
+    never phones), and every family is sent once more so kiosks learn the names."""
+    for event in ("INSERT", "UPDATE"):
+        db.execute(f"CREATE TRIGGER change_guardians_{event.lower()} AFTER {event} ON guardians BEGIN "
+                   "INSERT INTO change_log (entity, entity_id) VALUES ('families', NEW.family_id); END")
+    db.execute("INSERT INTO change_log (entity, entity_id) SELECT 'families', id FROM families")

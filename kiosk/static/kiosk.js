@@ -1,12 +1,30 @@
-// Read aloud with the browser's own speech, and find a family from the bulletin's QR code.
-document.addEventListener("click", (event) => {
-  const button = event.target.closest("button.speak");
-  if (!button || !("speechSynthesis" in window)) return;
+// Read aloud: the notice's own audio (a teacher's recording or the school server's offline voice),
+// else a voice this browser has for the language, else say plainly that there is none.
+function speakWithBrowser(button) {
+  if (!("speechSynthesis" in window)) return false;
+  const lang = button.dataset.lang.toLowerCase();
+  const voice = window.speechSynthesis.getVoices().find((v) => v.lang.toLowerCase().replace("_", "-").startsWith(lang));
+  if (!voice) return false;
   const speech = new SpeechSynthesisUtterance(button.dataset.text);
-  speech.lang = button.dataset.lang;
-  speech.rate = 0.85;
+  speech.voice = voice; speech.lang = voice.lang; speech.rate = 0.85;
   window.speechSynthesis.cancel();
   window.speechSynthesis.speak(speech);
+  return true;
+}
+
+document.addEventListener("click", (event) => {
+  const button = event.target.closest("button.speak");
+  if (!button) return;
+  const box = button.closest(".listen");
+  const audio = box.querySelector("audio");
+  const none = box.querySelector(".no-voice");
+  document.querySelectorAll(".listen audio").forEach((other) => { if (other !== audio) other.pause(); });
+  if (audio) {
+    audio.currentTime = 0;
+    audio.play().then(() => { none.hidden = true; }).catch(() => { none.hidden = speakWithBrowser(button); });
+  } else {
+    none.hidden = speakWithBrowser(button);
+  }
 });
 
 document.addEventListener("DOMContentLoaded", () => {

@@ -4,6 +4,8 @@ POST /api/sync/enroll  {"code", "name"}            -> {"device_id", "token", "na
 POST /api/sync/push    {"events": [...]} (<= 500)   -> {"accepted": [ids], "rejected": [{id, reason}]}
 GET  /api/sync/pull?cursor=C                        -> {"families", "students", "notices", "volunteers",
                                                         "receipts", "cursor", "more"}
+GET  /api/sync/audio                                -> {"clips": [{notice_id, voice, sha, kind, bytes}]}
+GET  /api/sync/audio/<sha>.ogg                      -> the clip (Ogg Opus), cacheable for ever
 """
 
 from __future__ import annotations
@@ -14,10 +16,10 @@ import io
 import json
 import logging
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response, request, send_file
 
-from server import clock, devices, ledger, notices, ratelimit, settings, webtools
-from server.errors import PaperBridgeError, UnknownFamily, UnknownNotice
+from server import clock, devices, ledger, notices, ratelimit, settings, speech, webtools
+from server.errors import NoSpeech, PaperBridgeError, UnknownFamily, UnknownNotice
 from server.transaction import write_transaction
 from server.web.api import bearer, error, too_many
 from server.webtools import get_db
@@ -27,7 +29,7 @@ log = logging.getLogger("paperbridge.sync")
 MAX_PUSH = 500
 MAX_BODY = 8 * 1024 * 1024
 PAGE = 500
-KIOSK_KINDS = ("read", "confirmed", "reply")
+KIOSK_KINDS = ("read", "confirmed", "reply", "void")  # void: a volunteer undoing a mistaken tap of this kiosk
 
 
 def _body() -> dict | None:
@@ -99,7 +101,9 @@ def push():
     checks = _PushChecks(db)
     for item in items:
         try:
-            events.append(_event(db, item, device["id"], checks))
+            event = _event(db, item, device["id"], checks)
+            checks.earlier[event.id] = (event.source, event.notice_id, event.family_id)
+            events.append(event)
             accepted.append(item["id"])
         except (ValueError, KeyError, TypeError, UnknownNotice, UnknownFamily) as exc:
             rejected.append({"id": str(item.get("id")), "reason": str(exc)})
@@ -134,6 +138,14 @@ class _PushChecks:
         self.db = db
         self.volunteers = {r[0] for r in db.execute("SELECT username FROM users WHERE role = 'volunteer' AND active = 1")}
         self._notices: dict[int, tuple[dict, set[int]]] = {}
+        self.earlier: dict[str, tuple[str, int, int]] = {}  # this push's events: id -> (source, notice, family)
+
+    def source_of(self, event_id: str) -> tuple[str, int, int] | None:
+        """Who recorded an event, for which notice and family: from this push, else the ledger."""
+        if event_id in self.earlier:
+            return self.earlier[event_id]
+        row = self.db.execute("SELECT source, notice_id, family_id FROM events WHERE id = ?", [event_id]).fetchone()
+        return tuple(row) if row else None
 
     def notice(self, notice_id: int) -> tuple[dict, set[int]]:
         """The notice (published) and the families it is addressed to."""
@@ -162,6 +174,8 @@ def _event(db, item: dict, device_id: str, checks: _PushChecks) -> ledger.Event:
     if volunteer not in checks.volunteers:
         raise ValueError(f"{str(item.get('actor', ''))[:64]!r} is not an active volunteer")
     payload = item.get("payload") or {}
+    if item["kind"] == "void":
+        return _kiosk_void(checks, payload, device_id, notice_id, family_id, volunteer, event_id)
     if not isinstance(payload, dict) or set(payload) - {"choice"}:
         raise ValueError("payload is {} or {\"choice\": key}")
     if item["kind"] == "reply" or "choice" in payload:
@@ -172,6 +186,18 @@ def _event(db, item: dict, device_id: str, checks: _PushChecks) -> ledger.Event:
     return ledger.new_event(notice_id, family_id, "kiosk", item["kind"], event_id=event_id,
                             dedupe_key=f"kiosk:{event_id}", payload=payload, occurred_at=occurred_at,
                             source=f"kiosk:{device_id}", actor=f"volunteer:{volunteer}")
+
+
+def _kiosk_void(checks: _PushChecks, payload, device_id: str, notice_id: int, family_id: int, volunteer: str,
+                event_id: str) -> ledger.Event:
+    """An undo at the desk: it may cancel only an event this same kiosk recorded for that family and notice."""
+    if not isinstance(payload, dict) or set(payload) != {"voids"}:
+        raise ValueError("a void's payload is {\"voids\": event id}")
+    if checks.source_of(str(payload["voids"])) != (f"kiosk:{device_id}", notice_id, family_id):
+        raise ValueError("a kiosk may undo only its own receipts for that family and notice")
+    return ledger.new_event(notice_id, family_id, "kiosk", "void", event_id=event_id, dedupe_key=f"kiosk:{event_id}",
+                            voids=str(payload["voids"]), source=f"kiosk:{device_id}", actor=f"volunteer:{volunteer}",
+                            payload={"reason": "undone at the help desk"})
 
 
 def _kiosk_time(claimed: str, published_at: str, payload: dict) -> tuple[str, dict]:
@@ -208,18 +234,50 @@ def pull():
     for row in changes:
         wanted.setdefault(row["entity"], set()).add(row["entity_id"])
     data = {
-        "families": _rows(db, "SELECT id, code, display_name, language, active FROM families", wanted.get("families")),
+        "families": _rows(db, "SELECT id, code, display_name, language, active, (SELECT group_concat(g.name, ', ')"
+                              " FROM guardians g WHERE g.family_id = families.id AND g.active = 1) AS guardian_names"
+                              " FROM families", wanted.get("families")),
         "students": _rows(db, "SELECT id, name, class_id, family_id, active FROM students", wanted.get("students")),
         "volunteers": _rows(db, "SELECT id, username, display_name, password_hash, active FROM users"
                                 " WHERE role = 'volunteer' AND", wanted.get("users"), prefix=False),
         "notices": [_notice(db, i) for i in _published_notices(db, wanted.get("notices", set()), published_to, now)],
         "receipts": _receipts(db, {(e["notice_id"], e["family_id"]) for e in events}),
-        "school": {"name": settings.get(db, "school_name"), "timezone": settings.get(db, "timezone")},
+        "school": {"name": settings.get(db, "school_name"), "timezone": settings.get(db, "timezone"),
+                   "phone_line": settings.get(db, "phone_line")},
         "cursor": f"{changes[-1]['seq'] if changes else change_seq}.{events[-1]['seq'] if events else event_seq}"
                   f".{int(now.timestamp())}",
         "more": len(changes) == PAGE or len(events) == PAGE,
     }
     return _reply(data)
+
+
+@bp.route("/audio")
+def audio_manifest():
+    """The clips the desk needs for this and last week's public notices (rendered now when missing):
+    pulled apart from events, and each file only once (by its content hash)."""
+    if _device() is None:
+        return error("unauthorized", "this kiosk is not enrolled or has been revoked", 401)
+    db = get_db()
+    zone, now = settings.zone(db), clock.now()
+    weeks = {clock.iso_week(now, zone), clock.iso_week(now - dt.timedelta(days=7), zone)}
+    current = [n for n in notices.list_notices(db, published_only=True, current_only=True)
+               if n["week"] in weeks and not n["private"]]
+    try:
+        clips = speech.manifest(db, current)
+    except NoSpeech as exc:
+        log.warning("kiosk audio: %s", exc)
+        clips = speech.manifest(db, current, render=False)
+    return _reply({"clips": clips})
+
+
+@bp.route("/audio/<sha>.ogg")
+def audio_file(sha: str):
+    if _device() is None:
+        return error("unauthorized", "this kiosk is not enrolled or has been revoked", 401)
+    path = speech.file_for(get_db(), sha)
+    if path is None:
+        return error("not_found", "no such audio", 404)
+    return send_file(path, mimetype="audio/ogg", max_age=365 * 24 * 3600, etag=sha)
 
 
 def _published_notices(db, changed: set, published_to: int, now: dt.datetime) -> list[int]:

@@ -38,6 +38,8 @@ KIOSK_MATRIX = {
     ("GET", "/"): (302, 200),
     ("GET", "/family/{family}"): (302, 200),
     ("POST", "/family/{family}/notice/{notice}"): (302, 302),
+    ("POST", "/family/{family}/undo"): (302, 302),
+    ("GET", "/audio/{sha}.ogg"): (302, 404),  # signed in: no such clip on this kiosk
     ("POST", "/sync"): (302, 302),
     ("POST", "/scan-frame"): (302, 200),
     ("GET", "/static/kiosk.css"): (200, 200),
@@ -49,7 +51,7 @@ def test_the_kiosk_matrix_covers_every_route(kiosk_db, tmp_path, db, school):
     notice = make_notice(db, reply_options=[])
     sync.sync(kiosk_db)
     app = create_kiosk_app(tmp_path / "kiosk.db")
-    values = {"family": school["S1"], "notice": notice}
+    values = {"family": school["S1"], "notice": notice, "sha": "0" * 64}
     for role in ("anonymous", "volunteer"):
         client = app.test_client()
         token = csrf_token(client)

@@ -46,7 +46,7 @@ def test_offline_then_online_in_a_real_browser(browser, desk, db, db_path, schoo
         school_server.stop()
         page.locator("article", has_text="家长会").locator("button:has-text('参加')").first.click()
         page.click("button:has-text('立即同步')")
-        assert "离线" in page.locator(".state").inner_text() and "2 条回执等待同步" in page.locator(".state").inner_text()  # confirmed + answer
+        assert "离线" in page.locator(".state").inner_text() and "1 条回执等待同步" in page.locator(".state").inner_text()  # one tap: confirmed + answer
 
         school_server.start()
         page.click("button:has-text('立即同步')")
@@ -72,7 +72,7 @@ def test_wrong_pin_and_private_notice_wording(desk, db, school, kiosk_db):
     client.post("/login", data={"username": "vol", "pin": "246813", "csrf_token": token})
     family = client.get(f"/family/{school['S1']}").get_data(as_text=True)
     assert "有一条保密信息" in family and "欠费" not in family
-    assert "check digit does not match" in client.get("/?q=100012").get_data(as_text=True)
+    assert "最后一位校验码不符" in client.get("/?q=100012").get_data(as_text=True)
 
 
 def test_byte_budgets(desk, db, school, kiosk_db):
