@@ -185,7 +185,7 @@ def record(db: Database, call: dict, notice: dict, choice: str | None = None) ->
         raise BadCode("this call has not shown it is the family's")
     if not call["family_id"] or not notices.addressed_to(db, notice, call["family_id"]):
         raise BadCode("this notice was not sent to the caller's family")
-    kinds = [("confirmed", {})] + ([("reply", {"choice": choice})] if choice else [])
+    kinds: list[tuple[str, dict]] = [("confirmed", {})] + ([("reply", {"choice": choice})] if choice else [])
     ledger.record(db, [ledger.new_event(notice_id, call["family_id"], "voice", kind, payload=payload,
                                         source=f"call:{call['sid']}", actor="family",
                                         dedupe_key=f"call:{call['sid']}:{notice_id}:{kind}")
