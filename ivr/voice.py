@@ -13,15 +13,17 @@ An answering machine gets a short message with the school's number, never the no
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from functools import wraps
 
-from flask import Blueprint, Response, abort, current_app, g, request
+from flask import Blueprint, Response, abort, current_app, g, request, send_file
 from twilio.request_validator import RequestValidator
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
 from ivr import calls, config
 from ivr.prompts import MENU, plural_words, say, spoken_date, spoken_number, words
-from server import followups, notices, settings
+from server import clock, followups, notices, settings, speech
 from server.errors import BadCode, UnknownNotice
 from server.webtools import get_db
 
@@ -267,15 +269,45 @@ def _read(response: VoiceResponse, call: dict, notice: dict, only: str | None = 
     lang = _language(call)
     _ = words(lang)
     heard = [n for n in _heard() if n != notice["id"]] + [notice["id"]]
-    title, body, _used = notices.text_for(notice, lang)
+    title, body, used = notices.text_for(notice, lang)
     gather = Gather(num_digits=1, timeout=TIMEOUT, action_on_empty_result=True,
                     action=_url("/ivr/voice/key", n=notice["id"], h=".".join(map(str, heard)), only=only))
-    say(gather, _("%(title)s.", title=title.rstrip("。.")), lang)
-    say(gather, body, lang)
+    recording = speech.recordings(get_db(), notice["id"]).get(speech.voice_for(lang, used))
+    if recording:  # the teacher's own voice before any synthetic one
+        gather.play(_audio_url(recording["sha"]))
+    else:
+        say(gather, _("%(title)s.", title=title.rstrip("。.")), lang)
+        say(gather, body, lang)
     if notice["reply_options"] or not calls.confirmed_by_key_1(get_db(), call["sid"]):
         for line in _key_lines(call, notice):  # a caller who has confirmed once knows that 1 confirms
             say(gather, line, lang)
     response.append(gather)
+
+
+AUDIO_MINUTES = 60  # how long a <Play> URL works: Twilio fetches it during the call
+
+
+def _audio_url(sha: str) -> str:
+    """A signed URL that expires, for Twilio to fetch a recording (it sends no signature of its own)."""
+    expires = int(clock.now().timestamp()) + AUDIO_MINUTES * 60
+    return conf().url(f"/ivr/audio/{sha}.mp3?e={expires}&s={_audio_signature(sha, expires)}")
+
+
+def _audio_signature(sha: str, expires: int) -> str:
+    key = hmac.new(settings.school_secret(get_db()), b"ivr-audio", hashlib.sha256).digest()
+    return hmac.new(key, f"{sha}.{expires}".encode(), hashlib.sha256).hexdigest()[:32]
+
+
+@bp.route("/audio/<sha>.mp3")
+def audio(sha: str):
+    """A recording for <Play>: only with a valid, unexpired signature (404 otherwise, whoever asks)."""
+    expires = request.args.get("e", 0, type=int)
+    given = request.args.get("s", "")
+    path = speech.file_for(get_db(), sha, ".mp3")
+    if path is None or expires < clock.now().timestamp() or \
+            not hmac.compare_digest(given, _audio_signature(sha, expires)):
+        abort(404)
+    return send_file(path, mimetype="audio/mpeg", max_age=AUDIO_MINUTES * 60)
 
 
 def _gather(notice_id: int, retry: int) -> Gather:
@@ -315,6 +347,10 @@ def key():
         say(response, _("Sorry, this notice is no longer available."), lang)
         return _go_on(response, call)
     options = notice["reply_options"][:3]
+    if (options and digits.isdigit() and 1 <= int(digits) <= len(options) or not options and digits == "1") \
+            and call["auth"] not in calls.ANSWERING:  # keys for a call that has not shown whose it is
+        _ask_code(response, lang)
+        return twiml(response)
     if options and digits.isdigit() and 1 <= int(digits) <= len(options):
         choice = options[int(digits) - 1]["key"]
         calls.record(db, call, notice, choice)

@@ -26,6 +26,7 @@ from server.web import (
     family,
     family_admin,
     init_app,
+    notice_audio,
     notice_forms,
     printing,
     roster_page,
@@ -76,7 +77,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
 BODY_LIMIT = 1024 * 1024  # MAX_CONTENT_LENGTH: forms, receipts, phone webhooks, enrolment need far less
 BODY_LIMITS = {"scanning.scans": 200 * 1024 * 1024, "sync_api.push": sync_api.MAX_BODY,
-               "roster_page.preview": 20 * 1024 * 1024}
+               "roster_page.preview": 20 * 1024 * 1024, "notice_audio.record": notice_audio.MAX_UPLOAD + 64 * 1024}
 
 
 def _body_limit() -> None:
@@ -95,14 +96,19 @@ class _SessionCookie(SecureCookieSessionInterface):
     def open_session(self, app: Flask, request):
         """No session for Twilio's webhooks: they carry no cookie, and each is signed on its own."""
         if request.path.startswith("/ivr/"):
-            return self.session_class()  # empty, never saved unless something writes to it
+            return self.session_class()  # empty, and never saved (save_session below)
         return super().open_session(app, request)
+
+    def save_session(self, app: Flask, session, response) -> None:
+        if request.path.startswith("/ivr/"):
+            return  # a browser that wanders onto /ivr/ keeps its own session untouched
+        super().save_session(app, session, response)
 
 
 def _register_blueprints(app: Flask) -> None:
     init_app(app)
     for blueprint in (auth.bp, dashboard.bp, callbacks.bp, family.bp, api.bp, scanning.bp, staff.bp, roster_page.bp,
-                      printing.bp, notice_forms.bp, family_admin.bp, voice.bp, sms.bp, sync_api.bp):
+                      printing.bp, notice_forms.bp, notice_audio.bp, family_admin.bp, voice.bp, sms.bp, sync_api.bp):
         app.register_blueprint(blueprint)
     for signed_elsewhere in (api.bp, voice.bp, sms.bp, sync_api.bp):  # bearer tokens / Twilio signatures instead
         csrf.exempt(signed_elsewhere)

@@ -10,7 +10,8 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException
 
-from server import clock, followups, settings, users
+from server import clock, followups, notices, settings, users
+from server.errors import UnknownNotice
 from server.web import labels
 from server.webtools import get_db
 
@@ -67,6 +68,31 @@ def login_required(*roles: str):
             return view(*args, **kwargs)
         return wrapped
     return decorator
+
+
+def visible_notice(notice_id: int) -> dict:
+    """The notice, if this staff member may see it (404 otherwise: a teacher does not learn that
+    another class's notice exists)."""
+    try:
+        notice = notices.get_notice(get_db(), notice_id)
+    except UnknownNotice:
+        abort(404)
+    scope = users.class_scope(staff_user())
+    if scope is not None and not notice["whole_school"] and not set(notice["classes"]) & set(scope):
+        abort(404)
+    return notice
+
+
+def changeable_notice(notice_id: int) -> dict:
+    """The notice, if this person may change it: office and admin any; a teacher their classes' own."""
+    try:
+        notice = notices.get_notice(get_db(), notice_id)
+    except UnknownNotice:
+        abort(404)
+    scope = users.class_scope(staff_user())
+    if scope is not None and (notice["whole_school"] or not set(notice["classes"]) <= set(scope)):
+        abort(404 if notice["whole_school"] or not set(notice["classes"]) & set(scope) else 403)
+    return notice
 
 
 def init_app(app: Flask) -> None:

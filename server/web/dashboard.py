@@ -31,9 +31,9 @@ from server import (
 )
 from server import reports as class_reports
 from server import unreached as finder
-from server.errors import PaperBridgeError, UnknownNotice
+from server.errors import PaperBridgeError
 from server.languages import LANGUAGES, TEXT_LANGUAGES
-from server.web import STAFF, labels, login_required, staff_user
+from server.web import STAFF, labels, login_required, notice_audio, staff_user, visible_notice
 from server.webtools import get_db
 
 bp = Blueprint("dashboard", __name__)
@@ -42,17 +42,6 @@ PAGE_SIZE = 100  # families per page on the notice view
 
 def _scope() -> list[str] | None:
     return users.class_scope(staff_user())
-
-
-def _notice_or_404(notice_id: int) -> dict:
-    try:
-        notice = notices.get_notice(get_db(), notice_id)
-    except UnknownNotice:
-        abort(404)
-    scope = _scope()
-    if scope is not None and not notice["whole_school"] and not set(notice["classes"]) & set(scope):
-        abort(404)  # a teacher does not learn that another class's notice exists
-    return notice
 
 
 WEEKS_PER_PAGE = 4  # the notice list shows a month at a time; a school year is ~40 weeks
@@ -75,7 +64,7 @@ def index():
 @bp.route("/notices/<int:notice_id>")
 @login_required(*STAFF)
 def notice(notice_id: int):
-    notice = _notice_or_404(notice_id)
+    notice = visible_notice(notice_id)
     show = request.args.get("show", "all") if request.args.get("show") in ("all", "open", "done") else "all"
     page = max(request.args.get("page", 0, type=int), 0)
     report = status.notice_report(get_db(), notice_id, _scope(), show=show, page=page, size=PAGE_SIZE)
@@ -88,7 +77,8 @@ def notice(notice_id: int):
                            families=families, show=show, reply_labels=reply_labels, chase_rows=chase_rows, page=page, pages=pages,
                            page_links=_page_links(page, pages), failed_states=delivery.FAILED,
                            published=notices.is_published(notice), versions=notice_versions.history(get_db(), notice_id),
-                           may_change=_may_change(notice), languages=TEXT_LANGUAGES)
+                           may_change=_may_change(notice), languages=TEXT_LANGUAGES,
+                           read_aloud=notice_audio.rows(get_db(), notice))
 
 
 def _may_change(notice: dict) -> bool:
@@ -134,7 +124,7 @@ def _unconfirmed(db, notice: dict, report: dict | None = None) -> list[dict]:
 @bp.route("/notices/<int:notice_id>/unread.<fmt>")
 @login_required(*STAFF)
 def unread_export(notice_id: int, fmt: str):
-    notice = _notice_or_404(notice_id)
+    notice = visible_notice(notice_id)
     rows = _unconfirmed(get_db(), notice)
     name = f"unread-notice-{notice_id}"
     if request.args.get("failed"):
@@ -157,7 +147,7 @@ def _spreadsheet(rows: list[dict], columns: list[tuple[str, str]], name: str, fm
 @bp.route("/notices/<int:notice_id>/<chart>.svg")
 @login_required(*STAFF)
 def chart(notice_id: int, chart: str):
-    notice = _notice_or_404(notice_id)
+    notice = visible_notice(notice_id)
     report = status.notice_report(get_db(), notice_id, _scope(), page=0, size=0)  # counts only
     names = {code: labels.channel(code) for code in charts.CHANNEL_COLOURS} | {"unread": _("not reached yet")}
     if chart == "channels":
@@ -178,7 +168,7 @@ def chart(notice_id: int, chart: str):
 @bp.route("/notices/<int:notice_id>/chase", methods=["POST"])
 @login_required(*STAFF)
 def chase_families(notice_id: int):
-    notice = _notice_or_404(notice_id)
+    notice = visible_notice(notice_id)
     if request.form.get("action") not in chase.ACTIONS:
         abort(400)
     if not notices.is_published(notice):

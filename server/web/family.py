@@ -9,11 +9,11 @@ from __future__ import annotations
 import re
 import uuid
 
-from flask import Blueprint, abort, g, make_response, redirect, render_template, request, url_for
+from flask import Blueprint, abort, g, make_response, redirect, render_template, request, send_file, url_for
 from flask_babel import ngettext
 
-from server import ledger, links, notices, pins, ratelimit, webtools
-from server.errors import BadSignature, UnknownNotice
+from server import ledger, links, notices, pins, ratelimit, speech, webtools
+from server.errors import BadSignature, NoSpeech, UnknownNotice
 from server.languages import ui_locale
 from server.webtools import LOCALES, get_db
 
@@ -90,6 +90,20 @@ def notice(token: str, notice_id: int):
     return render_template("family_notice.html", family=family, notice=notice, title=title, body=body,
                            note=notices.version_note(notice, _language(family)), lang=lang, status=status, options=options,
                            token=token, nonce=uuid.uuid4().hex)
+
+
+@bp.route("/<token>/n/<int:notice_id>/audio.ogg")
+def audio(token: str, notice_id: int):
+    """The notice read aloud for this family: a teacher's recording, else the offline voice."""
+    family = _family(token)
+    notice = _notice(family, notice_id)
+    try:
+        clip = speech.clip_for(get_db(), notice, _language(family))
+    except NoSpeech:
+        clip = None
+    if clip is None:
+        abort(404)
+    return send_file(clip.path, mimetype="audio/ogg", max_age=3600, etag=clip.sha)
 
 
 @bp.route("/<token>/n/<int:notice_id>", methods=["POST"])

@@ -7,15 +7,14 @@ from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from werkzeug.datastructures import MultiDict
 
 from ivr.followup import tell_readers
 from server import clock, notice_versions, notices, settings, users
-from server.errors import UnknownNotice
 from server.languages import TEXT_LANGUAGES
-from server.web import STAFF, labels, login_required, staff_user
+from server.web import STAFF, changeable_notice, labels, login_required, staff_user
 from server.webtools import get_db
 
 bp = Blueprint("notice_forms", __name__)
@@ -39,7 +38,7 @@ def new_notice():
 @bp.route("/notices/<int:notice_id>/edit", methods=["GET", "POST"])
 @login_required(*STAFF)
 def edit(notice_id: int):
-    notice = _changeable(notice_id)
+    notice = changeable_notice(notice_id)
     if notices.is_published(notice):
         flash(_("This notice is published: correct it or withdraw it, so families who read it are told."), "error")
         return redirect(url_for("dashboard.notice", notice_id=notice_id))
@@ -57,7 +56,7 @@ def edit(notice_id: int):
 @bp.route("/notices/<int:notice_id>/correct", methods=["POST"])
 @login_required(*STAFF)
 def correct(notice_id: int):
-    _changeable(notice_id)
+    changeable_notice(notice_id)
     texts = _texts(request.form)
     return _replace(notice_id, lambda: notice_versions.correct_notice(
         get_db(), notice_id, texts=texts, reason=request.form.get("reason", ""), created_by=staff_user()["username"]),
@@ -67,7 +66,7 @@ def correct(notice_id: int):
 @bp.route("/notices/<int:notice_id>/withdraw", methods=["POST"])
 @login_required(*STAFF)
 def withdraw(notice_id: int):
-    _changeable(notice_id)
+    changeable_notice(notice_id)
     return _replace(notice_id, lambda: notice_versions.withdraw_notice(
         get_db(), notice_id, reason=request.form.get("reason", ""), created_by=staff_user()["username"]),
         _("The notice is withdrawn; families are told."))
@@ -90,18 +89,6 @@ def _replace(notice_id: int, make, done: str):
 
 def _scope() -> list[str] | None:
     return users.class_scope(staff_user())
-
-
-def _changeable(notice_id: int) -> dict:
-    """The notice, if this person may change it: office and admin any; a teacher their classes' own."""
-    try:
-        notice = notices.get_notice(get_db(), notice_id)
-    except UnknownNotice:
-        abort(404)
-    scope = _scope()
-    if scope is not None and (notice["whole_school"] or not set(notice["classes"]) <= set(scope)):
-        abort(404 if notice["whole_school"] or not set(notice["classes"]) & set(scope) else 403)
-    return notice
 
 
 def _form_page(form, notice: dict | None):

@@ -36,11 +36,15 @@ MATRIX = {
     ("POST", "/api/receipts"):                      (401, 401, 401, 401, 401, 401, 401, 401, 401, 401),
     ("POST", "/api/sync/enroll"):                   (403, 403, 403, 403, 403, 403, 403, 403, 403, 403),
     ("GET", "/api/sync/pull"):                      (401, 401, 401, 401, 401, 401, 401, 200, 401, 401),
+    ("GET", "/api/sync/audio"):                     (401, 401, 401, 401, 401, 401, 401, 200, 401, 401),
+    ("GET", "/api/sync/audio/{sha}.ogg"):           (401, 401, 401, 401, 401, 401, 401, 404, 401, 401),
+    ("GET", "/ivr/audio/{sha}.mp3"):                (404, 404, 404, 404, 404, 404, 404, 404, 404, 405),  # twilio: only POSTs here
     ("POST", "/api/sync/push"):                     (401, 401, 401, 401, 401, 401, 401, 200, 401, 401),
     ("GET", "/evidence/{evidence}"):                (302, 302, 302, 404, 200, 200, 200, 302, 302, 302),
     ("GET", "/f/{token}"):                          (404, 200, 404, 404, 404, 404, 404, 404, 404, 404),
     ("GET", "/f/{token}/n/{notice}"):               (404, 200, 404, 404, 404, 404, 404, 404, 404, 404),
     ("POST", "/f/{token}/n/{notice}"):              (404, 302, 404, 404, 404, 404, 404, 404, 404, 404),
+    ("GET", "/f/{token}/n/{notice}/audio.ogg"):     (404, 200, 404, 404, 404, 404, 404, 404, 404, 404),
     ("GET", "/families"):                           (302, 302, 302, 200, 200, 200, 200, 302, 302, 302),
     ("GET", "/families/{family}"):                  (302, 302, 302, 404, 200, 200, 200, 302, 302, 302),
     ("POST", "/families/{family}/consent"):         (302, 302, 302, 403, 403, 302, 302, 302, 302, 302),
@@ -65,6 +69,9 @@ MATRIX = {
     ("POST", "/logout"):                            (302, 302, 302, 302, 302, 302, 302, 302, 302, 302),
     ("GET", "/notices/{notice}"):                   (302, 302, 302, 404, 200, 200, 200, 302, 302, 302),
     ("GET", "/notices/{notice}/channels.svg"):      (302, 302, 302, 404, 200, 200, 200, 302, 302, 302),
+    ("GET", "/notices/{notice}/audio/cmn.ogg"):     (302, 302, 302, 404, 200, 200, 200, 302, 302, 302),
+    ("POST", "/notices/{notice}/audio/cmn"):        (302, 302, 302, 404, 303, 303, 303, 302, 302, 302),
+    ("POST", "/notices/{notice}/audio/cmn/delete"): (302, 302, 302, 404, 303, 303, 303, 302, 302, 302),
     ("GET", "/notices/{notice}/edit"):              (302, 302, 302, 404, 302, 302, 302, 302, 302, 302),
     ("POST", "/notices/{notice}/edit"):             (302, 302, 302, 404, 302, 302, 302, 302, 302, 302),
     ("POST", "/notices/{notice}/correct"):          (302, 302, 302, 404, 302, 302, 302, 302, 302, 302),
@@ -139,7 +146,7 @@ def world(app, staff, db, school):
     printing._jobs["matrixjob"] = printing.Job(id="matrixjob", owner="office", week="2026-W01", classes=["3A"],
                                                total=1, out=out, done=1, state="done",
                                                summary={"families": 1, "pages": 1, "slips": 1, "without_notices": 0})
-    return {"job": "matrixjob", "user": user, "callback": callback, "notice": notice, "family": school["S1"], "evidence": name, "item": item, "batch": "batch-1",
+    return {"sha": "0" * 64, "job": "matrixjob", "user": user, "callback": callback, "notice": notice, "family": school["S1"], "evidence": name, "item": item, "batch": "batch-1",
             "week": clock.iso_week(clock.now(), settings.zone(db)), "live": live, "revoked": revoked,
             "link": links.make_token(db, school["S1"])}
 
@@ -193,7 +200,7 @@ def test_the_matrix(app, world, role):
 
 def test_every_route_is_in_the_matrix(app):
     sample = {"token": "t", "notice": 1, "family": 1, "evidence": "e", "item": 1, "batch": "b", "week": "2026-W01",
-              "callback": 1, "user": 1, "job": "j"}
+              "callback": 1, "user": 1, "job": "j", "sha": "0" * 64}
     adapter = app.url_map.bind("localhost")
     covered = {(method, adapter.match(route.format(**sample), method)[0]) for method, route in MATRIX}
     for rule in app.url_map.iter_rules():
