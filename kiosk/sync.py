@@ -188,6 +188,7 @@ def sync(db: Database) -> SyncResult:
     pull(db, result)
     pull_audio(db, result)
     store.put(db, "last_sync", clock.now_iso())
+    store.put(db, "online", "1")
     log.info("sync: %s receipts sent (%s refused), %s pages received, %s clips (%s bytes); %s bytes up, %s bytes down",
              result.pushed, result.rejected, result.pulled_pages, result.audio_files, result.audio_bytes,
              result.bytes_sent, result.bytes_received)
