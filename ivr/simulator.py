@@ -34,6 +34,7 @@ class Turn:
     """What the caller heard, and what the line waits for next."""
 
     spoken: list[Spoken] = field(default_factory=list)
+    played: list[str] = field(default_factory=list)  # <Play> URLs (a teacher's recording)
     action: str | None = None  # where keys go (a Gather's action), None when the call ended
     finish_on_key: str = "#"  # Twilio's default
     num_digits: int | None = None
@@ -119,8 +120,11 @@ class Phone:
         for verb in root:
             if verb.tag == "Say":
                 turn.spoken.append(_spoken(verb, False))
+            elif verb.tag == "Play":
+                turn.played.append((verb.text or "").strip())
             elif verb.tag == "Gather":
                 turn.spoken += [_spoken(s, True) for s in verb if s.tag == "Say"]
+                turn.played += [(p.text or "").strip() for p in verb if p.tag == "Play"]
                 turn.action, turn.finish_on_key = verb.get("action"), verb.get("finishOnKey", "#")
                 turn.num_digits = int(verb.get("numDigits", "0")) or None
                 turn.timeout = int(verb.get("timeout", 5))

@@ -1,6 +1,7 @@
 """Whole calls driven as Twilio drives them: signed webhooks, TwiML parsed, actions followed."""
 
 import datetime as dt
+import subprocess
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -8,7 +9,7 @@ import pytest
 from ivr import calls
 from ivr.call_time import Walker
 from ivr.simulator import Phone
-from server import clock, ledger, pins, settings
+from server import clock, ledger, notices, pins, settings, speech
 from server.app import create_app
 from server.db import connect as sqlite_db
 from tests.builders import make_notice
@@ -337,3 +338,28 @@ def test_the_confirm_hint_is_not_repeated_once_used(app, db, school):
     turn = phone.press("1")
     assert "第二条" in turn.text and "确认请按1" not in turn.text
     assert "确认请按1" in phone.press("").text  # said again after silence
+
+
+@pytest.mark.skipif(not speech.ready(), reason="ffmpeg is installed by ./run.sh test")
+def test_a_teachers_recording_is_played_through_a_signed_url_that_expires(app, db, school, notice, tmp_path, monkeypatch):
+    wav = tmp_path / "teacher.wav"
+    subprocess.run(["espeak-ng", "-v", "en-us", "-w", str(wav), "the teacher reads the notice"], check=True)
+    speech.save_recording(db, notices.get_notice(db, notice), "cmn", wav.read_bytes(), actor="chen")
+    phone = Phone(app, KNOWN)
+    turn = phone.dial()
+    assert len(turn.played) == 1 and "周五去植物园" not in turn.text and "确认请按1" in turn.text
+    url = turn.played[0].split("5000", 1)[1]
+    client = app.test_client()
+
+    def fetch(address: str) -> tuple[int, str]:
+        with client.get(address) as reply:
+            return reply.status_code, reply.mimetype
+
+    assert fetch(url) == (200, "audio/mpeg")
+    assert fetch(url[:-3] + "000")[0] == 404  # a signature changed
+    assert fetch(url.replace(".mp3?", "0.mp3?"))[0] == 404
+    later = clock.now() + dt.timedelta(hours=2)
+    monkeypatch.setattr(clock, "now", lambda: later)
+    assert fetch(url)[0] == 404  # expired
+    cantonese = Phone(app, HANT)  # a zh-Hant family: the Mandarin recording too (same spoken language)
+    assert cantonese.dial().played
