@@ -22,7 +22,7 @@ from reportlab.platypus import (
     TableStyle,
 )
 
-from print import fonts
+from print import fonts, text_runs
 from print.batch import Batch, Section
 from print.layout import SlipLayout
 from print.slip import CUT_BAND, SlipContent, SlipFlowable
@@ -113,7 +113,7 @@ def _footer(canvas, doc, font: str, options: Options, batch: Batch) -> None:
     canvas.saveState()
     canvas.setFont(font, 7.5)
     page = canvas.getPageNumber() - doc.family_first_page + 1
-    canvas.drawString(MARGIN, MARGIN, f"{options.school_name} · {batch.week} · {doc.family_label}")
+    text_runs.draw(canvas, MARGIN, MARGIN, f"{options.school_name} · {batch.week} · {doc.family_label}", 7.5, font)
     canvas.drawRightString(doc.pagesize[0] - MARGIN, MARGIN, f"{page}")
     canvas.restoreState()
 
@@ -123,8 +123,10 @@ def _cover_sheet(pack: str, sections: list[Section], batch: Batch, styles: _Styl
     rows = [["#", _("Students"), _("Family code"), _("Family"), _("Handed out"), _("Slip back")]]
     for i, section in enumerate(sections, 1):
         students = "、".join(f"{s['name']} ({s['class_id']})" for s in section.students)
-        rows.append([str(i), Paragraph(escape(students), styles.small), section.family["code"],
-                     Paragraph(escape(section.family["display_name"]), styles.small), "", ""])
+        rows.append([str(i), text_runs.Line(students, styles.small.fontName, styles.small.fontSize),
+                     section.family["code"],
+                     text_runs.Line(section.family["display_name"], styles.small.fontName, styles.small.fontSize),
+                     "", ""])
     table = Table(rows, colWidths=[10 * mm, 62 * mm, 24 * mm, 44 * mm, 22 * mm, 22 * mm], repeatRows=1)
     table.setStyle(TableStyle([("FONT", (0, 0), (-1, -1), styles.body.fontName, 9),
                                ("GRID", (0, 0), (-1, -1), 0.4, "#999999"),
@@ -146,8 +148,8 @@ def _family_section(section: Section, slips: list[SlipContent], week: str, style
         FamilyStart(f"{family['display_name']} {family['code']}", progress),
         Paragraph(escape(options.school_name), styles.school),
         Paragraph(escape(_("Notices for the week %(week)s", week=week)), styles.small),
-        Paragraph(escape(_("For the family of %(students)s · family code %(code)s", students=students,
-                           code=family["code"])), styles.body),
+        text_runs.Line(_("For the family of %(students)s · family code %(code)s", students=students,
+                         code=family["code"]), font, styles.body.fontSize, styles.body.leading),
         Paragraph(escape(_("Your phone PIN: %(pin)s. Keep it in the family: the school phone line asks for it "
                            "before private messages and when you answer from another phone.", pin=section.pin)),
                   styles.small),

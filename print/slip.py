@@ -8,6 +8,7 @@ from reportlab.lib.units import mm
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.platypus import Flowable
 
+from print import text_runs
 from print.layout import Box, SlipLayout
 from print.qr_symbol import qr_matrix
 from server import notices as notice_texts
@@ -30,10 +31,10 @@ class SlipContent:
 
 
 def fit(text: str, font: str, size: float, width: float) -> str:
-    """Cut ``text`` with an ellipsis so that it fits ``width`` points."""
-    if stringWidth(text, font, size) <= width:
+    """Cut ``text`` with an ellipsis so that it fits ``width`` points (with the font chain's widths)."""
+    if text_runs.width(text, size, font) <= width:
         return text
-    while text and stringWidth(text + "…", font, size) > width:
+    while text and text_runs.width(text + "…", size, font) > width:
         text = text[:-1]
     return text + "…"
 
@@ -72,8 +73,8 @@ class SlipFlowable(Flowable):
         return self.x0 + x * mm, self.y0 - y * mm
 
     def _text(self, x: float, y: float, text: str, size: float, width: float | None = None) -> None:
-        self.canv.setFont(self.font, size)
-        self.canv.drawString(*self.p(x, y), fit(text, self.font, size, width * mm) if width else text)
+        text_runs.draw(self.canv, *self.p(x, y), fit(text, self.font, size, width * mm) if width else text, size,
+                       self.font)
 
     def _box(self, box: Box) -> None:
         x, y = self.p(box.x, box.y + box.h)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import unicodedata
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -200,8 +201,24 @@ class _DryRun(Exception):
     """Raised inside the import's transaction to roll it back after counting."""
 
 
+def _unprintable_names(entries: list[Entry], unprintable: Callable[[str], str]) -> list[RowProblem]:
+    """Names with characters no font on this server can print (``unprintable`` comes from the
+    printing side): the bulletin shows their code instead; a person may want to check them."""
+    out = []
+    for entry in entries:
+        for name in dict.fromkeys((entry.student_name, entry.guardian_name)):
+            missing = unprintable(name) if name else ""
+            if missing:
+                codes = " ".join(f"U+{ord(ch):04X}" for ch in missing)
+                out.append(RowProblem(entry.where.file, entry.where.line,
+                                      f"the name {name!r} has characters no installed font can print ({codes}); "
+                                      "the bulletin prints their code instead"))
+    return out
+
+
 def import_roster(db: Database, path: Path, *, region: str | None = None, full: bool = False,
-                  dry_run: bool = False, sheet: str | None = None) -> ImportReport:
+                  dry_run: bool = False, sheet: str | None = None,
+                  unprintable: Callable[[str], str] | None = None) -> ImportReport:
     """Import a roster file or OneRoster folder/zip; one transaction, good rows only.
 
     Students missing from the file are marked as left only within the classes the file
@@ -222,6 +239,8 @@ def import_roster(db: Database, path: Path, *, region: str | None = None, full: 
         except ValueError as exc:
             report.rejected.append(RowProblem(row.file, row.line, str(exc)))
     report.warnings.extend(_one_spelling(db, entries))
+    if unprintable:
+        report.warnings.extend(_unprintable_names(entries, unprintable))
     entries, clashes = _check_consistency(entries)
     report.rejected.extend(clashes)
     report.warnings.extend(RowProblem(e.where.file, e.where.line, f"phone {e.phone.raw!r} is not a valid number; kept, "

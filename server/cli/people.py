@@ -47,8 +47,11 @@ def roster_import(ctx: Context, source: Path, region: str | None, full: bool, dr
       paperbridge roster import 2026秋季全校名单.csv --full
       paperbridge roster import 家长通讯录.xlsx --sheet 三年级
     """
+    from print import text_runs  # start-up speed: the fonts load only for an import
+
     try:
-        report = roster.import_roster(ctx.db(), source, region=region, full=full, dry_run=dry_run, sheet=sheet)
+        report = roster.import_roster(ctx.db(), source, region=region, full=full, dry_run=dry_run, sheet=sheet,
+                                      unprintable=text_runs.name_check())
     except PaperBridgeError as exc:
         click.echo(f"Error: {exc}", err=True)
         sys.exit(2)

@@ -99,6 +99,9 @@ _REASONS = [
      lambda m: _("this slip was scanned before with different marks (a copy, or marks added later)")),
     (r"ticked 'please call me' on the paper slip", lambda m: _("ticked 'please call me' on the paper slip")),
     (r"pressed 9 on the phone line: please call back", lambda m: _("pressed 9 on the phone line: please call back")),
+    (r"the name (.*) has characters no installed font can print \((.*)\); the bulletin prints their code instead",
+     lambda m: _("the name %(name)s has characters no installed font can print (%(codes)s); the bulletin prints "
+                 "their code instead", name=m[1], codes=m[2])),
     (r"the recording is empty", lambda m: _("the recording is empty")),
     (r"this file is not a sound recording that can be read",
      lambda m: _("this file is not a sound recording that can be read")),

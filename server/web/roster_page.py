@@ -16,6 +16,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 
+from print import text_runs
 from server import roster
 from server.db import upload_dir
 from server.errors import PaperBridgeError
@@ -71,7 +72,8 @@ def apply():
 def _run(staged: Path, *, original: str, full: bool, dry_run: bool):
     sheet = request.form.get("sheet", "").strip() or None
     try:
-        report = roster.import_roster(get_db(), staged, full=full, dry_run=dry_run, sheet=sheet)
+        report = roster.import_roster(get_db(), staged, full=full, dry_run=dry_run, sheet=sheet,
+                                      unprintable=text_runs.name_check())
     except PaperBridgeError as exc:
         staged.unlink(missing_ok=True)
         flash(str(exc).replace(staged.name, original), "error")  # the office knows the file by its own name
