@@ -51,7 +51,7 @@ def understand(body: str) -> Reply:
     if whole in START_WORDS:
         return Reply("start", whole=whole)
     rest = _without_acks(whole)
-    if rest and re.fullmatch(r"[\d\s#,，.]+", rest):
+    if re.fullmatch(r"[\d\s#,，.]*\d[\d\s#,，.]*", rest):
         return Reply("numbers", numbers=tuple(re.findall(r"\d+", rest)), whole=whole)
     if not rest:
         return Reply("ack", whole=whole)

@@ -28,6 +28,8 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFError, TTFont, shapeFragWord
 from reportlab.platypus import Flowable
 
+from print import fonts
+
 # (ReportLab name, files to try, shaped by HarfBuzz, right to left); installed by ./run.sh
 CHAIN = (
     ("PaperBridgeHanB", ("/usr/share/fonts/truetype/hanazono/HanaMinB.ttf",), False, False),
@@ -104,8 +106,6 @@ def unprintable(text: str, primary: str) -> str:
 def name_check():
     """``unprintable`` for the fonts of this server (for the roster import's warnings), or None
     when there is no font to print with at all (printing then says so itself)."""
-    from print import fonts  # a name check needs the primary font registered
-
     try:
         primary = fonts.register()
     except fonts.FontMissing:

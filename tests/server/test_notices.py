@@ -20,9 +20,12 @@ def test_add_and_read_back(db, school):
 
 def test_language_fallback(db, school):
     notice = notices.get_notice(db, make_notice(db))
-    assert notices.text_for(notice, "zh-Hant")[2] == "zh-Hans"
+    assert notices.text_for(notice, "zh-Hant") == ("秋遊通知", "週五去植物園。", "zh-Hant")  # converted, never Simplified
+    assert notices.version_note(notice, "zh-Hant") == "converted" and notices.version_note(notice, "zh-Hans") is None
     assert notices.text_for(notice, "en")[0] == "Autumn trip"
-    assert notices.text_for(notice, "yue-Hant")[2] == "zh-Hans"
+    assert notices.text_for(notice, "yue-Hant")[2] == "zh-Hant"
+    english_only = notices.get_notice(db, make_notice(db, texts={"en": ("Sports day", "Wear trainers.")}))
+    assert notices.text_for(english_only, "zh-Hans")[2] == "en" and notices.version_note(english_only, "zh-Hans") == "nearest"
 
 
 def test_audience(db, school):
