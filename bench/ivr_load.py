@@ -304,6 +304,8 @@ def main() -> None:
         paperbridge = str(Path(sys.executable).parent / "paperbridge")
         servers = {"app": lambda port: [paperbridge, "--db", str(path), "serve", "--no-reminders", "--port", str(port)],
                    "floor": lambda port: [sys.executable, "-m", "bench.ivr_load", "--bare", str(port)]}
+        # recorded first, on the untouched school (the closed loop confirms what its callers hear)
+        scripts = record_calls(path, numbers[-300:]) if args.mode in ("open", "both") else []
         if args.mode in ("closed", "both"):
             print(f"closed loop: callers press keys the instant an answer arrives ({args.calls} calls per level)")
             offset = 0
@@ -323,7 +325,6 @@ def main() -> None:
                 offset += args.calls
                 print(f"  app / floor CPU per webhook: {cpu['app'] / cpu['floor']:.1f}x")
         if args.mode in ("open", "both"):
-            scripts = record_calls(path, numbers[:300])
             steps = sum(len(s) for s in scripts) / len(scripts)
             print(f"open loop: webhooks arrive at a fixed rate for {args.seconds:.0f} s "
                   f"(calls of {steps:.1f} webhooks, {STEP_GAP:.0f} s apart)")
