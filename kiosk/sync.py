@@ -56,19 +56,24 @@ class SyncResult:
 
 
 def _request(db: Database, method: str, path: str, body: dict | None, result: SyncResult) -> dict:
-    url = store.get(db, "server").rstrip("/") + path
     data = gzip.compress(json.dumps(body, separators=(",", ":")).encode(), 6) if body is not None else None
-    request = urllib.request.Request(url, data=data, method=method, headers={
-        "Authorization": f"Bearer {store.get(db, 'token')}", "Accept-Encoding": "gzip",
-        "Content-Type": "application/json", **({"Content-Encoding": "gzip"} if data else {})})
     result.bytes_sent += len(data or b"")
+    raw = _send(db, method, path, data, {"Accept-Encoding": "gzip", "Content-Type": "application/json",
+                                         **({"Content-Encoding": "gzip"} if data else {})}, result)
+    try:
+        return json.loads(gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw)
+    except (ValueError, OSError, EOFError):
+        raise Offline(NOT_UNDERSTOOD) from None
+
+
+def _send(db: Database, method: str, path: str, data: bytes | None, headers: dict, result: SyncResult) -> bytes:
+    """One request with the kiosk's token; the answer's bytes. Revoked on 401, Refused on another
+    4xx (with the server's sentence), Offline on anything else."""
+    request = urllib.request.Request(store.get(db, "server").rstrip("/") + path, data=data, method=method,
+                                     headers={"Authorization": f"Bearer {store.get(db, 'token')}", **headers})
     try:
         with urllib.request.urlopen(request, timeout=TIMEOUT) as response:
             raw = response.read()
-            result.bytes_received += len(raw)
-            if response.headers.get("Content-Encoding") == "gzip":
-                raw = gzip.decompress(raw)
-            return json.loads(raw)
     except urllib.error.HTTPError as exc:
         if exc.code == 401:
             store.put(db, "revoked", "1")
@@ -82,6 +87,8 @@ def _request(db: Database, method: str, path: str, body: dict | None, result: Sy
         raise Offline(f"the server answered {exc.code}") from None
     except (urllib.error.URLError, OSError, ValueError) as exc:
         raise Offline(str(getattr(exc, "reason", exc))) from None
+    result.bytes_received += len(raw)
+    return raw
 
 
 def push(db: Database, result: SyncResult) -> None:
@@ -161,20 +168,8 @@ def pull_audio(db: Database, result: SyncResult) -> None:
 
 
 def _fetch(db: Database, path: str, result: SyncResult) -> bytes:
-    """A file from the server (not JSON), with the kiosk's token."""
-    request = urllib.request.Request(store.get(db, "server").rstrip("/") + path,
-                                     headers={"Authorization": f"Bearer {store.get(db, 'token')}"})
-    try:
-        with urllib.request.urlopen(request, timeout=TIMEOUT) as response:
-            data = response.read()
-    except urllib.error.HTTPError as exc:
-        if exc.code == 401:
-            store.put(db, "revoked", "1")
-            raise Revoked("This kiosk has been switched off by the school (its token was revoked).") from None
-        raise Offline(f"the server answered {exc.code}") from None
-    except (urllib.error.URLError, OSError, ValueError) as exc:
-        raise Offline(str(getattr(exc, "reason", exc))) from None
-    result.bytes_received += len(data)
+    """A file from the server (not JSON)."""
+    data = _send(db, "GET", path, None, {}, result)
     result.audio_bytes += len(data)
     return data
 

@@ -22,6 +22,13 @@ def ogg_seconds(path: Path) -> float:
     return int(h) * 3600 + int(m) * 60 + float(s)
 
 
+def sign_in(page, base: str) -> None:
+    page.goto(base + "/login")
+    page.fill("input[name=username]", "vol")
+    page.fill("input[name=pin]", "246813")
+    page.click("button.big")
+
+
 def test_every_family_language_gets_a_clip_in_the_voice_of_the_text_it_is_shown(db, school):
     both = make_notice(db)  # Chinese and English texts
     chinese_only = make_notice(db, texts={"zh-Hans": ("运动会", "周五开运动会，请穿运动鞋。")})
@@ -80,10 +87,7 @@ def test_a_kiosk_without_browser_voices_plays_each_notice_in_chromium(browser, d
         context = browser.new_context(locale="zh-CN")
         page = context.new_page()
         try:
-            page.goto(server.url + "/login")
-            page.fill("input[name=username]", "vol")
-            page.fill("input[name=pin]", "246813")
-            page.click("button.big")
+            sign_in(page, server.url)
             assert page.evaluate("speechSynthesis.getVoices().length") == 0
             for language, title, lang in (("zh-Hans", "运动会", "zh-Hans"), ("yue-Hant", "運動會", "zh-Hant"),
                                           ("en", "Sports day", "en")):
@@ -112,10 +116,7 @@ def test_no_clip_and_no_voice_says_so_plainly(browser, db, school, kiosk_db, tmp
         context = browser.new_context(locale="zh-CN")
         page = context.new_page()
         try:
-            page.goto(server.url + "/login")
-            page.fill("input[name=username]", "vol")
-            page.fill("input[name=pin]", "246813")
-            page.click("button.big")
+            sign_in(page, server.url)
             page.goto(f"{server.url}/family/{school['S1']}")
             page.locator("button.speak").first.click()
             assert page.locator(".no-voice").first.is_visible() and "请读给家长听" in page.locator(".no-voice").first.inner_text()
