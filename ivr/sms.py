@@ -76,6 +76,8 @@ def incoming():
         return _numbered(db, number, family, reply.numbers, sid, _)
     if family is None:
         return _answer(_("Sorry, we could not tell which family this is. Please add your family code, e.g. 1 12 100017."))
+    if reply.kind == "empty":
+        return _answer(_("Sorry, we did not understand. Reply with the answer digit and the notice number, e.g. 1 12."))
     return _in_words(db, number, family, reply, body, sid, _)
 
 
@@ -110,8 +112,7 @@ def _in_words(db, number: str, family: dict, reply: Reply, body: str, sid: str, 
         picked = _pick(db, menu, int(reply.numbers[0]))
         if picked is None:
             return _answer(_("Sorry, that number is not on the list. Reply with one of its numbers."))
-        db.execute("DELETE FROM sms_menus WHERE phone = ?", [number])
-        return _apply(db, family, picked, menu["intent"], sid, _)
+        return _apply(db, family, picked, menu["intent"], sid, _)  # the list stays: Twilio may retry this text
     waiting = _open_notices(db, family)
     matches = [(n, key) for n in waiting for key in [_option(n, reply)] if key]
     if len(matches) == 1:  # a reply option's own word ("参加", "是"): the answer

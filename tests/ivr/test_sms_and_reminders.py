@@ -93,6 +93,8 @@ def test_several_open_notices_get_a_numbered_list_and_the_number_picks_one(app, 
     assert "冬季作息" in text(app, KNOWN, "2", sid="SM3")
     assert ledger.notice_status(db, second)[school["S1"]].state == "confirmed"
     assert school["S1"] not in ledger.notice_status(db, first)
+    text(app, KNOWN, "2", sid="SM3")  # Twilio retrying the pick: the same answer, nothing new
+    assert db.execute("SELECT count(*) FROM events WHERE source = 'sms:SM3'").fetchone()[0] == 1
     assert "已确认您收到「秋游通知」" in text(app, KNOWN, "OK", sid="SM4")  # now only one is open
     assert "没有需要您回复" in text(app, KNOWN, "收到", sid="SM5")
 
@@ -126,6 +128,8 @@ def test_stop_opts_out_and_start_opts_back_in(app, db, school):
     assert db.execute("SELECT sms_opt_out FROM phone_prefs WHERE phone = ?", [KNOWN]).fetchone()[0] == 1
     assert "恢复" in text(app, KNOWN, "START")
     assert db.execute("SELECT sms_opt_out FROM phone_prefs WHERE phone = ?", [KNOWN]).fetchone()[0] == 0
+    assert "没有看懂" in text(app, KNOWN, "  ", sid="SMblank")  # a blank text: said so, nobody bothered
+    assert db.execute("SELECT count(*) FROM followups").fetchone()[0] == 0
     assert "不再收到" in text(app, KNOWN, "ＳＴＯＰ")  # full width
     assert "不再收到" in text(app, KNOWN, "退訂")
 
