@@ -14,9 +14,8 @@ from pathlib import Path
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
-from server import chinese, clock, notices, private, speech
+from server import chinese, clock, private, speech
 from server.db import instance_dir
-from server.errors import UnknownNotice
 from server.migrations import run_sql
 from server.transaction import write_transaction
 
@@ -236,10 +235,3 @@ def family_notices(db: Database, family_id: int, weeks: set[str]) -> list[dict]:
         out.append(notice)
     return out
 
-
-def text_for(notice: dict, language: str) -> tuple[str, str]:
-    try:
-        title, body, _used = notices.text_for(notice, language)
-    except UnknownNotice:
-        return "", ""
-    return title, body

@@ -77,16 +77,19 @@ def spoken(notice: dict, family_language: str) -> tuple[str, str]:
     return (chinese.to_simplified(text) if voice == "cmn" else text), voice
 
 
-def clip_for(db: Database, notice: dict, family_language: str, *, render: bool = True) -> Clip | None:
+def clip_for(db: Database, notice: dict, family_language: str, *, render: bool = True,
+             folder: Path | None = None) -> Clip | None:
     """The recording for this family's spoken language, else the synthetic voice (rendered now
-    when missing and ``render``); None when neither exists nor can be made."""
+    when missing and ``render``); None when neither exists nor can be made. ``folder``: the
+    audio folder, when the caller already has it (a manifest asks for many clips)."""
+    folder = folder or audio_dir(db)
     text, voice = spoken(notice, family_language)
     row = db.execute("SELECT sha FROM notice_recordings WHERE notice_id = ? AND voice = ?",
                      [notice["id"], voice]).fetchone()
     if row:
-        return Clip(row[0], "recorded", voice, audio_dir(db) / f"{row[0]}.ogg")
+        return Clip(row[0], "recorded", voice, folder / f"{row[0]}.ogg")
     sha = hashlib.sha256(f"espeak-ng:{VOICES[voice]}:{WORDS_PER_MINUTE}:{BITRATE}\n{text}".encode()).hexdigest()
-    path = audio_dir(db) / f"{sha}.ogg"
+    path = folder / f"{sha}.ogg"
     if not path.exists():
         if not render or not ready():
             return None
@@ -151,10 +154,10 @@ FAMILY_LANGUAGES = ("zh-Hans", "zh-Hant", "yue-Hant", "en")
 def manifest(db: Database, notice_list: list[dict], *, render: bool = True) -> list[dict]:
     """Every clip these notices need, one per notice and spoken language a family may hear:
     notice_id, voice, sha, kind (recorded / synthetic) and bytes (what a kiosk downloads)."""
-    out, seen = [], set()
+    out, seen, folder = [], set(), audio_dir(db)
     for notice in notice_list:
         for language in FAMILY_LANGUAGES:
-            clip = clip_for(db, notice, language, render=render)
+            clip = clip_for(db, notice, language, render=render, folder=folder)
             if clip is not None and (notice["id"], clip.voice) not in seen:
                 seen.add((notice["id"], clip.voice))
                 out.append({"notice_id": notice["id"], "voice": clip.voice, "sha": clip.sha, "kind": clip.kind,

@@ -53,12 +53,6 @@ def close_db(_exc: BaseException | None = None) -> None:
         db.conn.rollback()
 
 
-def forget_connections() -> None:
-    """Close this thread's kept connections (before a database file is replaced, and in tests)."""
-    for db in _THREAD.__dict__.pop("kept", {}).values():
-        db.close()
-
-
 def init_db(app: Flask) -> None:
     """Hand each request its thread's connection lazily; undo what a request left unfinished."""
     app.config.setdefault("BUSY_SECONDS", 10)

@@ -260,8 +260,8 @@ def audio_manifest():
     db = get_db()
     zone, now = settings.zone(db), clock.now()
     weeks = {clock.iso_week(now, zone), clock.iso_week(now - dt.timedelta(days=7), zone)}
-    current = [n for n in notices.list_notices(db, published_only=True, current_only=True)
-               if n["week"] in weeks and not n["private"]]
+    current = [n for week in sorted(weeks) for n in notices.list_notices(db, week=week, published_only=True,
+                                                                         current_only=True) if not n["private"]]
     try:
         clips = speech.manifest(db, current)
     except NoSpeech as exc:

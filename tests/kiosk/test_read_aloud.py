@@ -2,6 +2,7 @@
 pulls each clip once, and a real Chromium plays it; a teacher's recording comes first."""
 
 import subprocess
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -22,11 +23,20 @@ def ogg_seconds(path: Path) -> float:
     return int(h) * 3600 + int(m) * 60 + float(s)
 
 
-def sign_in(page, base: str) -> None:
-    page.goto(base + "/login")
-    page.fill("input[name=username]", "vol")
-    page.fill("input[name=pin]", "246813")
-    page.click("button.big")
+@contextmanager
+def desk_page(browser, tmp_path):
+    """The kiosk's own server and a Chromium page signed in as the volunteer: (page, base URL)."""
+    with BackgroundServer(create_kiosk_app(tmp_path / "kiosk.db")) as server:
+        context = browser.new_context(locale="zh-CN")
+        page = context.new_page()
+        try:
+            page.goto(server.url + "/login")
+            page.fill("input[name=username]", "vol")
+            page.fill("input[name=pin]", "246813")
+            page.click("button.big")
+            yield page, server.url
+        finally:
+            context.close()
 
 
 def test_every_family_language_gets_a_clip_in_the_voice_of_the_text_it_is_shown(db, school):
@@ -82,26 +92,19 @@ def test_a_kiosk_without_browser_voices_plays_each_notice_in_chromium(browser, d
     """Headless Chromium has no speech voices at all, like the kiosk that was silent."""
     make_notice(db, reply_options=[], texts={"zh-Hans": ("运动会", "周五开运动会，请穿运动鞋。"),
                                              "en": ("Sports day", "Friday. Wear trainers.")})
-    app = create_kiosk_app(tmp_path / "kiosk.db")
-    with BackgroundServer(app) as server:
-        context = browser.new_context(locale="zh-CN")
-        page = context.new_page()
-        try:
-            sign_in(page, server.url)
-            assert page.evaluate("speechSynthesis.getVoices().length") == 0
-            for language, title, lang in (("zh-Hans", "运动会", "zh-Hans"), ("yue-Hant", "運動會", "zh-Hant"),
-                                          ("en", "Sports day", "en")):
-                db.execute("UPDATE families SET language = ? WHERE id = ?", [language, school["S1"]])
-                sync.sync(kiosk_db)
-                page.goto(f"{server.url}/family/{school['S1']}")
-                card = page.locator("article", has_text=title)
-                assert card.locator("h2").get_attribute("lang") == lang
-                card.locator("button.speak").click()
-                page.wait_for_function("() => { const a = document.querySelector('.listen audio');"
-                                       " return a && a.currentTime > 0.3; }", timeout=15000)
-                assert card.locator(".no-voice").is_hidden()
-        finally:
-            context.close()
+    with desk_page(browser, tmp_path) as (page, base):
+        assert page.evaluate("speechSynthesis.getVoices().length") == 0
+        for language, title, lang in (("zh-Hans", "运动会", "zh-Hans"), ("yue-Hant", "運動會", "zh-Hant"),
+                                      ("en", "Sports day", "en")):
+            db.execute("UPDATE families SET language = ? WHERE id = ?", [language, school["S1"]])
+            sync.sync(kiosk_db)
+            page.goto(f"{base}/family/{school['S1']}")
+            card = page.locator("article", has_text=title)
+            assert card.locator("h2").get_attribute("lang") == lang
+            card.locator("button.speak").click()
+            page.wait_for_function("() => { const a = document.querySelector('.listen audio');"
+                                   " return a && a.currentTime > 0.3; }", timeout=15000)
+            assert card.locator(".no-voice").is_hidden()
     voices = {r[0] for r in kiosk_db.execute("SELECT voice FROM audio")}
     assert voices == {"cmn", "yue", "en"}
 
@@ -111,14 +114,7 @@ def test_no_clip_and_no_voice_says_so_plainly(browser, db, school, kiosk_db, tmp
     monkeypatch.setattr(speech, "ready", lambda: False)  # a server without the speech tools
     sync.sync(kiosk_db)
     assert not list(kiosk_db.query("SELECT * FROM audio"))
-    app = create_kiosk_app(tmp_path / "kiosk.db")
-    with BackgroundServer(app) as server:
-        context = browser.new_context(locale="zh-CN")
-        page = context.new_page()
-        try:
-            sign_in(page, server.url)
-            page.goto(f"{server.url}/family/{school['S1']}")
-            page.locator("button.speak").first.click()
-            assert page.locator(".no-voice").first.is_visible() and "请读给家长听" in page.locator(".no-voice").first.inner_text()
-        finally:
-            context.close()
+    with desk_page(browser, tmp_path) as (page, base):
+        page.goto(f"{base}/family/{school['S1']}")
+        page.locator("button.speak").first.click()
+        assert page.locator(".no-voice").first.is_visible() and "请读给家长听" in page.locator(".no-voice").first.inner_text()
