@@ -41,6 +41,8 @@ class Turn:
     timeout: int = 5  # Twilio's default, seconds
     dialled: str | None = None
     dial_action: str | None = None
+    record_action: str | None = None  # a <Record> waits for the caller's message
+    record_silence: str | None = None  # where Twilio goes when nothing was said (the verb after <Record>)
     hung_up: bool = False
 
     @property
@@ -94,6 +96,17 @@ class Phone:
             raise RuntimeError("the call has ended")
         return self._follow(self.turn.action, self._form(Digits=self.turn.digits(keys)))
 
+    def leave_message(self, seconds: int = 8) -> Turn:
+        """Speak a message after the beep (``seconds`` of it, 0: silence), as Twilio reports it:
+        the action with the recording's URL, or, when nothing was said, the verb after <Record>."""
+        if self.turn.record_action is None:
+            raise RuntimeError("the line is not recording")
+        if seconds <= 0:
+            return self._follow(self.turn.record_silence or "", self._form())
+        url = (f"https://api.twilio.com/2010-04-01/Accounts/{'AC' + '0' * 32}/Recordings/RE{uuid.uuid4().hex}")
+        return self._follow(self.turn.record_action, self._form(RecordingUrl=url, RecordingDuration=str(seconds),
+                                                                RecordingSid=url.rsplit("/", 1)[1], Digits="#"))
+
     def dial_ends(self, status: str = "no-answer") -> Turn:
         """The office did not answer (or hung up): Twilio posts to the <Dial action>, if any."""
         if self.turn.dial_action is None:
@@ -128,6 +141,12 @@ class Phone:
                 turn.action, turn.finish_on_key = verb.get("action"), verb.get("finishOnKey", "#")
                 turn.num_digits = int(verb.get("numDigits", "0")) or None
                 turn.timeout = int(verb.get("timeout", 5))
+                return None
+            elif verb.tag == "Record":
+                siblings = list(root)
+                turn.record_action = verb.get("action")
+                turn.record_silence = next((v.text for v in siblings[siblings.index(verb) + 1:] if v.tag == "Redirect"),
+                                           None)
                 return None
             elif verb.tag == "Redirect":
                 return verb.text
@@ -169,6 +188,10 @@ def interactive(app: Flask, from_number: str, speak: bool, echo=print, ask=input
                 echo("  (the line hangs up)")
                 return
             turn = phone.dial_ends()
+            continue
+        if turn.record_action:
+            echo("  (beep: type what you would say, or just Enter for silence)")
+            turn = phone.leave_message(len(ask("message> ").split()) * 2)
             continue
         if turn.action is None:
             echo("  (the line hangs up)")

@@ -19,7 +19,7 @@ from twilio.twiml.messaging_response import MessagingResponse
 from ivr import calls
 from ivr.text_replies import Reply, understand
 from ivr.voice import twilio_signed
-from server import clock, followups, ledger, notices, phones, roster, settings, tokens
+from server import clock, concerns, ledger, notices, phones, roster, settings, tokens
 from server.chinese import fold
 from server.errors import BadCode, UnknownNotice
 from server.i18n import gettext_for
@@ -183,8 +183,8 @@ def _pick(db, menu: dict, number: int) -> dict | None:
 
 def _to_teacher(db, family: dict, body: str, sid: str, _) -> Response:
     """Words we cannot read as an answer: nothing is recorded; the class teacher gets them to read."""
-    followups.add(db, family_id=family["id"], notice_id=None, reason=f"text message not understood: {body[:300]}",
-                  source=f"sms:{sid}", actor="family", key=f"sms:{sid}:unclear")
+    concerns.add(db, family_id=family["id"], notice_id=None, channel="text", kind="message", words=body,
+                 source=f"sms:{sid}", actor="family", key=f"sms:{sid}:unclear")
     return _answer(_("Thank you. We could not read this as an answer, so we have passed your message to the class "
                      "teacher."))
 

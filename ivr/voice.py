@@ -5,8 +5,10 @@ PIN -> each unconfirmed notice, read inside a <Gather> so that keys work while i
 a notice with choices is answered by its digit ("参加请按1，不参加请按2"); another is
 confirmed with 1 (2 again, 3 next; the hint is said until the caller has used it) -> at the
 end, "confirm the N you heard" for notices skipped, the summary, and a last menu (1 private
-messages, 9 the teacher calls back). `*` repeats a notice, `9` asks for a call back, `0`
-reaches the office in office hours and comes back to the notices when nobody answers.
+messages, 9 a message for the teacher). `*` repeats a notice, `9` records a short message for
+the teacher (silence: a call-back request), both in the concerns register; `0` reaches the office
+in office hours and comes back to the notices when nobody answers. The teacher's answers to the
+family's earlier questions are read after the greeting.
 Silence is repeated once, then the call moves on (a menu) or ends politely (a code).
 An answering machine gets a short message with the school's number, never the notices.
 """
@@ -23,7 +25,7 @@ from twilio.twiml.voice_response import Gather, VoiceResponse
 
 from ivr import calls, config
 from ivr.prompts import MENU, plural_words, say, spoken_date, spoken_number, words
-from server import clock, followups, notices, settings, speech
+from server import clock, concerns, notices, settings, speech
 from server.errors import BadCode, UnknownNotice
 from server.webtools import get_db
 
@@ -125,6 +127,7 @@ def _greet(response: VoiceResponse, call: dict) -> None:
                          "Hello, this is %(school)s. You have %(n)s new notices.", count, school=school), lang)
     else:
         say(response, _("Hello, this is %(school)s.", school=school), lang)
+    _answers(response, call)
 
 
 @bp.route("/voice/language", methods=["POST"])
@@ -375,14 +378,12 @@ def key():
 
 
 def _global_key(response: VoiceResponse, call: dict, digits: str, notice_id: int) -> bool:
-    """`9` asks for a call back, `0` the office. True if the key was one of these."""
+    """`9` leaves a message for the teacher, `0` reaches the office. True if the key was one of these."""
     db = get_db()
     lang = _language(call)
     _ = words(lang)
     if digits == "9" and call["family_id"]:
-        _call_back(call, notice_id or None)
-        say(response, _("Thank you. The teacher will call you back."), lang)
-        _go_on(response, call, at=notice_id or None)
+        _record_message(response, call, notice_id or None)
     elif digits == "0":
         if calls.office_open(db):
             say(response, _("Connecting you to the school office."), lang)
@@ -396,10 +397,51 @@ def _global_key(response: VoiceResponse, call: dict, digits: str, notice_id: int
     return True
 
 
-def _call_back(call: dict, notice_id: int | None) -> None:
-    followups.add(get_db(), family_id=call["family_id"], notice_id=notice_id,
-                  reason="pressed 9 on the phone line: please call back", source=f"call:{call['sid']}",
-                  actor="family", key=f"call:{call['sid']}:call-me:{notice_id or 0}")
+MESSAGE_SECONDS = 60
+
+
+def _record_message(response: VoiceResponse, call: dict, notice_id: int | None, last: bool = False) -> None:
+    """Key 9: a short voice message for the teacher, ended by # or silence."""
+    lang = _language(call)
+    say(response, words(lang)("After the tone, say your message for the teacher, then press the hash key."), lang)
+    response.record(max_length=MESSAGE_SECONDS, timeout=5, finish_on_key="#", play_beep=True,
+                    action=_url("/ivr/voice/message", n=notice_id, last=1 if last else None))
+    # Twilio goes on to the next verb, not the action, when nothing was said: a call-back request
+    response.redirect(_url("/ivr/voice/message", n=notice_id, last=1 if last else None, silent=1))
+
+
+@bp.route("/voice/message", methods=["POST"])
+@twilio_signed
+def message():
+    """The message was recorded (Twilio keeps it; the server fetches it as evidence): into the
+    concerns register. Nothing said is a request to be called back."""
+    call = _call()
+    lang = _language(call)
+    _ = words(lang)
+    notice_id = request.args.get("n", type=int)
+    url = request.form.get("RecordingUrl", "")
+    duration = request.form.get("RecordingDuration", "0")
+    said = not request.args.get("silent") and url.startswith("https://") and duration.isdigit() and int(duration) >= 1
+    response = VoiceResponse()
+    if call["family_id"]:
+        concerns.add(get_db(), family_id=call["family_id"], notice_id=notice_id, channel="phone",
+                     kind="message" if said else "call_back", recording_url=url if said else None,
+                     source=f"call:{call['sid']}", actor="family", key=f"call:{call['sid']}:message:{notice_id or 0}")
+    say(response, _("Thank you. The teacher has your message.") if said
+        else _("Thank you. The teacher will call you back."), lang)
+    if request.args.get("last"):
+        return _goodbye(response, call)
+    return _go_on(response, call, at=notice_id)
+
+
+def _answers(response: VoiceResponse, call: dict) -> None:
+    """The teacher's answers to this family's questions that it has not heard or read yet."""
+    lang = _language(call)
+    _ = words(lang)
+    for concern in concerns.to_tell(get_db(), call["family_id"]):
+        say(response, _("An answer from the school to your message:"), lang)
+        say(response, concern["answer"], lang)
+        concerns.mark_told(get_db(), concern["id"], "phone")
 
 
 @bp.route("/voice/dialled", methods=["POST"])
@@ -487,7 +529,7 @@ def confirm_all():
 
 
 def _last_menu(response: VoiceResponse, call: dict):
-    """1 for private messages (after the PIN), 9 for a call back, then goodbye."""
+    """1 for private messages (after the PIN), 9 a message for the teacher, then goodbye."""
     lang = _language(call)
     _, n_ = words(lang), plural_words(lang)
     private = calls.private_waiting(get_db(), call)
@@ -495,7 +537,7 @@ def _last_menu(response: VoiceResponse, call: dict):
     if private:
         say(gather, n_("There is %(n)s private message: to hear it, press 1.",
                        "There are %(n)s private messages: to hear them, press 1.", private), lang)
-    say(gather, _("For the teacher to call you back, press 9. Goodbye."), lang)
+    say(gather, _("To leave a message for the teacher, press 9. Goodbye."), lang)
     response.append(gather)
     response.hangup()
     return twiml(response)
@@ -513,9 +555,7 @@ def end():
     if digits == "1" and calls.private_waiting(db, call):
         _ask_pin(response, lang, private=True)
     elif digits == "9" and call["family_id"]:
-        _call_back(call, None)
-        say(response, _("Thank you. The teacher will call you back. Goodbye."), lang)
-        response.hangup()
+        _record_message(response, call, None, last=True)
     else:
         response.hangup()
     return twiml(response)

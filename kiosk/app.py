@@ -205,6 +205,26 @@ def _routes(app: Flask) -> None:
         flash(_("Saved. It will reach the school with the next sync."), "ok")
         return redirect(url_for("family", family_id=family_id))
 
+    @app.route("/family/<int:family_id>/concern", methods=["POST"])
+    @volunteer_required
+    def concern(family_id: int):
+        """What the family wants to ask or say, typed by the volunteer, for the class teacher."""
+        db = kdb()
+        if not db.execute("SELECT 1 FROM families WHERE id = ? AND active = 1", [family_id]).fetchone():
+            abort(404)
+        notice_id = request.form.get("notice_id", type=int)
+        if notice_id and notice_id not in {n["id"] for n in store.family_notices(db, family_id, _weeks())}:
+            abort(404)
+        try:
+            store.concern(db, family_id=family_id, volunteer=session["volunteer"], words=request.form.get("words", ""),
+                          notice_id=notice_id)
+        except ValueError:
+            flash(_("Please write what the family wants to ask or say."), "error")
+        else:
+            flash(_("Saved for the class teacher. It goes with the next sync; the answer comes on the family's "
+                    "next bulletin."), "ok")
+        return redirect(url_for("family", family_id=family_id))
+
     @app.route("/family/<int:family_id>/undo", methods=["POST"])
     @volunteer_required
     def undo(family_id: int):

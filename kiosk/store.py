@@ -215,7 +215,27 @@ def clip(db: Database, notice: dict, family_language: str) -> dict | None:
 def waiting(db: Database) -> int:
     """Receipts waiting to reach the school: one per family and notice (a tap with an answer is one)."""
     return db.execute("SELECT count(*) FROM (SELECT DISTINCT notice_id, family_id FROM outbox"
-                      " WHERE sent_at IS NULL AND rejected IS NULL)").fetchone()[0]
+                      " WHERE sent_at IS NULL AND rejected IS NULL AND kind != 'concern')").fetchone()[0]
+
+
+MAX_WORDS = 1000
+
+
+def concern(db: Database, *, family_id: int, volunteer: str, words: str, notice_id: int | None = None) -> str:
+    """What the family asks or says, typed by the volunteer: to the class teacher's concerns
+    register with the next sync (notice 0: about no notice in particular)."""
+    words = words.strip()
+    if not words:
+        raise ValueError("write what the family says")
+    if len(words) > MAX_WORDS:
+        raise ValueError(f"at most {MAX_WORDS} characters")
+    event_id = clock.uuid7()
+    with write_transaction(db):
+        db.execute("INSERT INTO outbox (id, notice_id, family_id, kind, payload, occurred_at, actor)"
+                   " VALUES (?, ?, ?, 'concern', ?, ?, ?)", [event_id, notice_id or 0, family_id,
+                                                             json.dumps({"words": words}, ensure_ascii=False),
+                                                             clock.now_iso(), f"volunteer:{volunteer}"])
+    return event_id
 
 
 def family_notices(db: Database, family_id: int, weeks: set[str]) -> list[dict]:

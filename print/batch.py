@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from sqlite_utils import Database
 
-from server import clock, notices, pins, roster
+from server import clock, concerns, notices, pins, roster
 from server.errors import PaperBridgeError
 
 
@@ -24,6 +24,7 @@ class Section:
     private_count: int
     pack: str  # the class whose pack carries this bulletin (first student's class)
     pin: str = ""  # the family's secret phone PIN, printed only in its own bulletin
+    answers: list[dict] = field(default_factory=list)  # the school's answers to questions asked on paper or at the desk
 
 
 @dataclass
@@ -57,6 +58,7 @@ def plan(db: Database, week: str, *, classes: list[str] | None = None, family_co
         section = _section(family, week_notices, classes)
         if section.notices or section.private_count:
             section.pin = pins.pin_for(db, family["id"])
+            section.answers = concerns.for_bulletin(db, family["id"], week)
             batch.sections.append(section)
         else:
             batch.without_notices.append(family["code"])

@@ -19,7 +19,7 @@ from print import batch as batches
 from print.layout import CURRENT, LAYOUTS, SlipLayout
 from print.render import Options, render, student_list
 from print.slip import SlipContent
-from server import clock, ledger, notices, settings, tokens
+from server import clock, concerns, ledger, notices, settings, tokens
 from server.db import last_id
 from server.errors import PaperBridgeError
 from server.files import temp_beside
@@ -58,6 +58,8 @@ def print_bulletins(db: Database, week: str, *, out: Path, classes: list[str] | 
                 slips = _allocate_slips(db, batch, CURRENT, run)
             pages = render(batch, slips, str(tmp), options, CURRENT, progress)
             os.replace(tmp, out)
+            for concern in (a for s in batch.sections for a in s.answers):
+                concerns.mark_told(db, concern["id"], f"bulletin:{batch.week}")
         except BaseException:
             db.execute("DELETE FROM slips WHERE batch = ?", [run])
             raise

@@ -157,6 +157,8 @@ def _family_section(section: Section, slips: list[SlipContent], week: str, style
     ]
     for notice in section.notices:
         story += _notice(notice, language, styles)
+    for answer in section.answers:
+        story.append(KeepTogether(_answer(answer, language, styles)))
     if section.private_count:
         story.append(Paragraph(escape(_private_line(section, options, ngettext_for(language))), styles.boxed))
     for slip in slips:
@@ -191,6 +193,16 @@ def _notice(notice: dict, language: str, styles: _Styles) -> list[Flowable]:
         details.append(_("Answer on the slip below: %(options)s", options=labels))
     tail = [Paragraph(escape(" · ".join(details)), styles.small)] if details else []
     return [KeepTogether(parts + paragraphs[:1])] + paragraphs[1:] + tail
+
+
+def _answer(concern: dict, language: str, styles: _Styles) -> list[Flowable]:
+    """The school's answer to a question the family asked on a slip or at the help desk."""
+    _ = gettext_for(language)
+    asked = concern["words"] or _("Please call me (ticked on the slip)")
+    return [Paragraph(escape(_("Answer from the school to your message of %(date)s", date=concern["received_at"][:10])),
+                      styles.title),
+            Paragraph(escape(_("You asked: %(words)s", words=asked)), styles.small),
+            Paragraph(escape(concern["answer"]), styles.boxed)]
 
 
 def _private_line(section: Section, options: Options, ngettext) -> str:

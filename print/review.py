@@ -10,7 +10,7 @@ from sqlite_utils import Database
 
 from print import bulletin, evidence
 from print.scan_input import Page
-from server import clock, followups, ledger, notices, roster, tokens
+from server import clock, concerns, ledger, notices, roster, tokens
 from server.errors import BadCode, PaperBridgeError
 from server.transaction import write_transaction
 
@@ -95,8 +95,8 @@ def resolve(db: Database, item_id: int, *, family_id: int, marks: dict[int, dict
     with write_transaction(db):
         result = ledger.record(db, events)
         if call_me:
-            followups.add(db, family_id=family_id, notice_id=None, reason="ticked 'please call me' on the paper slip",
-                          source=source, actor=actor, key=f"{prefix}:call-me")
+            concerns.add(db, family_id=family_id, notice_id=None, channel="paper", kind="call_back",
+                         source=source, actor=actor, key=f"{prefix}:call-me")
         _close(db, item_id, "resolved", actor, family_id)
     return result.recorded
 

@@ -22,7 +22,7 @@ from sqlite_utils import Database
 
 from print import bulletin, evidence, qr_decode, review, scan_input, slip_reader
 from print.layout import LAYOUTS
-from server import clock, followups, ledger, settings, tokens
+from server import clock, concerns, ledger, settings, tokens
 from server.errors import BadSignature
 from server.transaction import write_transaction
 
@@ -190,8 +190,8 @@ def _conflict(db: Database, serial: int, events: list[ledger.Event]) -> str:
 
 
 def _follow_up(db: Database, record: dict, source: str) -> None:
-    followups.add(db, family_id=record["family_id"], notice_id=None, reason="ticked 'please call me' on the paper slip",
-                  source=source, actor="family", key=f"slip:{record['id']}:call-me")
+    concerns.add(db, family_id=record["family_id"], notice_id=None, channel="paper", kind="call_back",
+                 source=source, actor="family", key=f"slip:{record['id']}:call-me")
 
 
 def scan_paths(db: Database, paths: Iterable[Path], *, origin: str = "cli",

@@ -21,7 +21,7 @@ from server import private, settings, webtools
 from server.web import (
     api,
     auth,
-    callbacks,
+    concerns_page,
     dashboard,
     family,
     family_admin,
@@ -107,7 +107,7 @@ class _SessionCookie(SecureCookieSessionInterface):
 
 def _register_blueprints(app: Flask) -> None:
     init_app(app)
-    for blueprint in (auth.bp, dashboard.bp, callbacks.bp, family.bp, api.bp, scanning.bp, staff.bp, roster_page.bp,
+    for blueprint in (auth.bp, dashboard.bp, concerns_page.bp, family.bp, api.bp, scanning.bp, staff.bp, roster_page.bp,
                       printing.bp, notice_forms.bp, notice_audio.bp, family_admin.bp, voice.bp, sms.bp, sync_api.bp):
         app.register_blueprint(blueprint)
     for signed_elsewhere in (api.bp, voice.bp, sms.bp, sync_api.bp):  # bearer tokens / Twilio signatures instead

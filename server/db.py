@@ -116,25 +116,29 @@ def file_of(db: Database) -> Path:
     return Path(row[2])
 
 
-def evidence_dir(db: Database) -> Path:
-    """Slip crops and page images kept as evidence, beside the database file."""
-    folder = file_of(db).parent / (file_of(db).stem + "-evidence")
+def _beside(db: Database, suffix: str) -> Path:
+    """A private folder beside the database file: <db name>-<suffix>/."""
+    folder = file_of(db).parent / (file_of(db).stem + f"-{suffix}")
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     private.protect_folder(folder)
     return folder
+
+
+def evidence_dir(db: Database) -> Path:
+    """Slip crops and page images kept as evidence, beside the database file."""
+    return _beside(db, "evidence")
 
 
 def audio_dir(db: Database) -> Path:
     """Notices read aloud (rendered or recorded), by content hash, beside the database file."""
-    folder = file_of(db).parent / (file_of(db).stem + "-audio")
-    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-    private.protect_folder(folder)
-    return folder
+    return _beside(db, "audio")
+
+
+def messages_dir(db: Database) -> Path:
+    """Families' voice messages for the teacher (key 9 on the phone line), by content hash."""
+    return _beside(db, "messages")
 
 
 def upload_dir(db: Database) -> Path:
     """Files uploaded for a look before they are applied (a roster's preview), beside the database."""
-    folder = file_of(db).parent / (file_of(db).stem + "-uploads")
-    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-    private.protect_folder(folder)
-    return folder
+    return _beside(db, "uploads")

@@ -46,3 +46,10 @@ def clear_stale_temps(folder: Path, suffix: str = ".db", older_than: float = STA
         except FileNotFoundError:
             continue
     return cleared
+
+
+def write_whole(target: Path, data: bytes) -> None:
+    """Write a file whole or not at all: a temp file beside it, then a rename."""
+    with temp_beside(target) as tmp:
+        tmp.write_bytes(data)
+        os.replace(tmp, target)

@@ -510,3 +510,71 @@ def guardian_names_to_kiosks(db: Database) -> None:
         db.execute(f"CREATE TRIGGER change_guardians_{event.lower()} AFTER {event} ON guardians BEGIN "
                    "INSERT INTO change_log (entity, entity_id) VALUES ('families', NEW.family_id); END")
     db.execute("INSERT INTO change_log (entity, entity_id) SELECT 'families', id FROM families")
+
+
+@migrations(name="0020_concerns")
+def concerns(db: Database) -> None:
+    """One register for a family's questions, objections and call-back requests from every channel
+    (the call-back list before it becomes its first entries; answers given as a 'called back' note)."""
+    run_sql(db, """
+CREATE TABLE concerns (
+    id INTEGER PRIMARY KEY,
+    dedupe_key TEXT NOT NULL UNIQUE,
+    family_id INTEGER NOT NULL REFERENCES families(id),
+    notice_id INTEGER REFERENCES notices(id),
+    channel TEXT NOT NULL CHECK (channel IN ('phone', 'text', 'link', 'kiosk', 'paper')),
+    kind TEXT NOT NULL CHECK (kind IN ('call_back', 'message')),
+    words TEXT,
+    recording_url TEXT,
+    recording TEXT,
+    source TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    received_at TEXT NOT NULL,
+    assigned_to TEXT,
+    status TEXT NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'answered', 'closed')),
+    answer TEXT,
+    answered_by TEXT,
+    answered_at TEXT,
+    told_at TEXT,
+    told_via TEXT,
+    escalated_at TEXT,
+    closed_by TEXT,
+    closed_at TEXT
+);
+CREATE INDEX concerns_family ON concerns(family_id);
+CREATE INDEX concerns_status ON concerns(status, received_at);
+INSERT INTO concerns (id, dedupe_key, family_id, notice_id, channel, kind, words, source, actor, received_at,
+                      status, answer, answered_by, answered_at, told_at, told_via, closed_by, closed_at)
+SELECT id, dedupe_key, family_id, notice_id,
+       CASE WHEN source LIKE 'call:%' THEN 'phone' WHEN source LIKE 'sms:%' THEN 'text' ELSE 'paper' END,
+       CASE WHEN reason LIKE 'text message not understood: %' THEN 'message' ELSE 'call_back' END,
+       CASE WHEN reason LIKE 'text message not understood: %' THEN substr(reason, 30) END,
+       source, actor, created_at,
+       CASE WHEN done_at IS NULL THEN 'open' ELSE 'closed' END,
+       nullif(done_note, ''), done_by, done_at, done_at, CASE WHEN done_at IS NOT NULL THEN 'call' END,
+       done_by, done_at
+FROM followups;
+DROP TABLE followups;
+""")
+
+
+@migrations(name="0021_approval_and_retention")
+def approval_and_retention(db: Database) -> None:
+    """Notices that wait for approval (who approved or sent back, when, with what comment), and a
+    log of what retention removed (what kind of data and how much, never the data itself)."""
+    run_sql(db, """
+ALTER TABLE notices ADD COLUMN approval TEXT CHECK (approval IN ('waiting', 'approved', 'sent_back'));
+ALTER TABLE notices ADD COLUMN approved_by TEXT;
+ALTER TABLE notices ADD COLUMN approved_at TEXT;
+ALTER TABLE notices ADD COLUMN approval_comment TEXT;
+CREATE INDEX notices_approval ON notices(approval);
+CREATE TABLE retention_log (
+    id INTEGER PRIMARY KEY,
+    at TEXT NOT NULL,
+    what TEXT NOT NULL,
+    family_id INTEGER,
+    count INTEGER NOT NULL,
+    detail TEXT NOT NULL,
+    actor TEXT NOT NULL
+);
+""")

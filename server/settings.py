@@ -45,6 +45,16 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("urgent_delay_hours", "4", "Hours an urgent notice may stay unconfirmed before a reminder."),
     Setting("max_attempts", "3", "Most reminder calls or texts per family and notice."),
     Setting("session_hours", "12", "Hours a staff sign-in lasts before signing in again (an office day)."),
+    Setting("concern_response_hours", "48", "Hours a family's question or call-back request may stay unanswered "
+            "before it is overdue and shown to the office."),
+    Setting("approval_required", "off", "on: notices written by teachers wait for the office or an admin to "
+            "approve them before they are sent; off: teachers send their own."),
+    Setting("whole_school_senders", "office", "Who may address a notice to the whole school: office (office and "
+            "admins) or staff (teachers too)."),
+    Setting("keep_slip_images_days", "365", "Days scanned slip images are kept (the receipts stay in the ledger)."),
+    Setting("keep_recordings_days", "90", "Days call recordings and families' voice messages are kept."),
+    Setting("keep_ledger_years", "3", "School years the full ledger is kept; after that a family that has left is "
+            "anonymised (names, phones and links removed, counts kept)."),
 )
 BY_NAME = {s.name: s for s in SETTINGS}
 SECRET_KEY = "school_secret"  # key A; later keys are 'school_secret:B', 'school_secret:C' ...
@@ -63,8 +73,8 @@ def validate(name: str, value: str) -> str:
         raise ValueError("school_id must be 1-8 letters or digits")
     if name in ("office_hours", "quiet_hours"):
         parse_window(value)
-    if name in ("followup_delay_hours", "urgent_delay_hours", "max_attempts", "session_hours") and not (value.isdigit() and int(value) > 0):
-        raise ValueError(f"{name} must be a whole number above 0")
+    if name in WHOLE_NUMBERS and not (value.isascii() and value.isdigit() and int(value) > 0):
+        raise ValueError(f"{name} must be a whole number above 0 (example: {BY_NAME[name].default}), not {value!r}")
     if name == "timezone":
         try:
             ZoneInfo(value)
@@ -97,7 +107,20 @@ def _url(value: str) -> str:
     return value.rstrip("/")
 
 
-_CHECKS = {"default_language": _language, "default_region": _region, "base_url": _url}
+WHOLE_NUMBERS = ("followup_delay_hours", "urgent_delay_hours", "max_attempts", "session_hours",
+                 "concern_response_hours", "keep_slip_images_days", "keep_recordings_days", "keep_ledger_years")
+
+
+def _one_of(*allowed: str):
+    def check(value: str) -> str:
+        if value.lower() not in allowed:
+            raise ValueError(f"must be {' or '.join(allowed)}, not {value!r}")
+        return value.lower()
+    return check
+
+
+_CHECKS = {"approval_required": _one_of("on", "off"), "whole_school_senders": _one_of("office", "staff"),
+           "default_language": _language, "default_region": _region, "base_url": _url}
 
 
 def parse_window(text: str) -> tuple[dt.time, dt.time]:

@@ -10,6 +10,7 @@ from sqlite_utils import Database
 
 from server import clock, output, roster, settings
 from server.cli.base import Context, emit, fail, format_option, plural, with_db
+from server.cli.housekeeping import apply_retention
 from server.errors import PaperBridgeError
 
 PAGE_COLUMNS = ["file", "page", "outcome", "reason", "family_code", "slip_serial", "recorded", "duplicates"]
@@ -148,34 +149,46 @@ def _scan_summary(summary: dict) -> str:
 
 
 @click.command()
-@click.option("--slip-images-older-than", "age", required=True, metavar="AGE",
-              help="Delete scanned slip and page images older than this (180d, 26w).")
-@click.option("--dry-run", is_flag=True, help="Only say what would be deleted.")
+@click.option("--slip-images-older-than", "age", metavar="AGE",
+              help="Delete scanned slip and page images older than this (180d, 26w); default: the school's "
+                   "keep_slip_images_days.")
+@click.option("--dry-run", is_flag=True, help="Only say what would be removed.")
 @format_option
 @with_db
-def retention(ctx: Context, age: str, dry_run: bool, fmt: str) -> None:
-    """Delete old slip images; ledger events (the proof) are always kept.
+def retention(ctx: Context, age: str | None, dry_run: bool, fmt: str) -> None:
+    """Apply the school's retention rules now (the server also applies them on its own).
 
-    Images an open review item still needs are kept whatever their age.
+    Slip images after keep_slip_images_days (images an open review item needs are kept), voice
+    messages after keep_recordings_days, and families that left more than keep_ledger_years
+    school years ago anonymised (names, phones, PIN and links removed; receipts and counts kept).
+    Change the rules with `paperbridge setting set keep_recordings_days 30`.
     --format csv lists the image files deleted (or that would be).
 
     \b
     Example:
-      paperbridge retention --slip-images-older-than 180d --dry-run
+      paperbridge retention --dry-run
+      paperbridge retention --slip-images-older-than 180d
     """
-    from print.retention import delete_slip_images, parse_age  # start-up speed: OpenCV loads only for images
+    from print.retention import parse_age  # start-up speed: OpenCV loads only for images
+
 
     try:
-        older_than = parse_age(age)
+        older_than = parse_age(age) if age is not None else None
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--slip-images-older-than") from None
-    result = delete_slip_images(ctx.db(), older_than, dry_run=dry_run)
+    result = apply_retention(ctx.db(), dry_run=dry_run, slip_age=older_than)
     if fmt == "json":
-        click.echo(output.to_json({**result.as_dict(), "dry_run": dry_run}))
+        click.echo(output.to_json(result))
     elif fmt == "csv":
-        emit([{"image": name, "dry_run": dry_run} for name in result.deleted], ["image", "dry_run"], "csv")
+        emit([{"image": name, "dry_run": dry_run} for name in result["slip_image_files"]], ["image", "dry_run"], "csv")
     else:
+        slips, voice, families = result["slip_images"], result["voice_messages"], result["families_anonymised"]
         verb = "Would delete" if dry_run else "Deleted"
-        click.echo(f"{verb} " + plural("%(n)s slip image", "%(n)s slip images", len(result.deleted))
-                   + f" ({result.bytes_freed / 1e6:.1f} MB) from before {result.cutoff}; kept {result.kept_recent} "
-                   f"newer and {result.kept_open_review} still in the review queue. Ledger events are untouched.")
+        click.echo(f"{verb} " + plural("%(n)s slip image", "%(n)s slip images", slips["deleted"])
+                   + f" ({slips['bytes_freed'] / 1e6:.1f} MB) from before {slips['cutoff'][:10]}; kept "
+                   f"{slips['kept_recent']} newer and {slips['kept_open_review']} still in the review queue.")
+        click.echo(f"{verb} " + plural("%(n)s voice message", "%(n)s voice messages", voice["files"])
+                   + f" from before {voice['cutoff'][:10]}.")
+        click.echo(("Would anonymise " if dry_run else "Anonymised ")
+                   + plural("%(n)s family", "%(n)s families", families["families"])
+                   + f" that left before {families['cutoff'][:10]}. Ledger events are kept.")

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import click
 
-from server import links, output, phones, pins, roster
-from server.cli.base import Context, emit, format_option, plural, with_db
+from server import family_record, files, links, output, phones, pins, roster
+from server.cli.base import Context, emit, fail, format_option, plural, with_db
 from server.errors import PaperBridgeError
 
 
@@ -115,11 +115,12 @@ def roster_list(ctx: Context, fmt: str, show_phones: bool, class_id: str | None)
 
 @click.group("family")
 def family_group() -> None:
-    """A family's personal link.
+    """A family's personal link, phone PIN and own record.
 
     \b
     Example:
       paperbridge family link 100017
+      paperbridge family export 100017
     """
 
 
@@ -163,3 +164,39 @@ def family_pin(ctx: Context, code: str, renew: bool) -> None:
     if family is None:
         raise click.ClickException(f"no family has the code {code}")
     click.echo(pins.renew(db, family["id"]) if renew else pins.pin_for(db, family["id"]))
+
+
+@family_group.command("export")
+@click.argument("code")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("."),
+              show_default=True, help="Folder for <code>-record.pdf and <code>-record.json.")
+@format_option
+@with_db
+def family_export(ctx: Context, code: str, out_dir: Path, fmt: str) -> None:
+    """Everything the school holds on one family, for a parent who asks: a readable PDF and JSON.
+
+    Roster data, guardians' phones with consent and opt-outs, every receipt with its evidence,
+    questions and answers, reminders and calls. The phone PIN is not included (it is a password).
+
+    \b
+    Example:
+      paperbridge family export 100017 --out ~/requests
+    """
+    from print.family_record import pdf_bytes  # start-up speed: ReportLab loads only for this command
+
+    try:
+        record = family_record.gather(ctx.db(), code)
+    except PaperBridgeError as exc:
+        raise fail(exc) from None
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = {"pdf": out_dir / f"{record['family']['code']}-record.pdf",
+               "json": out_dir / f"{record['family']['code']}-record.json"}
+    files.write_whole(written["pdf"], pdf_bytes(record))
+    files.write_whole(written["json"], output.to_json(record).encode())
+    if fmt == "table":
+        click.echo(f"Wrote {written['pdf']} and {written['json']}: {len(record['receipts'])} receipts, "
+                   f"{len(record['concerns'])} concerns, {len(record['guardians'])} guardians.")
+    else:
+        emit([{"code": record["family"]["code"], "pdf": str(written["pdf"]), "json": str(written["json"]),
+               "receipts": len(record["receipts"]), "concerns": len(record["concerns"])}],
+             ["code", "pdf", "json", "receipts", "concerns"], fmt)

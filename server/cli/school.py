@@ -12,6 +12,7 @@ import click
 from server import db as database
 from server import demo as demo_school
 from server import loops, settings
+from server.cli import housekeeping
 from server.cli.base import Context, emit, fail, format_option, with_db
 
 log = logging.getLogger("paperbridge.reminders")
@@ -116,7 +117,8 @@ def demo(ctx: Context, build_only: bool, host: str, port: int) -> None:
               help="Address to listen on (0.0.0.0 for the office network).")
 @click.option("--port", default=5000, show_default=True, type=int, help="Port to listen on.")
 @click.option("--reminders/--no-reminders", default=True, show_default=True,
-              help="Run reminder rounds (`followup run`) every 15 minutes while serving.")
+              help="Run reminder rounds (`followup run`) every 15 minutes while serving (answers, escalation "
+              "of overdue concerns and retention run either way).")
 @with_db
 def serve(ctx: Context, host: str, port: int, reminders: bool) -> None:
     """Serve the staff web, family pages, phone webhooks and API with waitress.
@@ -138,8 +140,7 @@ def _serve(ctx: Context, host: str, port: int, reminders: bool = False) -> None:
     hops = int(os.environ.get("PAPERBRIDGE_PROXY_HOPS") or 0)
     proxy = proxy_settings(hops, os.environ.get("PAPERBRIDGE_TRUSTED_PROXY") or "127.0.0.1")
     app = create_app({"DATABASE": str(ctx.path), "PROXY_HANDLED_BY_SERVER": bool(proxy)})
-    if reminders:
-        threading.Thread(target=reminder_loop, args=(ctx.path,), daemon=True).start()
+    threading.Thread(target=scheduled_loop, args=(ctx.path,), kwargs={"reminders": reminders}, daemon=True).start()
     if proxy:
         click.echo(f"Behind {hops} reverse prox{'y' if hops == 1 else 'ies'}; trusting forwarded addresses "
                    f"from {proxy['trusted_proxy']} only.")
@@ -147,15 +148,15 @@ def _serve(ctx: Context, host: str, port: int, reminders: bool = False) -> None:
     waitress.serve(app, host=host, port=port, threads=8, connection_limit=1000, ident="PaperBridge", **proxy)
 
 
-def reminder_loop(path: Path, seconds: float = 900, stop: threading.Event | None = None) -> None:
-    """A reminder round every ``seconds``; a failed round is logged and tried again at the next."""
-    from ivr import followup  # start-up speed: the phone line loads only for commands that serve
-
+def scheduled_loop(path: Path, seconds: float = 900, stop: threading.Event | None = None, *,
+                   reminders: bool = True) -> None:
+    """The server's own round every ``seconds`` (reminders, answers, escalation, retention: see
+    server/cli/housekeeping.py); a failed round is logged and tried again at the next."""
     def one_round() -> None:
         db = database.connect(path)
         try:
-            followup.run(db)
+            housekeeping.scheduled_round(db, reminders=reminders)
         finally:
             db.close()
 
-    loops.every(seconds, one_round, log=log, what="reminder round", stop=stop)
+    loops.every(seconds, one_round, log=log, what="scheduled round", stop=stop)

@@ -5,12 +5,12 @@ from __future__ import annotations
 import datetime as dt
 from functools import wraps
 
-from flask import Flask, abort, g, jsonify, redirect, render_template, request, session, url_for
+from flask import Flask, Response, abort, g, jsonify, redirect, render_template, request, session, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException
 
-from server import clock, followups, notices, settings, users
+from server import clock, concerns, exports, notices, settings, users
 from server.errors import UnknownNotice
 from server.web import labels
 from server.webtools import get_db
@@ -95,6 +95,18 @@ def changeable_notice(notice_id: int) -> dict:
     return notice
 
 
+def spreadsheet(rows: list[dict], columns: list[tuple[str, str]], name: str, fmt: str) -> Response:
+    """Rows as a CSV or XLSX download (404 for any other ending)."""
+    if fmt == "csv":
+        return Response(exports.csv_bytes(rows, columns), mimetype="text/csv",
+                        headers={"Content-Disposition": f"attachment; filename={name}.csv"})
+    if fmt == "xlsx":
+        return Response(exports.xlsx_bytes(rows, columns, name),
+                        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                        headers={"Content-Disposition": f"attachment; filename={name}.xlsx"})
+    abort(404)
+
+
 def init_app(app: Flask) -> None:
     """Template helpers and the HTML error pages."""
     @app.template_filter("localtime")
@@ -104,11 +116,11 @@ def init_app(app: Flask) -> None:
     def review_count() -> int:
         return get_db().execute("SELECT count(*) FROM review_items WHERE status = 'open'").fetchone()[0]
 
-    def callback_count() -> int:
-        return followups.open_count(get_db(), users.class_scope(staff_user()))
+    def concern_count() -> int:
+        return concerns.open_count(get_db(), users.class_scope(staff_user()))
 
     app.jinja_env.globals.update(labels=labels, current_user=current_user, now_iso=clock.now_iso, get_locale=get_locale,
-                                 review_count=review_count, callback_count=callback_count, inf=float("inf"))
+                                 review_count=review_count, concern_count=concern_count, inf=float("inf"))
 
     app.register_error_handler(HTTPException, http_error)
 

@@ -17,9 +17,9 @@ from print.report_pdf import pdf_bytes
 from server import (
     charts,
     clock,
+    concerns,
     delivery,
     exports,
-    followups,
     ledger,
     links,
     notice_versions,
@@ -33,7 +33,7 @@ from server import reports as class_reports
 from server import unreached as finder
 from server.errors import PaperBridgeError
 from server.languages import LANGUAGES, TEXT_LANGUAGES
-from server.web import STAFF, labels, login_required, notice_audio, staff_user, visible_notice
+from server.web import STAFF, labels, login_required, notice_audio, spreadsheet, staff_user, visible_notice
 from server.webtools import get_db
 
 bp = Blueprint("dashboard", __name__)
@@ -105,7 +105,7 @@ def _unconfirmed(db, notice: dict, report: dict | None = None) -> list[dict]:
     phones_by_family: dict[int, list[str]] = {}
     for row in db.query("SELECT family_id, phone FROM guardians WHERE active = 1 AND phone IS NOT NULL"):
         phones_by_family.setdefault(row["family_id"], []).append(row["phone"])
-    asked = followups.open_count_by_family(db)
+    asked = concerns.open_count_by_family(db)
     open_families = [f for f in report["families"] if not f["done"]]
     if asked:  # families who confirmed but asked for a call stay on the list until someone calls
         open_families += status.notice_report(db, notice["id"], _scope(), show="done", only=set(asked))["families"]
@@ -130,18 +130,7 @@ def unread_export(notice_id: int, fmt: str):
     if request.args.get("failed"):
         rows, name = [r for r in rows if r["failures"]], f"failed-notice-{notice_id}"
     rows = labels.localized(rows, state=labels.state, preferred_channel=labels.channel, language=labels.language)
-    return _spreadsheet(rows, exports.UNREAD_COLUMNS, name, fmt)
-
-
-def _spreadsheet(rows: list[dict], columns: list[tuple[str, str]], name: str, fmt: str) -> Response:
-    if fmt == "csv":
-        return Response(exports.csv_bytes(rows, columns), mimetype="text/csv",
-                        headers={"Content-Disposition": f"attachment; filename={name}.csv"})
-    if fmt == "xlsx":
-        return Response(exports.xlsx_bytes(rows, columns, name),
-                        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                        headers={"Content-Disposition": f"attachment; filename={name}.xlsx"})
-    abort(404)
+    return spreadsheet(rows, exports.UNREAD_COLUMNS, name, fmt)
 
 
 @bp.route("/notices/<int:notice_id>/<chart>.svg")
@@ -216,13 +205,8 @@ def class_report(class_id: str, week: str, fmt: str):
     if fmt == "html":
         return render_template("class_report.html", report=report)
     rows, columns = class_reports.flat_rows(report, labels.state, labels.channel)
-    if fmt == "csv":
-        return Response(exports.csv_bytes(rows, columns), mimetype="text/csv",
-                        headers={"Content-Disposition": f"attachment; filename={name}.csv"})
-    if fmt == "xlsx":
-        return Response(exports.xlsx_bytes(rows, columns, name),
-                        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                        headers={"Content-Disposition": f"attachment; filename={name}.xlsx"})
+    if fmt in ("csv", "xlsx"):
+        return spreadsheet(rows, columns, name, fmt)
     if fmt == "pdf":
         return Response(pdf_bytes(report, settings.get(get_db(), "school_name")), mimetype="application/pdf",
                         headers={"Content-Disposition": f"attachment; filename={name}.pdf"})
@@ -244,7 +228,7 @@ def unreached_export(fmt: str):
     """The hard-to-reach list for a spreadsheet, with phones and the suggested next step."""
     rows = labels.localized(finder.export_rows(finder.families(get_db(), _scope())), kind=labels.reach,
                             suggestion=labels.suggestion, preferred_channel=labels.channel, language=labels.language)
-    return _spreadsheet(rows, exports.UNREACHED_COLUMNS, "hard-to-reach", fmt)
+    return spreadsheet(rows, exports.UNREACHED_COLUMNS, "hard-to-reach", fmt)
 
 
 EDITABLE = ("followup_delay_hours", "urgent_delay_hours", "max_attempts", "quiet_hours", "office_hours", "office_phone", "phone_line",

@@ -6,13 +6,15 @@ records ``reply``. All channel ``digital``, actor the family.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import uuid
 
-from flask import Blueprint, abort, g, make_response, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, flash, g, make_response, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _
 from flask_babel import ngettext
 
-from server import ledger, links, notices, pins, ratelimit, speech, webtools
+from server import clock, concerns, ledger, links, notices, pins, ratelimit, speech, webtools
 from server.errors import BadSignature, NoSpeech, UnknownNotice
 from server.languages import ui_locale
 from server.webtools import LOCALES, get_db
@@ -67,8 +69,40 @@ def home(token: str):
     statuses = ledger.family_status(get_db(), family["id"])
     rows = [{"notice": n, "title": notices.title_for(n, _language(family)),
              "status": statuses.get(n["id"], ledger.Status())} for n in _family_notices(family)]
-    return render_template("family_home.html", family=family, rows=rows, token=token,
+    asked = concerns.listing(get_db(), family_id=family["id"])
+    if _viewed_by_a_person():  # an answer to a question asked here is told once the family sees this page
+        for concern in asked:
+            if concern["channel"] == "link" and concern["answer"] and not concern["told_at"]:
+                concerns.mark_told(get_db(), concern["id"], "link")
+    return render_template("family_home.html", family=family, rows=rows, token=token, asked=asked[-10:], nonce=uuid.uuid4().hex,
                            pin=pins.pin_for(get_db(), family["id"]))
+
+
+QUESTIONS_PER_DAY = 10
+
+
+@bp.route("/<token>/question", methods=["POST"])
+def question(token: str):
+    """A question for the teacher from the family page (about a notice, or in general)."""
+    family = _family(token)
+    db = get_db()
+    notice_id = request.form.get("notice_id", type=int)
+    if notice_id is not None:
+        _notice(family, notice_id)
+    words = request.form.get("words", "").strip()
+    nonce = re.sub(r"[^0-9a-f]", "", request.form.get("nonce", ""))[:32] or uuid.uuid4().hex
+    since = clock.iso(clock.now() - dt.timedelta(days=1))
+    if not words:
+        flash(_("write your question or message"), "error")
+    elif db.execute("SELECT count(*) FROM concerns WHERE family_id = ? AND channel = 'link' AND received_at > ?",
+                    [family["id"], since]).fetchone()[0] >= QUESTIONS_PER_DAY:
+        flash(_("You have sent many questions today; the teacher will answer them. Please call the school if it is "
+                "urgent."), "error")
+    else:
+        concerns.add(db, family_id=family["id"], notice_id=notice_id, channel="link", kind="message", words=words,
+                     source="family-link", actor="family", key=f"link:{family['id']}:question:{nonce}")
+        flash(_("Thank you. Your message is with the class teacher; the answer will appear on this page."), "ok")
+    return redirect(url_for("family.home", token=token, lang=request.args.get("lang")) + "#questions")
 
 
 def _viewed_by_a_person() -> bool:
@@ -88,6 +122,7 @@ def notice(token: str, notice_id: int):
     status = ledger.family_status(get_db(), family["id"]).get(notice_id, ledger.Status())
     options = [(o["key"], notices.reply_label(notice, o["key"], _language(family))) for o in notice["reply_options"]]
     return render_template("family_notice.html", family=family, notice=notice, title=title, body=body,
+                           question_nonce=uuid.uuid4().hex,
                            note=notices.version_note(notice, _language(family)), lang=lang, status=status, options=options,
                            token=token, nonce=uuid.uuid4().hex)
 

@@ -53,6 +53,26 @@ def reach(kind: str) -> str:
     return {"unreached": _("not reached"), "read_only": _("read, not confirmed")}.get(kind, kind)
 
 
+def told_where(where: str, told: bool = False) -> str:
+    """How the family meets an answer, for the person who wrote it."""
+    if told:
+        return _("told on the phone already")
+    return {"text": _("by text message now (after quiet hours at night)"),
+            "phone": _("read to them the next time they call the school line"),
+            "link": _("on their family page")}.get(where, _("printed on their next bulletin, and on their family page"))
+
+
+def concern_channel(code: str) -> str:
+    return {"phone": _("phone (key 9)"), "text": _("text message"), "link": _("family page"),
+            "kiosk": _("help desk"), "paper": _("paper slip")}.get(code, code)
+
+
+def concern_status(code: str, overdue: bool = False) -> str:
+    if overdue:
+        return _("overdue")
+    return {"open": _("open"), "answered": _("answered"), "closed": _("closed")}.get(code, code)
+
+
 def localized(rows: list[dict], **fields) -> list[dict]:
     """Copies of ``rows`` with each named field passed through its labeller: ``localized(rows, state=state)``."""
     return [{**row, **{name: label(row.get(name)) for name, label in fields.items()}} for row in rows]
@@ -186,6 +206,15 @@ _REASONS = [
      lambda m: _("you cannot do this to your own account; ask another admin")),
     (r"this is the last active admin; make another admin first",
      lambda m: _("this is the last active admin; make another admin first")),
+    (r"write the answer the family will hear or read", lambda m: _("write the answer the family will hear or read")),
+    (r"an answer is at most (\d+) characters \(this one is (\d+)\)",
+     lambda m: _("an answer is at most %(n)s characters (this one is %(length)s)", n=m[1], length=m[2])),
+    (r"concern (\d+) was closed by (.*) at .*; it takes no more answers",
+     lambda m: _("this concern was closed by %(name)s; it takes no more answers", name=m[2])),
+    (r"concern (\d+) is already closed", lambda m: _("this concern is already closed")),
+    (r"an unanswered concern is closed with a note saying why .*",
+     lambda m: _("write a note saying why this unanswered concern is closed (for example: called back)")),
+    (r"write your question or message", lambda m: _("write your question or message")),
 ]
 _COMPILED = [(re.compile(pattern + "$"), say) for pattern, say in _REASONS]
 

@@ -18,7 +18,7 @@ import logging
 
 from flask import Blueprint, Response, request, send_file
 
-from server import clock, devices, ledger, notices, ratelimit, settings, speech, webtools
+from server import clock, concerns, devices, ledger, notices, ratelimit, settings, speech, webtools
 from server.errors import NoSpeech, PaperBridgeError, UnknownFamily, UnknownNotice
 from server.transaction import write_transaction
 from server.web.api import bearer, error, too_many
@@ -97,10 +97,14 @@ def push():
     if len(items) > MAX_PUSH:
         return error("too_large", f"push at most {MAX_PUSH} events at a time", 413)
     db = get_db()
-    accepted, rejected, events = [], [], []
+    accepted, rejected, events, asked = [], [], [], []
     checks = _PushChecks(db)
     for item in items:
         try:
+            if isinstance(item, dict) and item.get("kind") == "concern":
+                asked.append(_concern(db, item, device["id"], checks))
+                accepted.append(item["id"])
+                continue
             event = _event(db, item, device["id"], checks)
             checks.earlier[event.id] = (event.source, event.notice_id, event.family_id)
             events.append(event)
@@ -109,6 +113,8 @@ def push():
             rejected.append({"id": str(item.get("id")), "reason": str(exc)})
     with write_transaction(db):
         result = ledger.record(db, events)
+        for concern in asked:
+            concerns.add(db, **concern)
     log.info("sync push from kiosk %s (%s): %s events, %s recorded, %s already known, %s refused", device["id"],
              device["name"], len(items), result.recorded, result.duplicates, len(rejected))
     return _reply({"accepted": accepted, "rejected": rejected, "recorded": result.recorded,
@@ -186,6 +192,31 @@ def _event(db, item: dict, device_id: str, checks: _PushChecks) -> ledger.Event:
     return ledger.new_event(notice_id, family_id, "kiosk", item["kind"], event_id=event_id,
                             dedupe_key=f"kiosk:{event_id}", payload=payload, occurred_at=occurred_at,
                             source=f"kiosk:{device_id}", actor=f"volunteer:{volunteer}")
+
+
+def _concern(db, item: dict, device_id: str, checks: _PushChecks) -> dict:
+    """What a family asked at the desk, typed by a volunteer: an entry for the concerns register
+    (never a receipt). notice_id 0 is about no notice in particular."""
+    event_id = str(item["id"])
+    if not 8 <= len(event_id) <= 64:
+        raise ValueError("event ids are UUIDs")
+    family_id = _row_id(item["family_id"])
+    if not db.execute("SELECT 1 FROM families WHERE id = ?", [family_id]).fetchone():
+        raise UnknownFamily(f"family {family_id} does not exist")
+    notice_id = None if item.get("notice_id") in (0, "0") else _row_id(item["notice_id"])
+    if notice_id is not None and family_id not in checks.notice(notice_id)[1]:
+        raise ValueError(f"notice {notice_id} was not sent to family {family_id}")
+    volunteer = str(item.get("actor", "")).removeprefix("volunteer:")
+    if volunteer not in checks.volunteers:
+        raise ValueError(f"{str(item.get('actor', ''))[:64]!r} is not an active volunteer")
+    payload = item.get("payload")
+    words = payload.get("words") if isinstance(payload, dict) else None
+    if not isinstance(words, str) or not words.strip() or len(words) > concerns.MAX_WORDS:
+        raise ValueError(f"a concern's payload is {{\"words\": 1 to {concerns.MAX_WORDS} characters}}")
+    claimed = clock.parse(str(item["occurred_at"]))
+    return {"family_id": family_id, "notice_id": notice_id, "channel": "kiosk", "kind": "message", "words": words,
+            "source": f"kiosk:{device_id}", "actor": f"volunteer:{volunteer}", "key": f"kiosk:{event_id}",
+            "at": clock.iso(min(claimed, clock.now()))}  # a kiosk clock running ahead never dates it later
 
 
 def _kiosk_void(checks: _PushChecks, payload, device_id: str, notice_id: int, family_id: int, volunteer: str,

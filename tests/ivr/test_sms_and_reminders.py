@@ -104,10 +104,11 @@ def test_words_that_are_not_an_answer_go_to_the_teacher_and_record_nothing(app, 
     for sid, body in [("SMa", "孩子那天发烧不能去"), ("SMb", "没收到"), ("SMc", "不好"), ("SMd", "？")]:
         assert "转给班主任" in text(app, KNOWN, body, sid=sid)
     assert school["S1"] not in ledger.notice_status(db, notice)
-    reasons = [r[0] for r in db.execute("SELECT reason FROM followups WHERE family_id = ? ORDER BY id", [school["S1"]])]
-    assert reasons[0] == "text message not understood: 孩子那天发烧不能去" and len(reasons) == 4
-    text(app, KNOWN, "孩子那天发烧不能去", sid="SMa")  # Twilio retrying: still one follow-up
-    assert db.execute("SELECT count(*) FROM followups").fetchone()[0] == 4
+    said = [tuple(r) for r in db.execute("SELECT words, channel, kind, status FROM concerns WHERE family_id = ?"
+                                         " ORDER BY id", [school["S1"]])]
+    assert said[0] == ("孩子那天发烧不能去", "text", "message", "open") and len(said) == 4
+    text(app, KNOWN, "孩子那天发烧不能去", sid="SMa")  # Twilio retrying: still one entry
+    assert db.execute("SELECT count(*) FROM concerns").fetchone()[0] == 4
 
 
 def test_a_plain_reply_from_an_unknown_number_records_nothing(app, db, school):
@@ -129,7 +130,7 @@ def test_stop_opts_out_and_start_opts_back_in(app, db, school):
     assert "恢复" in text(app, KNOWN, "START")
     assert db.execute("SELECT sms_opt_out FROM phone_prefs WHERE phone = ?", [KNOWN]).fetchone()[0] == 0
     assert "没有看懂" in text(app, KNOWN, "  ", sid="SMblank")  # a blank text: said so, nobody bothered
-    assert db.execute("SELECT count(*) FROM followups").fetchone()[0] == 0
+    assert db.execute("SELECT count(*) FROM concerns").fetchone()[0] == 0
     assert "不再收到" in text(app, KNOWN, "ＳＴＯＰ")  # full width
     assert "不再收到" in text(app, KNOWN, "退訂")
 

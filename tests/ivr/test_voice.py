@@ -122,8 +122,10 @@ def test_star_repeats_unknown_key_apologises_nine_asks_for_a_call_back(app, db, 
     phone.dial()
     assert "确认请按1" in phone.press("*").text and "秋游通知" in phone.turn.text
     assert "没有这个选项" in phone.press("7").text
-    assert "老师会给您回电" in phone.press("9").text and "秋游通知" in phone.turn.text  # back to the same notice
-    assert db.execute("SELECT family_id, notice_id FROM followups").fetchone() == (school["S1"], notice)
+    assert "请在提示音后" in phone.press("9").text and phone.turn.record_action
+    assert "老师会给您回电" in phone.leave_message(0).text and "秋游通知" in phone.turn.text  # back to the same notice
+    assert db.execute("SELECT family_id, notice_id, kind, channel FROM concerns").fetchone() == (
+        school["S1"], notice, "call_back", "phone")
 
 
 def test_zero_reaches_the_office_only_in_office_hours(app, db, school, notice):

@@ -11,8 +11,8 @@ import pytest
 
 from ivr.simulator import Phone
 from print import evidence
-from server import clock, devices, followups, links, settings
-from server.db import upload_dir
+from server import clock, concerns, devices, links, settings
+from server.db import messages_dir, upload_dir
 from server.web import printing
 from tests.builders import make_notice
 from tests.conftest import csrf_token
@@ -30,8 +30,11 @@ IVR_FORM = {"CallSid": "CAmatrix", "From": "+8613800138001", "To": "+1", "Digits
 MATRIX = {
     ("GET", "/"):                                   (302, 302, 302, 200, 200, 200, 200, 302, 302, 302),
     ("GET", "/api/health"):                         (200, 200, 200, 200, 200, 200, 200, 200, 200, 200),
-    ("GET", "/callbacks"):                          (302, 302, 302, 200, 200, 200, 200, 302, 302, 302),
-    ("POST", "/callbacks/{callback}/done"):         (302, 302, 302, 404, 302, 302, 302, 302, 302, 302),
+    ("GET", "/concerns"):                           (302, 302, 302, 200, 200, 200, 200, 302, 302, 302),
+    ("GET", "/concerns.xlsx"):                      (302, 302, 302, 200, 200, 200, 200, 302, 302, 302),
+    ("GET", "/concerns/{concern}/message.mp3"):     (302, 302, 302, 404, 200, 200, 200, 302, 302, 302),
+    ("POST", "/concerns/{concern}/answer"):         (302, 302, 302, 404, 302, 302, 302, 302, 302, 302),
+    ("POST", "/concerns/{concern}/close"):          (302, 302, 302, 404, 302, 302, 302, 302, 302, 302),
     ("GET", "/api/openapi.json"):                   (200, 200, 200, 200, 200, 200, 200, 200, 200, 200),
     ("POST", "/api/receipts"):                      (401, 401, 401, 401, 401, 401, 401, 401, 401, 401),
     ("POST", "/api/sync/enroll"):                   (403, 403, 403, 403, 403, 403, 403, 403, 403, 403),
@@ -44,6 +47,7 @@ MATRIX = {
     ("GET", "/f/{token}"):                          (404, 200, 404, 404, 404, 404, 404, 404, 404, 404),
     ("GET", "/f/{token}/n/{notice}"):               (404, 200, 404, 404, 404, 404, 404, 404, 404, 404),
     ("POST", "/f/{token}/n/{notice}"):              (404, 302, 404, 404, 404, 404, 404, 404, 404, 404),
+    ("POST", "/f/{token}/question"):                (404, 302, 404, 404, 404, 404, 404, 404, 404, 404),
     ("GET", "/f/{token}/n/{notice}/audio.ogg"):     (404, 200, 404, 404, 404, 404, 404, 404, 404, 404),
     ("GET", "/families"):                           (302, 302, 302, 200, 200, 200, 200, 302, 302, 302),
     ("GET", "/families/{family}"):                  (302, 302, 302, 404, 200, 200, 200, 302, 302, 302),
@@ -58,6 +62,7 @@ MATRIX = {
     ("POST", "/ivr/voice/code"):                    (403, 403, 403, 403, 403, 403, 403, 403, 403, 200),
     ("POST", "/ivr/voice/dialled"):                 (403, 403, 403, 403, 403, 403, 403, 403, 403, 200),
     ("POST", "/ivr/voice/end"):                     (403, 403, 403, 403, 403, 403, 403, 403, 403, 200),
+    ("POST", "/ivr/voice/message"):                 (403, 403, 403, 403, 403, 403, 403, 403, 403, 200),
     ("POST", "/ivr/voice/key"):                     (403, 403, 403, 403, 403, 403, 403, 403, 403, 200),
     ("POST", "/ivr/voice/language"):                (403, 403, 403, 403, 403, 403, 403, 403, 403, 200),
     ("POST", "/ivr/voice/next"):                    (403, 403, 403, 403, 403, 403, 403, 403, 403, 200),
@@ -112,6 +117,8 @@ BODIES = {
     "/api/sync/enroll": {"json": {"code": "00000000"}},
     "/api/sync/push": {"json": {"events": []}},
     "/f/{token}/n/{notice}": {"data": {"choice": "attend"}},
+    "/f/{token}/question": {"data": {"words": "孩子那天发烧不能去"}},
+    "/concerns/{concern}/answer": {"data": {"text": "好的，已记下。"}},
     "/notices/{notice}/chase": {"data": {"action": "told", "family": "{family}", "note": "matrix"}},
     "/login": {"data": {"username": "nobody", "password": "wrong"}},
     "/review/{item}": {"data": {"action": "discard"}},
@@ -137,16 +144,18 @@ def world(app, staff, db, school):
     live = devices.enrol(db, devices.new_code(db, "desk"))[1]
     revoked_id, revoked, _ = devices.enrol(db, devices.new_code(db, "old desk"))
     devices.revoke(db, revoked_id)
-    followups.add(db, family_id=school["S1"], notice_id=notice, reason="pressed 9", source="call:CA1", actor="family",
-                  key="matrix")
-    callback = db.execute("SELECT id FROM followups").fetchone()[0]
+    message = "0" * 32 + ".mp3"
+    (messages_dir(db) / message).write_bytes(b"ID3 matrix")
+    concern = concerns.add(db, family_id=school["S1"], notice_id=notice, channel="phone", kind="message",
+                           recording_url="https://api.twilio.com/x", source="call:CA1", actor="family", key="matrix")
+    db.execute("UPDATE concerns SET recording = ? WHERE id = ?", [message, concern])
     user = db.execute("SELECT id FROM users WHERE username = 'office'").fetchone()[0]
     out = upload_dir(db) / "print-matrix.pdf"
     out.write_bytes(b"%PDF-1.4 matrix")
     printing._jobs["matrixjob"] = printing.Job(id="matrixjob", owner="office", week="2026-W01", classes=["3A"],
                                                total=1, out=out, done=1, state="done",
                                                summary={"families": 1, "pages": 1, "slips": 1, "without_notices": 0})
-    return {"sha": "0" * 64, "job": "matrixjob", "user": user, "callback": callback, "notice": notice, "family": school["S1"], "evidence": name, "item": item, "batch": "batch-1",
+    return {"sha": "0" * 64, "job": "matrixjob", "user": user, "concern": concern, "notice": notice, "family": school["S1"], "evidence": name, "item": item, "batch": "batch-1",
             "week": clock.iso_week(clock.now(), settings.zone(db)), "live": live, "revoked": revoked,
             "link": links.make_token(db, school["S1"])}
 
@@ -200,7 +209,7 @@ def test_the_matrix(app, world, role):
 
 def test_every_route_is_in_the_matrix(app):
     sample = {"token": "t", "notice": 1, "family": 1, "evidence": "e", "item": 1, "batch": "b", "week": "2026-W01",
-              "callback": 1, "user": 1, "job": "j", "sha": "0" * 64}
+              "concern": 1, "user": 1, "job": "j", "sha": "0" * 64}
     adapter = app.url_map.bind("localhost")
     covered = {(method, adapter.match(route.format(**sample), method)[0]) for method, route in MATRIX}
     for rule in app.url_map.iter_rules():
