@@ -403,7 +403,8 @@ MESSAGE_SECONDS = 60
 def _record_message(response: VoiceResponse, call: dict, notice_id: int | None, last: bool = False) -> None:
     """Key 9: a short voice message for the teacher, ended by # or silence."""
     lang = _language(call)
-    say(response, words(lang)("After the tone, say your message for the teacher, then press the hash key."), lang)
+    _ = words(lang)
+    say(response, _("After the tone, say your message for the teacher, then press the hash key."), lang)
     response.record(max_length=MESSAGE_SECONDS, timeout=5, finish_on_key="#", play_beep=True,
                     action=_url("/ivr/voice/message", n=notice_id, last=1 if last else None))
     # Twilio goes on to the next verb, not the action, when nothing was said: a call-back request

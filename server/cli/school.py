@@ -65,7 +65,7 @@ def setting_list(ctx: Context, fmt: str) -> None:
     emit(rows, ["name", "value", "help"], fmt)
 
 
-@setting_group.command("set")
+@setting_group.command("set", context_settings={"ignore_unknown_options": True})  # "-5" is a value to refuse clearly
 @click.argument("name")
 @click.argument("value")
 @with_db

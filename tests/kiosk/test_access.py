@@ -39,6 +39,7 @@ KIOSK_MATRIX = {
     ("GET", "/family/{family}"): (302, 200),
     ("POST", "/family/{family}/notice/{notice}"): (302, 302),
     ("POST", "/family/{family}/undo"): (302, 302),
+    ("POST", "/family/{family}/concern"): (302, 302),
     ("GET", "/audio/{sha}.ogg"): (302, 404),  # signed in: no such clip on this kiosk
     ("POST", "/sync"): (302, 302),
     ("POST", "/scan-frame"): (302, 200),

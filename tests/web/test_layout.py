@@ -66,7 +66,7 @@ def demo_site(demo_db, tmp_path_factory):
     db.close()
     server = BackgroundServer(create_app({"DATABASE": str(path)}))
     pages = ["/", f"/notices/{notice}", f"/notices/{notice}?show=open", "/notices/new", f"/notices/{scheduled}/edit",
-             "/families", "/families/1", "/reports", f"/reports/class/3A/{week}.html", "/unreached", "/callbacks",
+             "/families", "/families/1", "/reports", f"/reports/class/3A/{week}.html", "/unreached", "/concerns",
              "/scans", "/scans/batch-layout", "/review", f"/review/{item}", "/settings", "/staff", "/roster", "/print"]
     yield server.url, pages
     server.close()
