@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from server import clock, ledger, links, notices, receipts, roster, settings, users
+from server import approval, clock, concerns, ledger, links, notices, receipts, roster, settings, users
 from server import db as database
 from server.consent import set_consent
 
@@ -135,6 +135,8 @@ def _populate(db: Database, rng: random.Random, base_url: str) -> dict:
     _call_consent(db)
     notice_ids = _add_notices(db)
     events = _receipts(db, rng, notice_ids)
+    _approvals(db)
+    _concerns(db, notice_ids)
     return {"families": report.families_created, "students": report.students_added,
             "notices": len(notice_ids), "events": events, "staff": [(u, p, r) for u, p, r, _, _ in STAFF],
             "sample_link": links.url(db, 1)}
@@ -167,6 +169,43 @@ def _add_notices(db: Database) -> list[int]:
             db, **spec, publish_at=clock.iso(publish), created_by="office",
             due_date=(monday + dt.timedelta(days=due)).date().isoformat() if due else None))
     return ids
+
+
+TEACHERS_NOTICES = [  # written by teachers while approval was on: one approved, one still waiting
+    ("teacher3a", ["3A"], ("周四体育课改在室内", "因天气预报有雨，本周四的体育课改在室内体育馆进行，请穿运动鞋。")),
+    ("teacher3b", ["3B"], ("图书角下周开放", "3B班图书角下周一开放，欢迎家长捐赠适合三年级的图书。")),
+]
+
+
+def _approvals(db: Database) -> None:
+    """Approval is off in the demo; these two show what it looks like when it is on."""
+    ids = [notices.add_notice(db, texts={"zh-Hans": texts}, classes=classes, reply_options=[], created_by=teacher,
+                              held=True) for teacher, classes, texts in TEACHERS_NOTICES]
+    approval.approve(db, ids[0], by="office", role="office")
+
+
+def _concerns(db: Database, notice_ids: list[int]) -> None:
+    """The concerns register as a school would see it mid-week: open, overdue, answered, closed."""
+    family = {f["code"]: f["id"] for f in roster.list_families(db)}
+    codes = sorted(family)
+    now = clock.now()
+    entries = [  # (family code, notice index, channel, kind, words, hours ago, answer, closed)
+        (codes[0], 0, "text", "message", "孩子那天发烧不能去", 5, None, False),
+        (codes[3], None, "phone", "call_back", None, 60, None, False),
+        (codes[7], 0, "link", "message", "下雨的话还去植物园吗？", 30, "小雨照常出发，请带好雨具。", False),
+        (codes[11], 1, "kiosk", "message", "奶奶问：开放日可以带弟弟一起来吗？", 20, "可以，欢迎一起来。", False),
+        (codes[15], None, "paper", "call_back", None, 80, "已电话联系，家长询问校车时间，已告知。", True),
+    ]
+    for n, (code, index, channel, kind, words, hours, answer, closed) in enumerate(entries):
+        cid = concerns.add(db, family_id=family[code], notice_id=notice_ids[index] if index is not None else None,
+                           channel=channel, kind=kind, words=words, source=f"demo:{channel}", actor="family",
+                           key=f"demo:concern:{n}", at=clock.iso(now - dt.timedelta(hours=hours)))
+        if cid and answer:
+            by = concerns.get(db, cid)["assigned_to"] or "office"
+            concerns.answer(db, cid, answer, by=by, told_via="call" if closed else None)
+        if cid and closed:
+            concerns.close(db, cid, by=by)
+    concerns.escalate_overdue(db)
 
 
 def _receipts(db: Database, rng: random.Random, notice_ids: list[int]) -> int:

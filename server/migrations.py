@@ -560,13 +560,15 @@ DROP TABLE followups;
 
 @migrations(name="0021_approval_and_retention")
 def approval_and_retention(db: Database) -> None:
-    """Notices that wait for approval (who approved or sent back, when, with what comment), and a
-    log of what retention removed (what kind of data and how much, never the data itself)."""
+    """Notices that wait for approval (who approved or sent back, when, with what comment; while
+    held, publish_at is far in the future and the time asked for is kept apart), and a log of what
+    retention removed (what kind of data and how much, never the data itself)."""
     run_sql(db, """
 ALTER TABLE notices ADD COLUMN approval TEXT CHECK (approval IN ('waiting', 'approved', 'sent_back'));
 ALTER TABLE notices ADD COLUMN approved_by TEXT;
 ALTER TABLE notices ADD COLUMN approved_at TEXT;
 ALTER TABLE notices ADD COLUMN approval_comment TEXT;
+ALTER TABLE notices ADD COLUMN requested_publish_at TEXT;
 CREATE INDEX notices_approval ON notices(approval);
 CREATE TABLE retention_log (
     id INTEGER PRIMARY KEY,

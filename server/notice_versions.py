@@ -26,8 +26,10 @@ WITHDRAWN_BODY = {"zh-Hans": "此通知已撤回，请不必理会。原因：{r
                   "en": "This notice is withdrawn; please disregard it. Reason: {reason}"}
 
 
-def edit_notice(db: Database, notice_id: int, **values) -> None:
-    """Change a notice that is not yet published (same arguments as :func:`notices.add_notice`)."""
+def edit_notice(db: Database, notice_id: int, *, held: bool = False, **values) -> None:
+    """Change a notice that is not yet published (same arguments as :func:`notices.add_notice`).
+    A notice that waits for approval, or was sent back, waits (again) after the change, as does
+    any notice when ``held``."""
     texts = notices.check_texts(values.pop("texts"))
     row = notices.notice_row(db, texts=texts, **values)
     with write_transaction(db):
@@ -35,6 +37,8 @@ def edit_notice(db: Database, notice_id: int, **values) -> None:
         if notices.is_published(current):
             raise ValueError("this notice is already published: correct it or withdraw it instead, so families"
                              " who read it are told")
+        if held or current["approval"] in notices.HELD:
+            row = notices.held_row(row)
         notices.check_classes(db, values.get("classes"))
         db.table("notices").update(notice_id, row)
         db.execute("DELETE FROM notice_texts WHERE notice_id = ?", [notice_id])

@@ -56,11 +56,14 @@ def add_notice(
     publish_at: str | None = None,
     created_by: str = "system",
     urgent: bool = False,
+    held: bool = False,
 ) -> int:
-    """Create a notice; ``classes=None`` means the whole school. Returns the new id."""
+    """Create a notice; ``classes=None`` means the whole school; ``held``: it waits for approval
+    (server.approval). Returns the new id."""
     texts = check_texts(texts)
     row = notice_row(db, texts=texts, requires_confirmation=requires_confirmation, reply_options=reply_options,
                      due_date=due_date, private=private, publish_at=publish_at, urgent=urgent, classes=classes)
+    row = held_row(row) if held else row
     with write_transaction(db):
         check_classes(db, classes)
         notice_id = last_id(db.table("notices").insert({**row, "created_at": clock.now_iso(),
@@ -139,13 +142,23 @@ def _expand(db: Database, notice: dict) -> dict:
     return notice
 
 
-STATES = ("scheduled", "published", "corrected", "withdrawn")
+STATES = ("waiting", "sent_back", "scheduled", "published", "corrected", "withdrawn")
+HELD = ("waiting", "sent_back")  # waiting for approval, or sent back to its teacher (server.approval)
+NEVER = "9999-12-31T23:59:59Z"  # a held notice's publish_at: later than any clock, so no channel reaches it
+
+
+def held_row(row: dict) -> dict:
+    """A notices row that waits for approval: the time asked for kept apart, publish_at never."""
+    return {**row, "requested_publish_at": row["publish_at"], "publish_at": NEVER, "approval": "waiting"}
 
 
 def state(notice: dict, replaced_by_kind: str | None = None) -> str:
-    """scheduled (not yet published), published, corrected or withdrawn (a newer version replaced it)."""
+    """waiting (for approval), sent_back (to its teacher), scheduled (not yet published), published,
+    corrected or withdrawn (a newer version replaced it)."""
     if replaced_by_kind:
         return {"correction": "corrected", "withdrawal": "withdrawn"}[replaced_by_kind]
+    if notice.get("approval") in HELD:
+        return notice["approval"]
     return "published" if is_published(notice) else "scheduled"
 
 
@@ -221,7 +234,8 @@ def addressed_to(db: Database, notice: dict, family_id: int) -> bool:
 
 
 def is_published(notice: dict) -> bool:
-    return notice["publish_at"] <= clock.now_iso()
+    """Approved (or needing no approval) and past its publish time."""
+    return notice.get("approval") not in HELD and notice["publish_at"] <= clock.now_iso()
 
 
 def get_published(db: Database, notice_id: int) -> dict:

@@ -7,9 +7,10 @@ from pathlib import Path
 
 import click
 
-from server import ledger, notices, output, receipts, status
+from server import approval, ledger, notices, output, receipts, status
 from server.cli.base import Context, emit, fail, format_option, plural, with_db
 from server.errors import PaperBridgeError
+from server.transaction import write_transaction
 
 
 @click.group("notice")
@@ -64,9 +65,10 @@ def notice_add(ctx: Context, title, body, lang, translation, classes, reply, no_
 
 @notice_group.command("list")
 @click.option("--week", help="Only this ISO week, e.g. 2026-W48.")
+@click.option("--waiting", is_flag=True, help="Only notices waiting for approval.")
 @format_option
 @with_db
-def notice_list(ctx: Context, week: str | None, fmt: str) -> None:
+def notice_list(ctx: Context, week: str | None, waiting: bool, fmt: str) -> None:
     """List notices, newest first.
 
     \b
@@ -80,9 +82,62 @@ def notice_list(ctx: Context, week: str | None, fmt: str) -> None:
     rows = [{"id": n["id"], "week": n["week"], "title": notices.title_for(n, n["primary_language"]),
              "audience": "school" if n["whole_school"] else n["classes"],
              "languages": sorted(n["texts"]), "replies": [o["key"] for o in n["reply_options"]],
-             "due": n["due_date"], "private": bool(n["private"]), "publish_at": n["publish_at"]}
-            for n in found]
-    emit(rows, ["id", "week", "title", "audience", "languages", "replies", "due", "private", "publish_at"], fmt)
+             "due": n["due_date"], "private": bool(n["private"]), "state": n["state"],
+             "publish_at": n["requested_publish_at"] if n["approval"] in notices.HELD else n["publish_at"]}
+            for n in found if not waiting or n["approval"] == "waiting"]
+    emit(rows, ["id", "week", "title", "audience", "languages", "replies", "due", "private", "state", "publish_at"],
+         fmt)
+
+
+def _approver(db, username: str) -> dict:
+    row = db.execute("SELECT username, role FROM users WHERE username = ? AND active = 1", [username]).fetchone()
+    if row is None:
+        raise click.ClickException(f"no active staff account {username!r}")
+    return {"username": row[0], "role": row[1]}
+
+
+@notice_group.command("approve")
+@click.argument("notice_id", type=int)
+@click.option("--by", "username", required=True, help="The office or admin account approving it.")
+@with_db
+def notice_approve(ctx: Context, notice_id: int, username: str) -> None:
+    """Approve a teacher's notice: it is published at the time asked for (now, if that has passed).
+
+    \b
+    Example:
+      paperbridge notice list --waiting
+      paperbridge notice approve 12 --by office
+    """
+    db = ctx.db()
+    user = _approver(db, username)
+    try:
+        with write_transaction(db):
+            notice = approval.approve(db, notice_id, by=user["username"], role=user["role"])
+    except (PaperBridgeError, ValueError, PermissionError) as exc:
+        raise fail(exc) from None
+    click.echo(f"Notice {notice_id} approved; published {notice['publish_at']}.")
+
+
+@notice_group.command("send-back")
+@click.argument("notice_id", type=int)
+@click.option("--by", "username", required=True, help="The office or admin account sending it back.")
+@click.option("--comment", required=True, help="What the teacher should change.")
+@with_db
+def notice_send_back(ctx: Context, notice_id: int, username: str, comment: str) -> None:
+    """Send a teacher's notice back with a comment; it waits again once edited.
+
+    \b
+    Example:
+      paperbridge notice send-back 12 --by office --comment "Please add the time of the meeting."
+    """
+    db = ctx.db()
+    user = _approver(db, username)
+    try:
+        with write_transaction(db):
+            approval.send_back(db, notice_id, by=user["username"], role=user["role"], comment=comment)
+    except (PaperBridgeError, ValueError, PermissionError) as exc:
+        raise fail(exc) from None
+    click.echo(f"Notice {notice_id} sent back to {notices.get_notice(db, notice_id)['created_by']}.")
 
 
 @click.command("status")

@@ -10,7 +10,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException
 
-from server import clock, concerns, exports, notices, settings, users
+from server import approval, clock, concerns, exports, notices, settings, users
 from server.errors import UnknownNotice
 from server.web import labels
 from server.webtools import get_db
@@ -116,11 +116,14 @@ def init_app(app: Flask) -> None:
     def review_count() -> int:
         return get_db().execute("SELECT count(*) FROM review_items WHERE status = 'open'").fetchone()[0]
 
+    def approval_count() -> int:
+        return approval.waiting_count(get_db())
+
     def concern_count() -> int:
         return concerns.open_count(get_db(), users.class_scope(staff_user()))
 
     app.jinja_env.globals.update(labels=labels, current_user=current_user, now_iso=clock.now_iso, get_locale=get_locale,
-                                 review_count=review_count, concern_count=concern_count, inf=float("inf"))
+                                 review_count=review_count, concern_count=concern_count, approval_count=approval_count, inf=float("inf"))
 
     app.register_error_handler(HTTPException, http_error)
 

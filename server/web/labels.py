@@ -45,7 +45,7 @@ def roster_column(name: str) -> str:
 
 def state_of_notice(code: str) -> str:
     names = {"scheduled": _("scheduled"), "published": _("published"), "corrected": _("corrected"),
-             "withdrawn": _("withdrawn")}
+             "withdrawn": _("withdrawn"), "waiting": _("waiting for approval"), "sent_back": _("sent back")}
     return names.get(code, code)
 
 
@@ -215,6 +215,9 @@ _REASONS = [
     (r"an unanswered concern is closed with a note saying why .*",
      lambda m: _("write a note saying why this unanswered concern is closed (for example: called back)")),
     (r"write your question or message", lambda m: _("write your question or message")),
+    (r"only the office or an admin approves notices", lambda m: _("only the office or an admin approves notices")),
+    (r"say what the teacher should change", lambda m: _("say what the teacher should change")),
+    (r"notice (\d+) is not waiting for approval.*", lambda m: _("this notice is not waiting for approval")),
 ]
 _COMPILED = [(re.compile(pattern + "$"), say) for pattern, say in _REASONS]
 

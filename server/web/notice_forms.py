@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 from werkzeug.datastructures import MultiDict
 
 from ivr.followup import tell_readers
-from server import clock, notice_versions, notices, settings, users
+from server import approval, clock, notice_versions, notices, settings, users
 from server.languages import TEXT_LANGUAGES
 from server.web import STAFF, changeable_notice, labels, login_required, staff_user
 from server.webtools import get_db
@@ -26,11 +26,13 @@ log = logging.getLogger("paperbridge.web")
 def new_notice():
     if request.method == "POST":
         try:
-            notice_id = notices.add_notice(get_db(), **_notice_form(_scope()), created_by=staff_user()["username"])
+            held = approval.required(get_db(), staff_user()["role"])
+            notice_id = notices.add_notice(get_db(), **_notice_form(_scope()), created_by=staff_user()["username"],
+                                           held=held)
         except ValueError as exc:
             flash(labels.reason(str(exc)), "error")
             return _form_page(request.form, None), 400
-        flash(_("Notice saved."), "ok")
+        flash(_("Notice saved. It waits for the office to approve it.") if held else _("Notice saved."), "ok")
         return redirect(url_for("dashboard.notice", notice_id=notice_id))
     return _form_page(MultiDict({"requires_confirmation": "on"}), None)
 
@@ -44,11 +46,13 @@ def edit(notice_id: int):
         return redirect(url_for("dashboard.notice", notice_id=notice_id))
     if request.method == "POST":
         try:
-            notice_versions.edit_notice(get_db(), notice_id, **_notice_form(_scope()))
+            notice_versions.edit_notice(get_db(), notice_id, **_notice_form(_scope()),
+                                        held=approval.required(get_db(), staff_user()["role"]))
         except ValueError as exc:
             flash(labels.reason(str(exc)), "error")
             return _form_page(request.form, notice), 400
-        flash(_("Notice saved."), "ok")
+        held = notices.get_notice(get_db(), notice_id)["approval"] in notices.HELD
+        flash(_("Notice saved. It waits for the office to approve it.") if held else _("Notice saved."), "ok")
         return redirect(url_for("dashboard.notice", notice_id=notice_id))
     return _form_page(_as_form(notice), notice)
 
@@ -120,7 +124,8 @@ def _as_form(notice: dict) -> MultiDict:
     for flag in ("requires_confirmation", "urgent", "private"):
         if notice[flag]:
             values.append((flag, "on"))
-    local = clock.parse(notice["publish_at"]).astimezone(settings.zone(get_db()))
+    asked = notice["requested_publish_at"] if notice["approval"] in notices.HELD else notice["publish_at"]
+    local = clock.parse(asked).astimezone(settings.zone(get_db()))
     values += [("due_date", notice["due_date"] or ""), ("publish_at", local.strftime("%Y-%m-%dT%H:%M"))]
     return MultiDict(values)
 
@@ -133,7 +138,7 @@ def _texts(form) -> dict[str, tuple[str, str]]:
 def _notice_form(scope: list[str] | None) -> dict:
     form = request.form
     whole_school = form.get("audience") == "school"
-    if whole_school and scope is not None:
+    if whole_school and scope is not None and settings.get(get_db(), "whole_school_senders") != "staff":
         raise ValueError(_("Teachers send notices to their own classes."))
     chosen = form.getlist("classes")
     if scope is not None and set(chosen) - set(scope):
