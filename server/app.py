@@ -27,6 +27,7 @@ from server.web import (
     family,
     family_admin,
     init_app,
+    insight_page,
     notice_audio,
     notice_forms,
     printing,
@@ -108,7 +109,7 @@ class _SessionCookie(SecureCookieSessionInterface):
 
 def _register_blueprints(app: Flask) -> None:
     init_app(app)
-    for blueprint in (auth.bp, dashboard.bp, approvals.bp, concerns_page.bp, family.bp, api.bp, scanning.bp, staff.bp, roster_page.bp,
+    for blueprint in (auth.bp, dashboard.bp, insight_page.bp, approvals.bp, concerns_page.bp, family.bp, api.bp, scanning.bp, staff.bp, roster_page.bp,
                       printing.bp, notice_forms.bp, notice_audio.bp, family_admin.bp, voice.bp, sms.bp, sync_api.bp):
         app.register_blueprint(blueprint)
     for signed_elsewhere in (api.bp, voice.bp, sms.bp, sync_api.bp):  # bearer tokens / Twilio signatures instead

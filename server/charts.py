@@ -50,3 +50,36 @@ def confirmation_curve(publish_at: str, times: list[str], families: int, title: 
                                x_labels=list(range(0, 73, 12))))
     chart.add(title, points)
     return _svg(chart)
+
+
+def reading_heat(grid: list[list[int]], days: list[str], title: str) -> str:
+    """When families read: a dot per weekday and hour, larger for more families (a punch card)."""
+    chart = pygal.Dot(**_config(("#2457a6",) * 7, width=720, height=300, title=title, title_font_size=14,
+                                show_legend=False, x_label_rotation=0, x_labels=[str(h) for h in range(24)],
+                                x_labels_major_every=3, show_minor_x_labels=False))
+    for day, row in zip(days, grid, strict=True):
+        chart.add(day, [value or None for value in row])
+    return _svg(chart)
+
+
+def class_comparison(rows: list[dict], labels: tuple[str, str], title: str) -> str:
+    """Share of notices confirmed within 24 h and 72 h, one pair of bars per class or grade."""
+    chart = pygal.HorizontalBar(**_config(("#1f7a4d", "#7fb8e6"), width=720, height=max(180, 60 + 34 * len(rows)),
+                                          title=title, title_font_size=14, range=(0, 100), print_values=True,
+                                          value_font_size=10, x_labels=[r["name"] for r in rows],
+                                          value_formatter=lambda v: f"{v:.0f}%"))
+    chart.add(labels[0], [r["within_24_pct"] or 0 for r in rows])
+    chart.add(labels[1], [r["within_72_pct"] or 0 for r in rows])
+    return _svg(chart)
+
+
+def channel_medians(channels: dict[str, dict], labels: dict[str, str], title: str) -> str:
+    """Median hours from publishing to a confirmation, per channel it came by."""
+    present = [c for c in CHANNEL_COLOURS if channels.get(c, {}).get("median_hours") is not None]
+    chart = pygal.HorizontalBar(**_config(tuple(CHANNEL_COLOURS[c] for c in present), width=720,
+                                          height=max(160, 60 + 30 * len(present)), title=title, title_font_size=14,
+                                          print_values=True, value_font_size=11, show_x_labels=False,
+                                          value_formatter=lambda v: f"{v:.1f} h"))
+    for channel in present:
+        chart.add(labels.get(channel, channel), [channels[channel]["median_hours"]])
+    return _svg(chart)

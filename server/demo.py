@@ -222,7 +222,7 @@ def _receipts(db: Database, rng: random.Random, notice_ids: list[int]) -> int:
                 continue  # private notices are never printed, so no slip comes back
             if rng.random() > {"digital": 0.85, "paper": 0.55, "voice": 0.6, "sms": 0.5, "kiosk": 0.35}[channel]:
                 continue
-            at = clock.iso(start + dt.timedelta(seconds=rng.uniform(0, span)))
+            at = _reading_time(db, rng, start, span)
             if channel == "digital" and rng.random() < 0.3:
                 imported.append((f"demo {notice_id}/{fid}", receipts.Receipt(
                     notice=str(notice_id), family=families[fid]["code"], read_at=at)))
@@ -231,6 +231,22 @@ def _receipts(db: Database, rng: random.Random, notice_ids: list[int]) -> int:
     ledger.record(db, events)
     report = receipts.record_receipts(db, imported, source="import:demo-wechat-export.csv")
     return len(events) + report.recorded
+
+
+READING_HOURS = [(7, 3), (8, 2), (12, 3), (13, 1), (17, 2), (18, 3), (19, 6), (20, 7), (21, 5), (22, 2), (10, 1),
+                 (15, 1)]  # (local hour, weight): before school, lunch, and above all the evening
+
+
+def _reading_time(db: Database, rng: random.Random, start: dt.datetime, span: float) -> str:
+    """When a family reads: a day since ``start``, at an hour families read (never in the future)."""
+    zone = settings.zone(db)
+    hours, weights = zip(*READING_HOURS, strict=True)
+    for _ in range(20):
+        day = (start + dt.timedelta(seconds=rng.uniform(0, span))).astimezone(zone)
+        moment = day.replace(hour=rng.choices(hours, weights)[0], minute=rng.randrange(60))
+        if start < moment <= clock.now():
+            return clock.iso(moment)
+    return clock.iso(start + dt.timedelta(seconds=rng.uniform(0, span)))
 
 
 def _channel_events(notice: dict, family_id: int, channel: str, at: str, rng: random.Random) -> list[ledger.Event]:

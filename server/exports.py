@@ -36,9 +36,21 @@ def csv_bytes(rows: list[dict], columns: list[tuple[str, str]]) -> bytes:
 
 
 def xlsx_bytes(rows: list[dict], columns: list[tuple[str, str]], title: str) -> bytes:
+    return xlsx_sheets([(title, rows, columns)])
+
+
+def xlsx_sheets(sheets: list[tuple[str, list[dict], list[tuple[str, str]]]]) -> bytes:
+    """One workbook, a sheet per (title, rows, columns), headers bold and frozen."""
     book = Workbook()
-    sheet = book.active
-    sheet.title = title[:31] or "Sheet"
+    book.remove(book.active)
+    for title, rows, columns in sheets:
+        _sheet(book.create_sheet(re.sub(r"[\\/*?:\[\]]", " ", title)[:31] or "Sheet"), rows, columns)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def _sheet(sheet, rows: list[dict], columns: list[tuple[str, str]]) -> None:
     sheet.append([label for _, label in columns])
     for cell in sheet[1]:
         cell.font = Font(bold=True)
@@ -48,9 +60,6 @@ def xlsx_bytes(rows: list[dict], columns: list[tuple[str, str]], title: str) -> 
         width = max([len(label)] + [len(str(spreadsheet_cell(r.get(key)))) for r in rows[:200]])
         sheet.column_dimensions[sheet.cell(1, index).column_letter].width = min(max(width * 1.6, 8), 60)
     sheet.freeze_panes = "A2"
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
 
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")

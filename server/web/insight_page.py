@@ -1,0 +1,99 @@
+"""Reading-time insight pages: school -> grade -> class -> family, with charts, PDF and Excel.
+
+Aggregates of the school and a grade are open to all staff; a class's page (its families by
+name) only to its teachers and the office."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import Blueprint, Response, abort, render_template, request
+from flask_babel import gettext as _
+
+from print.insight_pdf import pdf_bytes
+from server import charts, clock, exports, insight, settings, users
+from server.web import STAFF, labels, login_required, spreadsheet, staff_user
+from server.webtools import get_db
+
+bp = Blueprint("insight_page", __name__)
+LEVELS = ("school", "grade", "class")
+
+
+def _weekdays() -> list[str]:
+    return [_("Mon"), _("Tue"), _("Wed"), _("Thu"), _("Fri"), _("Sat"), _("Sun")]
+
+
+def _scope(level: str, key: str) -> tuple[list[str] | None, str]:
+    """The classes of this page and its heading; 404 for what does not exist or is not yours."""
+    db = get_db()
+    mine = users.class_scope(staff_user())
+    if level == "school" and not key:
+        return None, _("Whole school")
+    if level == "grade" and insight.grade_classes(db, key):
+        return insight.grade_classes(db, key), _("Grade %(grade)s", grade=key)
+    if level == "class" and key in insight.all_classes(db) and (mine is None or key in mine):
+        return [key], _("Class %(name)s", name=key)
+    abort(404)
+
+
+def _weeks() -> int:
+    weeks = request.args.get("weeks", insight.WEEKS, type=int)
+    return weeks if 1 <= weeks <= 52 else insight.WEEKS
+
+
+@bp.route("/insight", defaults={"level": "school", "key": ""})
+@bp.route("/insight/<level>/<key>")
+@login_required(*STAFF)
+def page(level: str, key: str):
+    classes, heading = _scope(level, key)
+    db, weeks = get_db(), _weeks()
+    report = insight.report(db, classes, weeks=weeks, name=heading)
+    child = {"school": "grade", "grade": "class", "class": None}[level]
+    rows = insight.rollup(db, level, key, weeks=weeks, classes=users.class_scope(staff_user()) if child else None)
+    zone = settings.zone(db)
+    recent = [clock.iso_week(clock.now() - dt.timedelta(days=7 * i), zone) for i in range(4)] if level == "class" else []
+    return render_template("insight.html", report=report, rows=rows, level=level, key=key, child=child,
+                           heading=heading, weeks=weeks, recent=recent, grade=insight.grade_of(key) if key else "",
+                           mine=users.class_scope(staff_user()))
+
+
+@bp.route("/insight/chart/<chart>.svg", defaults={"level": "school", "key": ""})
+@bp.route("/insight/<level>/<key>/chart/<chart>.svg")
+@login_required(*STAFF)
+def chart(level: str, key: str, chart: str):
+    classes, _heading = _scope(level, key)
+    report = insight.report(get_db(), classes, weeks=_weeks())
+    if chart == "heat":
+        svg = charts.reading_heat(report["heat"]["read"], _weekdays(), _("When families first read (local time)"))
+    elif chart == "compare":
+        rows = insight.rollup(get_db(), level, key, weeks=_weeks(), classes=users.class_scope(staff_user()))
+        svg = charts.class_comparison(rows if level != "class" else report["classes"],
+                                      (_("within 24 hours"), _("within 72 hours")), _("Share confirmed"))
+    elif chart == "channels":
+        names = {code: labels.channel(code) for code in charts.CHANNEL_COLOURS}
+        svg = charts.channel_medians(report["channels"], names, _("Median hours to confirm, by channel"))
+    else:
+        abort(404)
+    response = Response(svg, mimetype="image/svg+xml")
+    response.headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'"
+    return response
+
+
+@bp.route("/insight.<fmt>", defaults={"level": "school", "key": ""})
+@bp.route("/insight/<level>/<key>.<fmt>")
+@login_required(*STAFF)
+def export(level: str, key: str, fmt: str):
+    classes, heading = _scope(level, key)
+    db, weeks = get_db(), _weeks()
+    report = insight.report(db, classes, weeks=weeks, name=heading)
+    rows = insight.rollup(db, level, key, weeks=weeks, classes=users.class_scope(staff_user()))
+    name = f"reading-times-{level}{'-' + key if key else ''}"
+    if fmt == "pdf":
+        data = pdf_bytes(report, rows, settings.get(db, "school_name"), _weekdays(), labels.channel)
+        return Response(data, mimetype="application/pdf", headers={"Content-Disposition": f"attachment; filename={name}.pdf"})
+    if fmt == "xlsx":
+        return Response(exports.xlsx_sheets(insight.sheets(report, rows, _weekdays(), labels.channel)),
+                        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                        headers={"Content-Disposition": f"attachment; filename={name}.xlsx"})
+    return spreadsheet(rows, insight.COLUMNS, name, fmt)
+
