@@ -66,7 +66,7 @@ def test_cli_and_the_gone_image_page(db, db_path, staff, aged, client, login):
     result = subprocess.run([PB, "--db", str(db_path), "retention", "--slip-images-older-than", "180d",
                              "--format", "json"], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout)["deleted"] == 2
+    assert json.loads(result.stdout)["slip_images"]["deleted"] == 2
     bad = subprocess.run([PB, "--db", str(db_path), "retention", "--slip-images-older-than", "soon"],
                          capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and "180d" in bad.stderr
