@@ -53,6 +53,7 @@ def main(out: Path) -> None:
             staff.goto(f"{base}/families/{family_id}")
             staff.screenshot(path=str(out / "family-view.png"), full_page=True)
             office_pages(staff, base, Path(folder), out)
+            school_rules_pages(staff, base, family_link, out)
             staff.goto(base + "/scans")
             staff.click("table.list a >> nth=0")
             staff.screenshot(path=str(out / "scan-batch.png"))
@@ -102,6 +103,30 @@ def office_pages(staff, base: str, folder: Path, out: Path) -> None:
     phone.click("text=尚未完成")
     phone.screenshot(path=str(out / "chase-phone.png"))
     phone.close()
+
+
+def school_rules_pages(staff, base: str, family_link: str, out: Path) -> None:
+    """The concerns register, the approval queue, reading times (desk and phone), a family's question box."""
+    staff.goto(base + "/concerns?view=all")
+    staff.screenshot(path=str(out / "concerns.png"), full_page=True)
+    staff.goto(base + "/approvals")
+    staff.screenshot(path=str(out / "approvals.png"), full_page=True)
+    staff.goto(base + "/insight")
+    staff.wait_for_load_state("networkidle")
+    staff.screenshot(path=str(out / "insight.png"), full_page=True)
+    phone = staff.context.browser.new_page(viewport={"width": 390, "height": 844}, locale="zh-CN")
+    phone.context.add_cookies(staff.context.cookies())
+    phone.goto(base + "/insight/class/3A")
+    phone.wait_for_load_state("networkidle")
+    phone.screenshot(path=str(out / "insight-class-phone.png"), full_page=True)
+    phone.close()
+    family = staff.context.browser.new_page(viewport={"width": 390, "height": 844}, is_mobile=True)
+    family.goto(family_link)
+    family.fill("textarea[name=words]", "請問下雨天還去植物園嗎？")
+    family.click("section.questions button")
+    family.wait_for_load_state("load")
+    family.locator("section.questions").screenshot(path=str(out / "family-question.png"))
+    family.close()
 
 
 def bulletin_pages(db, folder: Path, out: Path) -> None:

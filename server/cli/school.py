@@ -12,8 +12,8 @@ import click
 from server import db as database
 from server import demo as demo_school
 from server import loops, settings
-from server.cli import housekeeping
 from server.cli.base import Context, emit, fail, format_option, with_db
+from server.cli.housekeeping import scheduled_round
 
 log = logging.getLogger("paperbridge.reminders")
 
@@ -155,7 +155,7 @@ def scheduled_loop(path: Path, seconds: float = 900, stop: threading.Event | Non
     def one_round() -> None:
         db = database.connect(path)
         try:
-            housekeeping.scheduled_round(db, reminders=reminders)
+            scheduled_round(db, reminders=reminders)
         finally:
             db.close()
 

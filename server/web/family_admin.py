@@ -1,22 +1,41 @@
 """The office's changes from a family's page: consent to automated calls per number (with who
-gave it and how), and voiding a receipt recorded by mistake (the trail stays in the ledger)."""
+gave it and how), voiding a receipt recorded by mistake (the trail stays in the ledger), and
+everything the school holds on the family, for a parent who asks (PDF + JSON)."""
 
 from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, abort, flash, redirect, request, url_for
+from flask import Blueprint, Response, abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
 
-from server import ledger
+from print.family_record import pdf_bytes
+from server import family_record, ledger, output
 from server.consent import set_consent
-from server.errors import UnknownEvent
+from server.errors import UnknownEvent, UnknownFamily
 from server.web import login_required, staff_user
 from server.webtools import get_db
 
 bp = Blueprint("family_admin", __name__)
 log = logging.getLogger("paperbridge.web")
 OFFICE = ("admin", "office")
+
+
+@bp.route("/families/<int:family_id>/record.<fmt>")
+@login_required(*OFFICE)
+def record(family_id: int, fmt: str):
+    """The family's own record (`paperbridge family export`), as a readable PDF or as JSON."""
+    row = get_db().execute("SELECT code FROM families WHERE id = ?", [family_id]).fetchone()
+    if row is None or fmt not in ("pdf", "json"):
+        abort(404)
+    try:
+        data = family_record.gather(get_db(), row[0])
+    except UnknownFamily:
+        abort(404)
+    log.info("family %s: its record exported (%s) by %s", row[0], fmt, staff_user()["username"])
+    body = pdf_bytes(data) if fmt == "pdf" else output.to_json(data).encode()
+    return Response(body, mimetype="application/pdf" if fmt == "pdf" else "application/json",
+                    headers={"Content-Disposition": f"attachment; filename={row[0]}-record.{fmt}"})
 
 
 @bp.route("/families/<int:family_id>/consent", methods=["POST"])
