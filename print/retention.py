@@ -1,4 +1,5 @@
-"""Retention: delete old slip images, keep every ledger event.
+"""Retention: delete old slip images, keep every ledger event; and every rule of the school at
+once (``apply_rules``: slip images, voice messages, families that left, see server.retention).
 
 An image is old when every scan batch and review item that names it is older
 than the cut-off (or, for a file nothing names, when the file itself is). An
@@ -15,8 +16,9 @@ from dataclasses import dataclass, field
 from sqlite_utils import Database
 
 from print.evidence import is_evidence_name
-from server import clock
+from server import clock, retention
 from server.db import evidence_dir
+from server.transaction import write_transaction
 
 _AGE = re.compile(r"^\s*(\d+)\s*(d|days?|w|weeks?)?\s*$", re.IGNORECASE)
 
@@ -82,3 +84,20 @@ def delete_slip_images(db: Database, older_than: dt.timedelta, dry_run: bool = F
         if not dry_run:
             path.unlink(missing_ok=True)
     return result
+
+
+def apply_rules(db: Database, *, dry_run: bool = False, slip_age: dt.timedelta | None = None,
+                actor: str = "retention") -> dict:
+    """Every retention rule at once, by the school's settings (``slip_age`` overrides the slip rule)."""
+    policy = retention.policy(db)
+    slips = delete_slip_images(db, slip_age or dt.timedelta(days=policy["keep_slip_images_days"]), dry_run=dry_run)
+    with write_transaction(db):
+        if slips.deleted and not dry_run:
+            retention.log(db, "slip images", len(slips.deleted), {"cutoff": slips.cutoff, "bytes": slips.bytes_freed},
+                          actor)
+        messages = retention.delete_voice_messages(
+            db, dt.timedelta(days=policy["keep_recordings_days"]), dry_run=dry_run, actor=actor)
+    families = retention.anonymise_left_families(db, policy["keep_ledger_years"], dry_run=dry_run, actor=actor)
+    return {"dry_run": dry_run, "policy": policy, "slip_images": slips.as_dict(), "slip_image_files": slips.deleted,
+            "voice_messages": messages.as_dict(), "families_anonymised": families.as_dict(),
+            "family_ids": families.families}

@@ -54,7 +54,7 @@ def ledger_cutoff(now: dt.datetime, years: int, zone: dt.tzinfo) -> dt.datetime:
     return dt.datetime(first - (years - 1), SCHOOL_YEAR_MONTH, 1, tzinfo=zone)
 
 
-def _log(db: Database, what: str, count: int, detail: dict, actor: str, family_id: int | None = None) -> None:
+def log(db: Database, what: str, count: int, detail: dict, actor: str, family_id: int | None = None) -> None:
     db.execute("INSERT INTO retention_log (at, what, family_id, count, detail, actor) VALUES (?, ?, ?, ?, ?, ?)",
                [clock.now_iso(), what, family_id, count, json.dumps(detail, ensure_ascii=False), actor])
 
@@ -78,7 +78,7 @@ def delete_voice_messages(db: Database, older_than: dt.timedelta, *, dry_run: bo
                        " words = coalesce(words, '') || ? WHERE id = ?",
                        [f"[voice message removed {clock.now_iso()[:10]} under the retention rule]", concern_id])
     if rows and not dry_run:
-        _log(db, "voice messages", len(rows), {"cutoff": cutoff, "bytes": removed.bytes_freed}, actor)
+        log(db, "voice messages", len(rows), {"cutoff": cutoff, "bytes": removed.bytes_freed}, actor)
     return removed
 
 
@@ -99,7 +99,7 @@ def anonymise_left_families(db: Database, years: int, *, dry_run: bool = False, 
         return removed
     with write_transaction(db):
         for family_id in removed.families:
-            _log(db, "family anonymised", 1, _anonymise(db, family_id), actor, family_id)
+            log(db, "family anonymised", 1, _anonymise(db, family_id), actor, family_id)
     return removed
 
 

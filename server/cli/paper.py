@@ -10,7 +10,6 @@ from sqlite_utils import Database
 
 from server import clock, output, roster, settings
 from server.cli.base import Context, emit, fail, format_option, plural, with_db
-from server.cli.housekeeping import apply_retention
 from server.errors import PaperBridgeError
 
 PAGE_COLUMNS = ["file", "page", "outcome", "reason", "family_code", "slip_serial", "recorded", "duplicates"]
@@ -169,14 +168,14 @@ def retention(ctx: Context, age: str | None, dry_run: bool, fmt: str) -> None:
       paperbridge retention --dry-run
       paperbridge retention --slip-images-older-than 180d
     """
-    from print.retention import parse_age  # start-up speed: OpenCV loads only for images
+    from print.retention import apply_rules, parse_age  # start-up speed: OpenCV loads only for images
 
 
     try:
         older_than = parse_age(age) if age is not None else None
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--slip-images-older-than") from None
-    result = apply_retention(ctx.db(), dry_run=dry_run, slip_age=older_than)
+    result = apply_rules(ctx.db(), dry_run=dry_run, slip_age=older_than)
     if fmt == "json":
         click.echo(output.to_json(result))
     elif fmt == "csv":

@@ -14,6 +14,7 @@ from flask_babel import gettext as _
 from ivr import chase
 from print.bulletin import print_bulletins
 from print.report_pdf import pdf_bytes
+from print.retention import apply_rules
 from server import (
     charts,
     clock,
@@ -24,6 +25,7 @@ from server import (
     links,
     notice_versions,
     notices,
+    retention,
     roster,
     settings,
     status,
@@ -232,7 +234,9 @@ def unreached_export(fmt: str):
 
 
 EDITABLE = ("followup_delay_hours", "urgent_delay_hours", "max_attempts", "quiet_hours", "office_hours", "office_phone", "phone_line",
-            "school_name", "default_region", "default_language", "session_hours")
+            "school_name", "school_name_en", "default_region", "default_language", "session_hours",
+            "concern_response_hours", "approval_required", "whole_school_senders", "keep_slip_images_days",
+            "keep_recordings_days", "keep_ledger_years")
 
 
 @bp.route("/settings", methods=["GET", "POST"])
@@ -252,7 +256,20 @@ def school_settings():
         return redirect(url_for("dashboard.school_settings"))
     rows = [{"name": s.name, "help": s.help, "value": settings.get(db, s.name)} for s in settings.SETTINGS
             if s.name in EDITABLE]
-    return render_template("settings.html", rows=rows)
+    return render_template("settings.html", rows=rows, removed=retention.log_entries(db, 10))
+
+
+@bp.route("/settings/retention", methods=["POST"])
+@login_required("admin", "office")
+def apply_retention():
+    """The school's retention rules now: a dry run says what would go, then apply."""
+    dry = request.form.get("action") != "apply"
+    result = apply_rules(get_db(), dry_run=dry, actor=staff_user()["username"])
+    flash((_("Would remove:") if dry else _("Removed:")) + " " + _(
+        "%(images)s slip images, %(messages)s voice messages; %(families)s families that left anonymised.",
+        images=result["slip_images"]["deleted"], messages=result["voice_messages"]["files"],
+        families=result["families_anonymised"]["families"]), "ok")
+    return redirect(url_for("dashboard.school_settings"))
 
 
 @bp.route("/families")

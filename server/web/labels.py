@@ -181,7 +181,7 @@ _REASONS = [
      lambda m: _("this notice was already %(state)s; change its newest version (notice %(id)s)",
                  state=state_of_notice(m[1]), id=m[2])),
     (r"school_id must be 1-8 letters or digits", lambda m: _("the school code is 1 to 8 letters or digits")),
-    (r"(\w+) must be a whole number above 0", lambda m: _("%(name)s must be a whole number above 0", name=m[1])),
+    (r"(\w+) must be a whole number above 0.*", lambda m: _("%(name)s must be a whole number above 0", name=m[1])),
     (r"unknown time zone '(.*)' \(example: Asia/Hong_Kong\)",
      lambda m: _("unknown time zone %(value)s (example: Asia/Hong_Kong)", value=m[1])),
     (r"unknown language '(.*)'; one of .*", lambda m: _("unknown language %(value)s", value=m[1])),

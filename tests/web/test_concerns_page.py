@@ -125,3 +125,16 @@ def test_the_answer_to_a_phone_message_is_read_at_the_next_call(app, db, staff, 
     assert re.search("学校对您留言的回复.*明天下午三点请到校门口", again.text)
     assert concerns.get(db, entry["id"])["told_via"] == "phone"
     assert "明天下午三点" not in Phone(app, KNOWN).dial().text  # heard once
+
+
+def test_retention_from_the_settings_page_and_its_bad_values(client, login, db, staff, school):
+    login("office", "office-pass")
+    token = csrf_token(client, "/settings")
+    bad = client.post("/settings", data={"keep_recordings_days": "-5 days", "csrf_token": token},
+                      headers=EN, follow_redirects=True).get_data(as_text=True)
+    assert "keep_recordings_days must be a whole number above 0" in bad
+    assert db.execute("SELECT value FROM settings WHERE key = 'keep_recordings_days'").fetchone()[0] == "90"
+    dry = client.post("/settings/retention", data={"action": "dry", "csrf_token": token}, headers=EN,
+                      follow_redirects=True).get_data(as_text=True)
+    assert "Would remove: 0 slip images, 0 voice messages; 0 families that left anonymised." in dry
+    assert "Nothing removed yet." in dry

@@ -67,7 +67,8 @@ def demo_site(demo_db, tmp_path_factory):
     server = BackgroundServer(create_app({"DATABASE": str(path)}))
     pages = ["/", f"/notices/{notice}", f"/notices/{notice}?show=open", "/notices/new", f"/notices/{scheduled}/edit",
              "/families", "/families/1", "/reports", f"/reports/class/3A/{week}.html", "/unreached", "/concerns",
-             "/scans", "/scans/batch-layout", "/review", f"/review/{item}", "/settings", "/staff", "/roster", "/print"]
+             "/scans", "/scans/batch-layout", "/review", f"/review/{item}", "/settings", "/staff", "/roster", "/print",
+             "/concerns?view=all", "/approvals", "/insight", "/insight/grade/3", "/insight/class/3A"]
     yield server.url, pages
     server.close()
 
