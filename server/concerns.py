@@ -89,7 +89,8 @@ SELECT c.*, fam.code, fam.display_name AS family, fam.language,
     AS classes,
   (SELECT group_concat(g.phone, ', ') FROM guardians g WHERE g.family_id = c.family_id AND g.active = 1
     AND g.phone IS NOT NULL) AS phones,
-  (SELECT title FROM notice_texts t WHERE t.notice_id = c.notice_id ORDER BY t.language LIMIT 1) AS notice
+  (SELECT t.title FROM notice_texts t JOIN notices n ON n.id = t.notice_id WHERE t.notice_id = c.notice_id
+    ORDER BY t.language = n.primary_language DESC, t.language LIMIT 1) AS notice
 FROM concerns c JOIN families fam ON fam.id = c.family_id
 """
 

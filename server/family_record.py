@@ -40,7 +40,8 @@ def gather(db: Database, code: str) -> dict:
                                  f" FROM phone_prefs WHERE phone IN ({marks})", phones)),
         "receipts": [{**r, "payload": json.loads(r["payload"] or "{}")} for r in db.query(
             "SELECT e.occurred_at, e.recorded_at, e.channel, e.kind, e.notice_id,"
-            " (SELECT title FROM notice_texts t WHERE t.notice_id = e.notice_id ORDER BY t.language LIMIT 1) AS notice,"
+            " (SELECT t.title FROM notice_texts t JOIN notices n ON n.id = t.notice_id WHERE t.notice_id = e.notice_id"
+            "  ORDER BY t.language = n.primary_language DESC, t.language LIMIT 1) AS notice,"
             " e.source, e.actor, e.payload, e.voids, e.id FROM events e WHERE e.family_id = ? ORDER BY e.seq", [fid])],
         "concerns": list(db.query(
             "SELECT id, received_at, channel, kind, words, recording, status, answer, answered_by, answered_at,"

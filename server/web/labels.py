@@ -62,6 +62,14 @@ def told_where(where: str, told: bool = False) -> str:
             "link": _("on their family page")}.get(where, _("printed on their next bulletin, and on their family page"))
 
 
+def told_via(code: str | None) -> str:
+    """How the family was told the answer ('bulletin:2026-W49' -> on the bulletin of that week)."""
+    if code and code.startswith("bulletin:"):
+        return _("on the bulletin of %(week)s", week=code.split(":", 1)[1])
+    return {"call": _("on a phone call with staff"), "phone": _("read to them on the school line"),
+            "text": _("by text message"), "link": _("on their family page")}.get(code or "", _("not yet"))
+
+
 def concern_channel(code: str) -> str:
     return {"phone": _("phone (key 9)"), "text": _("text message"), "link": _("family page"),
             "kiosk": _("help desk"), "paper": _("paper slip")}.get(code, code)

@@ -44,7 +44,7 @@ def test_a_voice_message_is_registered_fetched_from_twilio_and_played_to_the_tea
 
     login("t3a", "teacher-pass")
     page = client.get("/concerns", headers=EN).get_data(as_text=True)
-    assert f'/concerns/{entry["id"]}/message.mp3' in page and "Autumn trip" in page
+    assert f'/concerns/{entry["id"]}/message.mp3' in page and "秋游通知" in page
     audio = client.get(f"/concerns/{entry['id']}/message.mp3")
     assert audio.status_code == 200 and audio.data.startswith(b"ID3")
     audio.close()
