@@ -13,9 +13,7 @@ Example::
 from __future__ import annotations
 
 import base64
-import hashlib
 import logging
-import os
 import re
 import urllib.request
 from collections.abc import Callable
@@ -24,7 +22,7 @@ from sqlite_utils import Database
 
 from ivr.config import TwilioConfig
 from server.db import messages_dir
-from server.files import temp_beside
+from server.files import store_by_hash
 
 log = logging.getLogger(__name__)
 TWILIO_RECORDING = re.compile(r"^https://api\.twilio\.com/2010-04-01/Accounts/AC[0-9a-f]{32}/Recordings/RE[0-9a-f]{32}$")
@@ -55,7 +53,7 @@ def fetch_pending(db: Database, conf: TwilioConfig,
             data = request("GET", url + ".mp3", conf)
             if not data or len(data) > MAX_BYTES:
                 raise ValueError(f"{len(data)} bytes")
-            name = _store(db, data)
+            name = store_by_hash(messages_dir(db), data, "mp3")
             db.execute("UPDATE concerns SET recording = ? WHERE id = ?", [name, concern_id])
             request("DELETE", url + ".json", conf)
             stored += 1
@@ -63,12 +61,3 @@ def fetch_pending(db: Database, conf: TwilioConfig,
             log.warning("concern %s: voice message not fetched yet (%s)", concern_id, exc)
     return stored
 
-
-def _store(db: Database, data: bytes) -> str:
-    name = f"{hashlib.sha256(data).hexdigest()[:32]}.mp3"
-    target = messages_dir(db) / name
-    if not target.exists():
-        with temp_beside(target) as tmp:
-            tmp.write_bytes(data)
-            os.replace(tmp, target)
-    return name

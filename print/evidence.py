@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 from pathlib import Path
 
@@ -12,7 +11,7 @@ import numpy as np
 from sqlite_utils import Database
 
 from server.db import evidence_dir
-from server.files import temp_beside
+from server.files import store_by_hash
 
 _NAME = re.compile(r"^[0-9a-f]{32}\.(webp|jpg)$")
 
@@ -24,13 +23,7 @@ def page_fingerprint(image: np.ndarray) -> str:
 
 def store(db: Database, data: bytes, suffix: str) -> str:
     """Write once (temp file, then rename); returns the file name to put in events."""
-    name = f"{hashlib.sha256(data).hexdigest()[:32]}.{suffix}"
-    target = evidence_dir(db) / name
-    if not target.exists():
-        with temp_beside(target) as tmp:
-            tmp.write_bytes(data)
-            os.replace(tmp, target)
-    return name
+    return store_by_hash(evidence_dir(db), data, suffix)
 
 
 def store_page(db: Database, image: np.ndarray, longest: int = 1400) -> str:

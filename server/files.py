@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
 import time
@@ -46,6 +47,16 @@ def clear_stale_temps(folder: Path, suffix: str = ".db", older_than: float = STA
         except FileNotFoundError:
             continue
     return cleared
+
+
+def store_by_hash(folder: Path, data: bytes, suffix: str) -> str:
+    """Write ``data`` once into ``folder`` under its content hash (temp file, then rename); the
+    same bytes again write nothing. Returns the file name ('<32 hex>.<suffix>')."""
+    name = f"{hashlib.sha256(data).hexdigest()[:32]}.{suffix}"
+    target = folder / name
+    if not target.exists():
+        write_whole(target, data)
+    return name
 
 
 def write_whole(target: Path, data: bytes) -> None:
