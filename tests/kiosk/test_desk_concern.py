@@ -45,3 +45,26 @@ def test_the_desk_refuses_an_empty_question_and_the_server_a_forged_one(db, scho
     assert result.rejected == 1 and concerns.listing(db) == []
     reason = kiosk_db.execute("SELECT rejected FROM outbox").fetchone()[0]
     assert "is not an active volunteer" in reason
+
+
+def test_the_desk_form_saves_the_words_for_the_next_sync(db, school, kiosk_db, tmp_path):
+    from kiosk.app import create_kiosk_app
+    from tests.conftest import csrf_token
+
+    notice = make_notice(db)
+    sync.sync(kiosk_db)
+    client = create_kiosk_app(tmp_path / "kiosk.db").test_client()
+    token = csrf_token(client)
+    client.post("/login", data={"username": "vol", "pin": "246813", "csrf_token": token})
+    page = client.get(f"/family/{school['S1']}").get_data(as_text=True)
+    assert 'name="words"' in page and f'value="{notice}"' in page
+    empty = client.post(f"/family/{school['S1']}/concern", data={"words": " ", "csrf_token": token},
+                        follow_redirects=True)
+    assert "请写下家长想问或想说的话" in empty.get_data(as_text=True)
+    client.post(f"/family/{school['S1']}/concern", data={"words": "爷爷问：要带雨伞吗？", "notice_id": notice,
+                                                        "csrf_token": token})
+    assert client.post(f"/family/{school['S1']}/concern", data={"words": "x", "notice_id": 99999,
+                                                                "csrf_token": token}).status_code == 404
+    sync.sync(kiosk_db)
+    [entry] = concerns.listing(db)
+    assert (entry["words"], entry["notice_id"], entry["channel"]) == ("爷爷问：要带雨伞吗？", notice, "kiosk")
