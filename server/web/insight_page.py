@@ -17,7 +17,6 @@ from server.web import STAFF, labels, login_required, spreadsheet, staff_user
 from server.webtools import get_db
 
 bp = Blueprint("insight_page", __name__)
-LEVELS = ("school", "grade", "class")
 
 
 def _weekdays() -> list[str]:
