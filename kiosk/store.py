@@ -14,7 +14,7 @@ from pathlib import Path
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
-from server import chinese, clock, private, speech
+from server import chinese, clock, concerns, private, speech
 from server.db import instance_dir
 from server.migrations import run_sql
 from server.transaction import write_transaction
@@ -218,17 +218,14 @@ def waiting(db: Database) -> int:
                       " WHERE sent_at IS NULL AND rejected IS NULL AND kind != 'concern')").fetchone()[0]
 
 
-MAX_WORDS = 1000
-
-
 def concern(db: Database, *, family_id: int, volunteer: str, words: str, notice_id: int | None = None) -> str:
     """What the family asks or says, typed by the volunteer: to the class teacher's concerns
     register with the next sync (notice 0: about no notice in particular)."""
     words = words.strip()
     if not words:
         raise ValueError("write what the family says")
-    if len(words) > MAX_WORDS:
-        raise ValueError(f"at most {MAX_WORDS} characters")
+    if len(words) > concerns.MAX_WORDS:
+        raise ValueError(f"at most {concerns.MAX_WORDS} characters")
     event_id = clock.uuid7()
     with write_transaction(db):
         db.execute("INSERT INTO outbox (id, notice_id, family_id, kind, payload, occurred_at, actor)"

@@ -21,7 +21,7 @@ from server.errors import UnknownFamily
 
 def gather(db: Database, code: str) -> dict:
     """The family's whole record (UnknownFamily for a code nobody has, current or past)."""
-    family = roster.family_by_code(db, code.strip()) or roster.family_by_code(db, code.strip().upper())
+    family = roster.family_by_code(db, code.strip())
     if family is None:
         raise UnknownFamily(f"no family, current or past, has the code {code.strip()!r}")
     fid = family["id"]

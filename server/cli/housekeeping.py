@@ -16,8 +16,9 @@ from server.transaction import write_transaction
 log = logging.getLogger(__name__)
 
 
-def scheduled_round(db: Database, *, reminders: bool = True) -> None:
-    """One round of the server's own work (every 15 minutes while serving)."""
+def scheduled_round(db: Database, *, reminders: bool = True, retention: bool = True) -> None:
+    """One round of the server's own work (every 15 minutes while serving); ``retention`` also
+    applies the retention rules (the loop asks for it once a day: it reads the evidence folder)."""
     from ivr import answers, config, followup, recordings  # start-up speed: the phone line loads only when serving
     from print.retention import apply_rules  # start-up speed: OpenCV loads only when images are pruned
 
@@ -30,4 +31,5 @@ def scheduled_round(db: Database, *, reminders: bool = True) -> None:
     if escalated:
         log.warning("%s concerns overdue, escalated to the office: %s", len(escalated),
                     ", ".join(str(c["id"]) for c in escalated))
-    apply_rules(db)
+    if retention:
+        apply_rules(db)

@@ -37,7 +37,7 @@ def insight_cmd(ctx: Context, grade: str | None, class_id: str | None, weeks: in
     db = ctx.db()
     level, key = ("class", class_id) if class_id else ("grade", grade) if grade else ("school", "")
     classes = None if level == "school" else [key] if level == "class" else insight.grade_classes(db, key)
-    if classes is not None and not set(classes) <= set(insight.all_classes(db)) or classes == []:
+    if classes == [] or classes is not None and not set(classes) <= set(insight.all_classes(db)):
         raise click.ClickException(f"no {level} {key!r}; classes: {', '.join(insight.all_classes(db))}")
     name = {"school": "Whole school", "grade": f"Grade {key}", "class": f"Class {key}"}[level]
     report = insight.report(db, classes, weeks=weeks, name=name)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from pathlib import Path
 
 import click
@@ -148,14 +149,23 @@ def _serve(ctx: Context, host: str, port: int, reminders: bool = False) -> None:
     waitress.serve(app, host=host, port=port, threads=8, connection_limit=1000, ident="PaperBridge", **proxy)
 
 
+RETENTION_SECONDS = 24 * 3600
+
+
 def scheduled_loop(path: Path, seconds: float = 900, stop: threading.Event | None = None, *,
                    reminders: bool = True) -> None:
-    """The server's own round every ``seconds`` (reminders, answers, escalation, retention: see
-    server/cli/housekeeping.py); a failed round is logged and tried again at the next."""
+    """The server's own round every ``seconds`` (reminders, answers, escalation; retention at the
+    first round and then once a day: see server/cli/housekeeping.py); a failed round is logged and
+    tried again at the next."""
+    retained = [float("-inf")]  # monotonic time retention last ran
+
     def one_round() -> None:
         db = database.connect(path)
         try:
-            scheduled_round(db, reminders=reminders)
+            daily = time.monotonic() - retained[0] >= RETENTION_SECONDS
+            scheduled_round(db, reminders=reminders, retention=daily)
+            if daily:
+                retained[0] = time.monotonic()
         finally:
             db.close()
 

@@ -87,3 +87,31 @@ def test_a_family_export_has_everything_as_pdf_and_json(db_path, db, school, tmp
     assert code in text and "下雨还去吗？" in text and "+8613800138001" in text
     unknown = run(db_path, "family", "export", "999999", "--out", out, check=False)
     assert unknown.returncode == 1 and "no family, current or past, has the code '999999'" in unknown.stderr
+
+
+def test_the_servers_round_escalates_and_applies_retention_when_asked(db, school):
+    from server.cli.housekeeping import scheduled_round
+
+    settings.put(db, "keep_recordings_days", "30")
+    name = "c" * 32 + ".mp3"
+    cid = _message(db, school["S1"], 40, name)
+    scheduled_round(db, reminders=False, retention=False)
+    assert (messages_dir(db) / name).exists() and concerns.get(db, cid)["escalated_at"]  # 40 days open: overdue
+    scheduled_round(db, reminders=False, retention=True)
+    assert not (messages_dir(db) / name).exists()
+
+
+def test_the_serve_loop_applies_retention_at_the_first_round_then_once_a_day(db_path, school, monkeypatch):
+    import threading
+
+    from server.cli import school as serving
+
+    stop, asked = threading.Event(), []
+
+    def round_(db, *, reminders, retention):
+        asked.append(retention)
+        if len(asked) == 3:
+            stop.set()
+    monkeypatch.setattr(serving, "scheduled_round", round_)
+    serving.scheduled_loop(db_path, seconds=0, stop=stop, reminders=False)
+    assert asked == [True, False, False]
