@@ -1,7 +1,8 @@
 """The school's answer reaches the family on the channel it asked on.
 
-A question asked by text is answered by text (now, or after quiet hours in the next reminder
-round). A caller hears the answer the next time the family calls the line (ivr.voice reads it
+A question asked by text is answered by text (now, or after quiet hours at the server's next
+15-minute round); a family none of whose numbers takes texts is marked ``none`` (the answer
+waits on its family page). A caller hears the answer the next time the family calls the line (ivr.voice reads it
 after the greeting). The family link shows it; a question asked on a paper slip or at the help
 desk is printed on the family's next bulletin (print.batch).
 
@@ -47,7 +48,7 @@ def send_texts(db: Database, transport: Transport | None = None, now: dt.datetim
         family = db.table("families").get(concern["family_id"])
         numbers = [n for n in usable_numbers(db, family, "sms") if phones.can_text(n)]
         if not numbers:
-            concerns.mark_told(db, concern["id"], "none: no number takes texts; see the family link or bulletin")
+            concerns.mark_told(db, concern["id"], "none")
             continue
         _ = gettext_for(family["language"])
         answer = concern["answer"] if len(concern["answer"]) <= LIMIT else concern["answer"][:LIMIT - 1] + "…"

@@ -109,3 +109,17 @@ def test_a_texted_question_gets_its_answer_by_text(app, db, staff, school):
     other = _add(db, school["S1"], key="sms:SM9:unclear")
     concerns.answer(db, other, "明早回复", by="t3a")
     assert answers.send_texts(db, DryRun(db), now=night) == 0 and not concerns.get(db, other)["told_at"]
+
+
+def test_an_answer_to_a_family_whose_numbers_take_no_texts_waits_on_its_page(db, staff, school):
+    from ivr import answers
+    from ivr.transport import DryRun
+
+    db.execute("INSERT INTO phone_prefs (phone, sms_opt_out, updated_at) VALUES ('+8613800138001', 1, ?)",
+               [clock.now_iso()])
+    cid = _add(db, school["S1"])
+    concerns.answer(db, cid, "好的", by="t3a")
+    noon = dt.datetime.combine(clock.now().astimezone(settings.zone(db)).date(), dt.time(12), settings.zone(db))
+    assert answers.send_texts(db, DryRun(db), now=noon) == 0
+    assert concerns.get(db, cid)["told_via"] == "none"
+    assert db.execute("SELECT count(*) FROM outbox").fetchone()[0] == 0
