@@ -176,7 +176,8 @@ def answer(db: Database, concern_id: int, text: str, *, by: str, told_via: str |
 
 
 def close(db: Database, concern_id: int, *, by: str, note: str = "") -> dict:
-    """Close an entry (kept, with who closed it and when); a note closes an open one without an answer."""
+    """Close an entry (kept, with who closed it and when); a note closes an open one without an
+    answer. The note is the staff's own record ("called back"): it is never sent to the family."""
     concern = get(db, concern_id)
     if concern["status"] == "closed":
         raise ConcernClosed(f"concern {concern_id} is already closed")
@@ -184,16 +185,22 @@ def close(db: Database, concern_id: int, *, by: str, note: str = "") -> dict:
     if concern["status"] == "open" and not note:
         raise ValueError("an unanswered concern is closed with a note saying why (for example 'called back')")
     now = clock.now_iso()
+    unanswered = concern["status"] == "open"
     db.execute("UPDATE concerns SET status = 'closed', closed_by = ?, closed_at = ?,"
-               " answer = coalesce(answer, ?), answered_by = coalesce(answered_by, ?) WHERE id = ?",
-               [by, now, note or None, by if note else None, concern_id])
+               " answer = coalesce(answer, ?), answered_by = coalesce(answered_by, ?),"
+               " told_at = CASE WHEN ? THEN ? ELSE told_at END, told_via = CASE WHEN ? THEN 'note' ELSE told_via END"
+               " WHERE id = ?", [by, now, note or None, by if note else None, unanswered, now, unanswered, concern_id])
     return get(db, concern_id)
 
 
 def to_tell(db: Database, family_id: int | None = None) -> list[dict]:
-    """Answered entries whose family has not been told yet (oldest first)."""
-    rows = [r for r in listing(db, family_id=family_id) if r["answer"] and not r["told_at"]]
-    return rows
+    """Answered entries whose family has not been told yet, oldest first: id, family_id, channel,
+    answer (a plain query: the phone line asks at the start of every call)."""
+    where, params = "answer IS NOT NULL AND told_at IS NULL", []
+    if family_id is not None:
+        where, params = where + " AND family_id = ?", [family_id]
+    return list(db.query(f"SELECT id, family_id, channel, answer FROM concerns WHERE {where}"
+                         " ORDER BY answered_at, id", params))
 
 
 def for_bulletin(db: Database, family_id: int, week: str) -> list[dict]:

@@ -68,7 +68,8 @@ def told_via(code: str | None) -> str:
         return _("on the bulletin of %(week)s", week=code.split(":", 1)[1])
     return {"call": _("on a phone call with staff"), "phone": _("read to them on the school line"),
             "text": _("by text message"), "link": _("on their family page"),
-            "none": _("no number of theirs takes texts: only on their family page")}.get(code or "", _("not yet"))
+            "none": _("no number of theirs takes texts: only on their family page"),
+            "note": _("closed with a note; nothing was sent to the family")}.get(code or "", _("not yet"))
 
 
 def concern_channel(code: str) -> str:

@@ -39,6 +39,7 @@ def test_bad_answers_and_closes_are_refused_and_change_nothing(db, school):
         concerns.close(db, cid, by="t3a")  # never answered: a note says why it is closed
     assert concerns.get(db, cid)["status"] == "open"
     concerns.close(db, cid, by="office", note="called back, all clear")
+    assert concerns.to_tell(db) == [] and concerns.get(db, cid)["told_via"] == "note"  # the note is never sent
     with pytest.raises(concerns.ConcernClosed, match="no more answers"):
         concerns.answer(db, cid, "too late", by="t3a")
     with pytest.raises(concerns.ConcernClosed):
