@@ -57,6 +57,15 @@ def _pick(rng: random.Random, mix: list[tuple[str, float]]) -> str:
     return rng.choices([k for k, _ in mix], weights=[w for _, w in mix])[0]
 
 
+def _deck(rng: random.Random, mix: list[tuple[str, float]], n: int) -> list[str]:
+    """``n`` picks in exactly the mix's shares, shuffled: every channel has its families in the
+    demo (random picks gave the help desk one family of 90, so some days no kiosk receipt)."""
+    deck = [key for key, share in mix for _ in range(round(share * n))]
+    deck += [mix[0][0]] * (n - len(deck))
+    rng.shuffle(deck)
+    return deck[:n]
+
+
 def _phone(rng: random.Random) -> str:
     return "13" + str(rng.randint(0, 9)) + f"{rng.randint(0, 99_999_999):08d}"
 
@@ -64,9 +73,10 @@ def _phone(rng: random.Random) -> str:
 def roster_rows(rng: random.Random, families: int = 90) -> list[dict]:
     """Roster lines as a school office would export them (Chinese headers)."""
     rows, student_no = [], 1
+    channels = _deck(rng, CHANNEL_MIX, families)
     for f in range(families):
         language = _pick(rng, LANGUAGE_MIX)
-        channel = _pick(rng, CHANNEL_MIX)
+        channel = channels[f]
         english = language == "en"
         surname = rng.choice(ENGLISH)[1] if english else rng.choice(SURNAMES)
         kids = 2 if f % 9 == 4 else 1
