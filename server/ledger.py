@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from sqlite_utils import Database
@@ -246,7 +246,7 @@ _INSERT_STATUS = ("INSERT INTO receipt_status (notice_id, family_id, state, firs
                   " reply, reply_at, delivered) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
 
 
-def _derived_rows(db: Database, source: str) -> list[list]:
+def _derived_rows(db: Database, source: str, params: Sequence = ()) -> list[list]:
     """receipt_status rows for the pairs in ``source``, by the rules of :func:`derive_status`, in SQL.
 
     A property test (tests/server/test_ledger.py) keeps the two equal.
@@ -255,7 +255,7 @@ def _derived_rows(db: Database, source: str) -> list[list]:
         return ",".join(sorted(text.split(","))) if text else ""
 
     rows = []
-    for row in db.conn.execute(_DERIVE_SQL.format(source=source)):
+    for row in db.conn.execute(_DERIVE_SQL.format(source=source), params):
         notice_id, family_id, rank, first_at, confirmed_at, channels, delivered, last_reply = row
         reply_at, reply_id = last_reply.split(" ", 1) if last_reply else (None, None)
         rows.append([notice_id, family_id, ("unread", "read", "confirmed")[rank], first_at, confirmed_at,
@@ -272,20 +272,23 @@ def _derived_rows(db: Database, source: str) -> list[list]:
     return rows
 
 
+PAIRS_PER_QUERY = 500  # (notice, family) pairs derived by one query: 1,000 parameters
+
+
 def _refresh_status(db: Database, pairs: set[tuple[int, int]]) -> None:
     """Derive the touched (notice, family) pairs again from their events (inside record's transaction)."""
-    if not pairs:
-        return
-    db.conn.execute("CREATE TEMP TABLE IF NOT EXISTS touched (notice_id INTEGER, family_id INTEGER,"
-                    " PRIMARY KEY (notice_id, family_id)) WITHOUT ROWID")
-    db.conn.execute("DELETE FROM temp.touched")
-    db.conn.executemany("INSERT INTO temp.touched VALUES (?, ?)", pairs)
-    # CROSS JOIN keeps the few touched pairs as the outer loop (SQLite never reorders it)
-    rows = _derived_rows(db, "temp.touched t CROSS JOIN events e"
-                             " ON e.notice_id = t.notice_id AND e.family_id = t.family_id")
+    ordered = sorted(pairs)
+    rows = []
+    for start in range(0, len(ordered), PAIRS_PER_QUERY):
+        chunk = ordered[start:start + PAIRS_PER_QUERY]
+        values = ",".join(["(?, ?)"] * len(chunk))
+        # CROSS JOIN keeps the few touched pairs as the outer loop (SQLite never reorders it)
+        rows += _derived_rows(db, f"(SELECT column1 AS notice_id, column2 AS family_id FROM (VALUES {values})) t"
+                                  " CROSS JOIN events e ON e.notice_id = t.notice_id AND e.family_id = t.family_id",
+                              [n for pair in chunk for n in pair])
     derived = {(r[0], r[1]) for r in rows}
     rows += [[n, f, "unread", None, None, "", None, None, ""] for n, f in pairs - derived]  # every event voided
-    db.conn.executemany("DELETE FROM receipt_status WHERE notice_id = ? AND family_id = ?", pairs)
+    db.conn.executemany("DELETE FROM receipt_status WHERE notice_id = ? AND family_id = ?", ordered)
     db.conn.executemany(_INSERT_STATUS, rows)
 
 

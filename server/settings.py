@@ -154,6 +154,7 @@ def initialize(db: Database, **overrides: str) -> bool:
     with db.atomic():
         for key, value in values.items():
             db.execute("INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)", [key, value])
+    _changed(db)
     return True
 
 
@@ -167,24 +168,58 @@ def school_name(db: Database, language: str) -> str:
     return get(db, "school_name")
 
 
+def hold(db: Database) -> None:
+    """Read the settings at most once from now until :func:`release` (a web request: the phone
+    line reads the time zone, the secret and the addresses several times per webhook). Writes
+    through this module are seen at once; a change made by another process is seen from the
+    next request on."""
+    db.__dict__.setdefault("_settings_held", None)
+
+
+def release(db: Database) -> None:
+    db.__dict__.pop("_settings_held", None)
+
+
+def _held(db: Database) -> dict[str, str] | None:
+    """Every stored setting, if ``db`` holds them (read on first use), else None."""
+    if "_settings_held" not in db.__dict__:
+        return None
+    if db.__dict__["_settings_held"] is None:
+        db.__dict__["_settings_held"] = dict(db.execute("SELECT key, value FROM settings").fetchall())
+    return db.__dict__["_settings_held"]
+
+
+def _changed(db: Database) -> None:
+    if "_settings_held" in db.__dict__:
+        db.__dict__["_settings_held"] = None  # read again at the next use
+
+
 def get(db: Database, name: str) -> str:
-    row = db.execute("SELECT value FROM settings WHERE key = ?", [name]).fetchone()
-    if row is None:
+    held = _held(db)
+    if held is not None:
+        value = held.get(name)
+    else:
+        row = db.execute("SELECT value FROM settings WHERE key = ?", [name]).fetchone()
+        value = row[0] if row else None
+    if value is None:
         if name in BY_NAME:
             return BY_NAME[name].default
         raise NotInitialized("This database has no school secret yet: run `paperbridge init` first.")
-    return row[0]
+    return value
 
 
 def get_many(db: Database, *names: str) -> dict[str, str]:
     """Several settings in one query (defaults for those never set)."""
-    marks = ",".join("?" * len(names))
-    stored = dict(db.execute(f"SELECT key, value FROM settings WHERE key IN ({marks})", list(names)).fetchall())
+    stored = _held(db)
+    if stored is None:
+        marks = ",".join("?" * len(names))
+        stored = dict(db.execute(f"SELECT key, value FROM settings WHERE key IN ({marks})", list(names)).fetchall())
     return {name: stored.get(name, BY_NAME[name].default if name in BY_NAME else "") for name in names}
 
 
 def put(db: Database, name: str, value: str) -> None:
     db.execute("INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)", [name, validate(name, value)])
+    _changed(db)
 
 
 def _key_ids(db: Database, prefix: str) -> list[str]:
@@ -194,8 +229,12 @@ def _key_ids(db: Database, prefix: str) -> list[str]:
 
 def slip_keys(db: Database) -> dict[str, bytes]:
     """Every school secret still trusted, by key id: old slips and links verify under theirs."""
-    rows = db.execute("SELECT key, value FROM settings WHERE key = ? OR key LIKE ?",
-                      [SECRET_KEY, SECRET_KEY + ":%"]).fetchall()
+    held = _held(db)
+    if held is not None:
+        rows = [(key, value) for key, value in held.items() if key == SECRET_KEY or key.startswith(SECRET_KEY + ":")]
+    else:
+        rows = db.execute("SELECT key, value FROM settings WHERE key = ? OR key LIKE ?",
+                          [SECRET_KEY, SECRET_KEY + ":%"]).fetchall()
     keys = {KEY_IDS[0] if key == SECRET_KEY else key.split(":", 1)[1]: bytes.fromhex(value) for key, value in rows}
     if not keys:
         raise NotInitialized("This database has no school secret yet: run `paperbridge init` first.")
@@ -222,6 +261,7 @@ def rotate_secret(db: Database) -> str:
     with db.atomic():
         db.execute("INSERT INTO settings (key, value) VALUES (?, ?)", [f"{SECRET_KEY}:{new_id}", secrets.token_hex(32)])
         db.execute("INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)", [f"{MADE_KEY}:{new_id}", clock.now_iso()])
+    _changed(db)
     return new_id
 
 
@@ -241,6 +281,7 @@ def retire_key(db: Database, key_id: str) -> None:
     with db.atomic():
         db.execute("DELETE FROM settings WHERE key = ?", [SECRET_KEY if key_id == KEY_IDS[0] else f"{SECRET_KEY}:{key_id}"])
         db.execute("INSERT INTO settings (key, value) VALUES (?, ?)", [f"{RETIRED_KEY}:{key_id}", clock.now_iso()])
+    _changed(db)
 
 
 def zone(db: Database) -> ZoneInfo:

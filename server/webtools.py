@@ -14,6 +14,7 @@ from flask import Flask, Response, current_app, g, request
 from sqlite_utils import Database
 
 from server import db as database
+from server import settings
 from server.ratelimit import Limit, RateLimiter
 
 LOCALES = ("zh_Hans", "zh_Hant", "en")
@@ -33,6 +34,7 @@ def get_db() -> Database:
     """
     if "db" not in g:
         g.db = _thread_connection(current_app.config["DATABASE"], current_app.config["BUSY_SECONDS"])
+        settings.hold(g.db)  # read once per request
     return g.db
 
 
@@ -49,8 +51,10 @@ def _thread_connection(path: str, busy_seconds: float) -> Database:
 def close_db(_exc: BaseException | None = None) -> None:
     """At the end of a request, nothing it began stays open: an unfinished transaction is undone."""
     db = g.pop("db", None)
-    if db is not None and db.conn.in_transaction:
-        db.conn.rollback()
+    if db is not None:
+        settings.release(db)
+        if db.conn.in_transaction:
+            db.conn.rollback()
 
 
 def init_db(app: Flask) -> None:
@@ -74,12 +78,18 @@ def local_path(target: str | None, fallback: str) -> str:
     return target
 
 
+SECURITY_HEADERS = (
+    ("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self'; frame-ancestors 'none'"),
+    ("X-Content-Type-Options", "nosniff"),
+    ("X-Frame-Options", "DENY"),
+    ("Referrer-Policy", "no-referrer"),  # family links carry a token
+)
+
+
 def security_headers(response: Response) -> Response:
-    response.headers.setdefault("Content-Security-Policy",
-                                "default-src 'self'; img-src 'self' data:; style-src 'self'; frame-ancestors 'none'")
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("X-Frame-Options", "DENY")
-    response.headers.setdefault("Referrer-Policy", "no-referrer")  # family links carry a token
+    """Each of SECURITY_HEADERS unless the view set its own (one pass: every answer, phone webhooks too)."""
+    present = {key.lower() for key, _value in response.headers}
+    response.headers.extend([(key, value) for key, value in SECURITY_HEADERS if key.lower() not in present])
     return response
 
 
