@@ -36,9 +36,11 @@ CODE_TIMEOUT = 10  # typing a code takes longer
 
 def conf() -> config.TwilioConfig:
     """The phone line's configuration, read once per request."""
-    if "ivr_conf" not in g:
-        g.ivr_conf = config.load(get_db())
-    return g.ivr_conf
+    request_g = g._get_current_object()
+    line = request_g.get("ivr_conf")
+    if line is None:
+        line = request_g.ivr_conf = config.load(get_db())
+    return line
 
 
 def twilio_signed(view):

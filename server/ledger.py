@@ -237,7 +237,8 @@ SELECT e.notice_id, e.family_id,
        min(CASE WHEN kind IN ('confirmed', 'reply') THEN occurred_at END) AS confirmed_at,
        group_concat(DISTINCT CASE WHEN kind IN ('read', 'confirmed', 'reply') THEN channel END) AS channels,
        group_concat(DISTINCT CASE WHEN kind = 'delivered' THEN channel END) AS delivered,
-       max(CASE WHEN kind = 'reply' THEN occurred_at || ' ' || id END) AS last_reply
+       max(CASE WHEN kind = 'reply' THEN occurred_at || char(31) || id || char(31) || coalesce(payload -> '$.choice', 'null')
+           END) AS last_reply
 FROM {source}
 WHERE kind != 'void' AND NOT EXISTS (SELECT 1 FROM events v WHERE v.voids = e.id)
 GROUP BY e.notice_id, e.family_id
@@ -257,18 +258,10 @@ def _derived_rows(db: Database, source: str, params: Sequence = ()) -> list[list
     rows = []
     for row in db.conn.execute(_DERIVE_SQL.format(source=source), params):
         notice_id, family_id, rank, first_at, confirmed_at, channels, delivered, last_reply = row
-        reply_at, reply_id = last_reply.split(" ", 1) if last_reply else (None, None)
+        # the latest reply: its time, id and choice (as JSON) in one string, the max by time then id
+        reply_at, _id, choice = last_reply.split("\x1f", 2) if last_reply else (None, None, "null")
         rows.append([notice_id, family_id, ("unread", "read", "confirmed")[rank], first_at, confirmed_at,
-                     sorted_list(channels), reply_id, reply_at, sorted_list(delivered)])
-    ids = [r[6] for r in rows if r[6]]
-    choices = {}
-    for start in range(0, len(ids), 500):
-        chunk = ids[start:start + 500]
-        for event_id, payload in db.conn.execute(
-                f"SELECT id, payload FROM events WHERE id IN ({','.join('?' * len(chunk))})", chunk):
-            choices[event_id] = json.loads(payload).get("choice")
-    for row in rows:
-        row[6] = choices.get(row[6]) if row[6] else None
+                     sorted_list(channels), json.loads(choice), reply_at, sorted_list(delivered)])
     return rows
 
 

@@ -32,10 +32,12 @@ def get_db() -> Database:
     open on a database checkpoints its WAL (milliseconds of disk work per phone webhook);
     so each thread keeps its connection and hands it to the next request on that thread.
     """
-    if "db" not in g:
-        g.db = _thread_connection(current_app.config["DATABASE"], current_app.config["BUSY_SECONDS"])
-        settings.hold(g.db)  # read once per request
-    return g.db
+    request_g = g._get_current_object()  # one context lookup, not three (a webhook asks five times)
+    db = request_g.get("db")
+    if db is None:
+        db = request_g.db = _thread_connection(current_app.config["DATABASE"], current_app.config["BUSY_SECONDS"])
+        settings.hold(db)  # read once per request
+    return db
 
 
 def _thread_connection(path: str, busy_seconds: float) -> Database:
