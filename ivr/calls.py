@@ -192,16 +192,18 @@ def record(db: Database, call: dict, notice: dict, choice: str | None = None) ->
                        for kind, payload in kinds])
 
 
-def confirmed_by_key_1(db: Database, sid: str) -> bool:
-    """Whether the caller has confirmed a notice that asks no question (so knows that 1 confirms)."""
-    return db.execute("SELECT EXISTS (SELECT 1 FROM events e WHERE e.source = ? AND e.kind = 'confirmed' AND NOT EXISTS"
-                      " (SELECT 1 FROM events r WHERE r.source = e.source AND r.notice_id = e.notice_id"
-                      "  AND r.kind = 'reply'))", [f"call:{sid}"]).fetchone()[0] == 1
+def confirmed_by_key_1(db: Database, call: dict) -> bool:
+    """Whether the caller has confirmed a notice that asks no question (so knows that 1 confirms).
+    Looked up among the family's events (an index), not the whole ledger."""
+    return db.execute("SELECT EXISTS (SELECT 1 FROM events e WHERE e.family_id = ? AND e.source = ?"
+                      " AND e.kind = 'confirmed' AND NOT EXISTS (SELECT 1 FROM events r WHERE r.family_id ="
+                      " e.family_id AND r.source = e.source AND r.notice_id = e.notice_id AND r.kind = 'reply'))",
+                      [call["family_id"], f"call:{call['sid']}"]).fetchone()[0] == 1
 
 
-def confirmed_in_call(db: Database, sid: str) -> int:
-    return db.execute("SELECT count(*) FROM events WHERE source = ? AND kind = 'confirmed'",
-                      [f"call:{sid}"]).fetchone()[0]
+def confirmed_in_call(db: Database, call: dict) -> int:
+    return db.execute("SELECT count(*) FROM events WHERE family_id = ? AND source = ? AND kind = 'confirmed'",
+                      [call["family_id"], f"call:{call['sid']}"]).fetchone()[0]
 
 
 def office_open(db: Database) -> bool:

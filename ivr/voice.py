@@ -27,6 +27,7 @@ from ivr import calls, config
 from ivr.prompts import MENU, plural_words, say, spoken_date, spoken_number, words
 from server import clock, concerns, notices, settings, speech
 from server.errors import BadCode, UnknownNotice
+from server.transaction import write_transaction
 from server.webtools import get_db
 
 bp = Blueprint("ivr", __name__, url_prefix="/ivr")
@@ -57,7 +58,8 @@ def twilio_signed(view):
                     or validator.validate(url, form, signature)):
                 current_app.logger.warning("rejected an unsigned or wrongly signed Twilio request to %s", request.path)
                 abort(403)
-        return view(*args, **kwargs)
+        with write_transaction(get_db()):  # one transaction per webhook: all of it or nothing, one lock taken
+            return view(*args, **kwargs)
     return wrapped
 
 
@@ -286,7 +288,7 @@ def _read(response: VoiceResponse, call: dict, notice: dict, only: str | None = 
     else:
         say(gather, _("%(title)s.", title=title.rstrip("。.")), lang)
         say(gather, body, lang)
-    if notice["reply_options"] or not calls.confirmed_by_key_1(get_db(), call["sid"]):
+    if notice["reply_options"] or not calls.confirmed_by_key_1(get_db(), call):
         for line in _key_lines(call, notice):  # a caller who has confirmed once knows that 1 confirms
             say(gather, line, lang)
     response.append(gather)
@@ -513,7 +515,7 @@ def _finish(response: VoiceResponse, call: dict, offer_all: bool = True):
                        len(skipped)), lang)
         response.append(gather)
         return twiml(response)
-    if not calls.confirmed_in_call(db, call["sid"]):  # each answer was acknowledged as it was given
+    if not calls.confirmed_in_call(db, call):  # each answer was acknowledged as it was given
         say(response, _("There are no more notices for you now."), lang)
     return _last_menu(response, call)
 

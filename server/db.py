@@ -16,7 +16,7 @@ from pathlib import Path
 from sqlite_utils import Database
 from sqlite_utils.db import Table
 
-from server import private
+from server import private, transaction
 from server.migrations import migrations
 
 ENV_VAR = "PAPERBRIDGE_DB"
@@ -59,6 +59,7 @@ def connect(path: str | os.PathLike, *, synchronous: str = "NORMAL", migrate: bo
     private.protect(path)
     conn = sqlite3.connect(str(path), timeout=busy_seconds, check_same_thread=False)
     db = Database(conn)
+    transaction.queue_writers(db, path)
     db.execute("PRAGMA journal_mode=WAL")
     db.execute(f"PRAGMA synchronous={synchronous}")
     db.execute("PRAGMA foreign_keys=ON")
