@@ -41,9 +41,11 @@ def chunks(text: str, limit: int = MAX_SAY) -> list[str]:
     return out
 
 
-def say(target: VoiceResponse | Gather, text: str, language: str) -> None:
+def say(target: VoiceResponse | Gather, text: str | list[str], language: str) -> None:
+    """``text`` (sentences given as a list are said in one breath: one <Say>, split only where
+    longer than MAX_SAY) in the language's voice, at the app's pace."""
     lang, voice = VOICES.get(language, VOICES["en"])
-    for part in chunks(text):
+    for part in chunks(text if isinstance(text, str) else " ".join(text)):
         spoken = Say(language=lang, voice=voice)
         spoken.prosody(part.strip(), rate=RATE)
         target.append(spoken)

@@ -286,11 +286,10 @@ def _read(response: VoiceResponse, call: dict, notice: dict, only: str | None = 
     if recording:  # the teacher's own voice before any synthetic one
         gather.play(_audio_url(recording["sha"]))
     else:
-        say(gather, _("%(title)s.", title=title.rstrip("。.")), lang)
-        say(gather, body, lang)
+        say(gather, [_("%(title)s.", title=title.rstrip("。.")), body], lang)
     if notice["reply_options"] or not calls.confirmed_by_key_1(get_db(), call):
         for line in _key_lines(call, notice):  # a caller who has confirmed once knows that 1 confirms
-            say(gather, line, lang)
+            say(gather, line, lang)  # a Say each: the caller presses 1 after the first
     response.append(gather)
 
 
