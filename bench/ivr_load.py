@@ -28,6 +28,7 @@ import asyncio
 import http.client
 import os
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -293,6 +294,8 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=300, help="calls per concurrency level (closed loop)")
     parser.add_argument("--rate", default="300,1000", help="webhooks per second (open loop)")
     parser.add_argument("--seconds", type=float, default=10, help="length of each open-loop run")
+    parser.add_argument("--rounds", type=int, default=3, help="open loop: app and floor measured in turn this many "
+                        "times (this machine's speed drifts between runs; the ratio of neighbours is steadier)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         path = build_school(Path(tmp), args.families, 5)
@@ -330,19 +333,25 @@ def main() -> None:
                   f"(calls of {steps:.1f} webhooks, {STEP_GAP:.0f} s apart)")
             for rate in (float(r) for r in args.rate.split(",")):
                 due, warm = schedule(scripts, RequestValidator(conf.auth_token), rate, args.seconds)
-                cpu = {}
-                print(f" {rate:.0f} webhooks/s (after {warm:.0f} s of warm-up)")
-                for name, command in servers.items():
-                    server = Server(command)
-                    try:
-                        latencies, errors, used = asyncio.run(open_loop(server.port, due, (warm, warm + args.seconds),
-                                                                        server.cpu))
-                        cpu[name] = used / max(len(latencies), 1)
-                        print(line(name, latencies, args.seconds, used, errors))
-                    finally:
-                        server.stop()
-                print(f"  app / floor CPU per webhook: {cpu['app'] / cpu['floor']:.1f}x")
-
+                print(f" {rate:.0f} webhooks/s (after {warm:.0f} s of warm-up; app and floor in turn, "
+                      f"{args.rounds} round{'s' if args.rounds > 1 else ''})")
+                ratios = []
+                for _round in range(args.rounds):
+                    cpu = {}
+                    for name, command in servers.items():
+                        server = Server(command)
+                        try:
+                            latencies, errors, used = asyncio.run(open_loop(server.port, due, (warm, warm + args.seconds),
+                                                                            server.cpu))
+                            cpu[name] = used / max(len(latencies), 1)
+                            print(line(name, latencies, args.seconds, used, errors))
+                        finally:
+                            server.stop()
+                    ratios.append(cpu["app"] / cpu["floor"])
+                    print(f"  app / floor CPU per webhook: {ratios[-1]:.1f}x")
+                if len(ratios) > 1:
+                    print(f"  median of {len(ratios)} rounds: {statistics.median(ratios):.1f}x "
+                          f"(each round's app beside the floor measured right after it)")
 
 if __name__ == "__main__":
     main()

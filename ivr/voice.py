@@ -45,22 +45,30 @@ def conf() -> config.TwilioConfig:
 
 
 def twilio_signed(view):
-    """403 unless X-Twilio-Signature matches this exact URL and form (RequestValidator)."""
+    """403 unless X-Twilio-Signature matches this exact URL and form (RequestValidator).
+
+    The whole webhook is one write transaction (all of it or nothing), begun before the check:
+    the server's threads then take turns on the database's lock instead of trading Python's
+    lock at every SQL statement, and the settings are read inside it. A rejected request
+    writes nothing (rolled back)."""
     @wraps(view)
     def wrapped(*args, **kwargs):
-        line = conf()
-        if line.validate:
-            url = line.public_url.rstrip("/") + request.full_path.rstrip("?")
-            signature, form = request.headers.get("X-Twilio-Signature", ""), request.form.to_dict()
-            validator = RequestValidator(line.auth_token)
-            # the URL as configured first (one HMAC); else every form Twilio may have signed (with or without the port)
-            if not (hmac.compare_digest(validator.compute_signature(url, form), signature)
-                    or validator.validate(url, form, signature)):
+        with write_transaction(get_db()):
+            line = conf()
+            if line.validate and not _signed(line):
                 current_app.logger.warning("rejected an unsigned or wrongly signed Twilio request to %s", request.path)
                 abort(403)
-        with write_transaction(get_db()):  # one transaction per webhook: all of it or nothing, one lock taken
             return view(*args, **kwargs)
     return wrapped
+
+
+def _signed(line: config.TwilioConfig) -> bool:
+    url = line.public_url.rstrip("/") + request.full_path.rstrip("?")
+    signature, form = request.headers.get("X-Twilio-Signature", ""), request.form.to_dict()
+    validator = RequestValidator(line.auth_token)
+    # the URL as configured first (one HMAC); else every form Twilio may have signed (with or without the port)
+    return hmac.compare_digest(validator.compute_signature(url, form), signature) or \
+        validator.validate(url, form, signature)
 
 
 def twiml(response) -> Response:
