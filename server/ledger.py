@@ -243,7 +243,7 @@ FROM {source}
 WHERE kind != 'void' AND NOT EXISTS (SELECT 1 FROM events v WHERE v.voids = e.id)
 GROUP BY e.notice_id, e.family_id
 """
-_INSERT_STATUS = ("INSERT INTO receipt_status (notice_id, family_id, state, first_at, confirmed_at, channels,"
+_INSERT_STATUS = ("INSERT OR REPLACE INTO receipt_status (notice_id, family_id, state, first_at, confirmed_at, channels,"
                   " reply, reply_at, delivered) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
 
 
@@ -281,8 +281,7 @@ def _refresh_status(db: Database, pairs: set[tuple[int, int]]) -> None:
                               [n for pair in chunk for n in pair])
     derived = {(r[0], r[1]) for r in rows}
     rows += [[n, f, "unread", None, None, "", None, None, ""] for n, f in pairs - derived]  # every event voided
-    db.conn.executemany("DELETE FROM receipt_status WHERE notice_id = ? AND family_id = ?", ordered)
-    db.conn.executemany(_INSERT_STATUS, rows)
+    db.conn.executemany(_INSERT_STATUS, rows)  # every touched pair has a row (replaced: the key is the pair)
 
 
 def rebuild_status(db: Database) -> int:

@@ -66,8 +66,19 @@ class _CurrentStderr(logging.StreamHandler):
 
 
 class RedactingFormatter(logging.Formatter):
-    def format(self, record: logging.LogRecord) -> str:
-        return redact(super().format(record))
+    """Masks the message, the traceback and the stack, not the line's own time and level:
+    the timestamp's digits used to send every line through the phone-number matcher (a
+    millisecond each), and waitress logs a line per request when the server is behind."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        record.message = redact(record.message)
+        return super().formatMessage(record)
+
+    def formatException(self, ei) -> str:
+        return redact(super().formatException(ei))
+
+    def formatStack(self, stack_info: str) -> str:
+        return redact(super().formatStack(stack_info))
 
 
 def configure(level: str | None = None, stream=None) -> logging.Handler:
