@@ -265,7 +265,7 @@ def _derived_rows(db: Database, source: str, params: Sequence = ()) -> list[list
     return rows
 
 
-PAIRS_PER_QUERY = 500  # (notice, family) pairs derived by one query: 1,000 parameters
+PAIRS_PER_QUERY = 400  # (notice, family) pairs derived by one query: 800 parameters (old SQLite allows 999)
 
 
 def _refresh_status(db: Database, pairs: set[tuple[int, int]]) -> None:

@@ -204,3 +204,19 @@ def test_the_kept_status_equals_the_reference_fold(db, ids, specs, voids):
     assert ledger.status_of(db, notice_id, family_id) == ledger.derive_status(everything)
     ledger.rebuild_status(db)
     assert ledger.status_of(db, notice_id, family_id) == ledger.derive_status(everything)
+
+
+def test_a_batch_touching_more_pairs_than_one_query_keeps_every_status(db, school):
+    """A kiosk pushes up to 500 events at once: their (notice, family) pairs are derived in
+    chunks of PAIRS_PER_QUERY, and every pair's kept status equals the reference fold."""
+    notices = [make_notice(db, publish_at="2020-01-01T00:00:00Z") for _ in range(ledger.PAIRS_PER_QUERY // 2 + 5)]
+    families = [school["S1"], school["S2"]]
+    events = [ev(n, f, kind, at=f"2020-11-23T08:0{i % 10}:00Z")
+              for i, (n, f, kind) in enumerate((n, f, kind) for n in notices for f in families
+                                                for kind in ("read", "reply"))]
+    assert len({(e.notice_id, e.family_id) for e in events}) > ledger.PAIRS_PER_QUERY
+    ledger.record(db, events)
+    for n in notices:
+        for f in families:
+            assert ledger.status_of(db, n, f) == ledger.derive_status(ledger.events_for(db, notice_id=n, family_id=f))
+            assert ledger.status_of(db, n, f).reply == "attend"
