@@ -8,7 +8,7 @@ cd "$(dirname "$0")"
 mode=${1:-}
 case "$mode" in
   demo) system=(libzbar0 fonts-wqy-microhei fonts-noto-cjk fonts-noto-core fonts-hanazono fonts-dejavu-core poppler-utils espeak-ng ffmpeg) ;;
-  test) system=(libzbar0 fonts-wqy-microhei fonts-noto-cjk fonts-noto-core fonts-hanazono fonts-dejavu-core poppler-utils espeak-ng ffmpeg chromium nginx openssl) ;;  # nginx: the reverse-proxy test
+  test) system=(libzbar0 fonts-wqy-microhei fonts-noto-cjk fonts-noto-core fonts-hanazono fonts-dejavu-core poppler-utils espeak-ng ffmpeg chromium nginx openssl postgresql) ;;  # nginx: the reverse-proxy test; postgresql: the district tests
   *) echo "usage: ./run.sh demo | test" >&2; exit 64 ;;
 esac
 python3 -c 'import ensurepip' 2>/dev/null || system+=(python3-venv)

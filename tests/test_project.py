@@ -103,7 +103,7 @@ def test_every_third_party_module_imported_is_declared():
                        "pypdfium2": "pypdfium2", "PIL": "pillow", "numpy": "numpy", "cv2": "opencv-python-headless",
                        "twilio": "twilio", "phonenumbers": "phonenumbers", "openpyxl": "openpyxl", "pygal": "pygal",
                        "babel": "babel", "werkzeug": "werkzeug", "itsdangerous": "itsdangerous",
-                       "charset_normalizer": "charset-normalizer", "opencc": "opencc"}
+                       "charset_normalizer": "charset-normalizer", "opencc": "opencc", "psycopg": "psycopg"}
     project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
     declared = {re.split(r"[<>=\[ ]", d, maxsplit=1)[0].lower() for d in project["dependencies"]}
     imported = set()

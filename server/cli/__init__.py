@@ -10,7 +10,20 @@ import click
 
 from server import db as database
 from server import logs, private
-from server.cli import concerns, doctor, insight, kiosk, notices, operations, paper, people, phone, school, staff
+from server.cli import (
+    concerns,
+    district,
+    doctor,
+    insight,
+    kiosk,
+    notices,
+    operations,
+    paper,
+    people,
+    phone,
+    school,
+    staff,
+)
 from server.cli.base import DB_HELP, Context, Group
 
 
@@ -39,7 +52,7 @@ COMMANDS = (
     operations.backup, operations.restore, operations.secret_group, doctor.doctor,
     paper.bulletin_group, paper.scan, paper.retention,
     phone.ivr_group, phone.followup_group,
-    kiosk.kiosk_group, concerns.concern_group, insight.insight_cmd,
+    kiosk.kiosk_group, concerns.concern_group, insight.insight_cmd, district.district_group,
 )
 for command in COMMANDS:
     cli.add_command(command)

@@ -1,0 +1,39 @@
+"""Opening the district's PostgreSQL database, with one plain sentence when it cannot be reached."""
+
+from __future__ import annotations
+
+import os
+from urllib.parse import urlsplit
+
+import psycopg
+
+ENV_VAR = "PAPERBRIDGE_DISTRICT_DB"
+
+
+class Unreachable(Exception):
+    """The district database cannot be reached or refused the connection."""
+
+
+def url_from(value: str | None) -> str:
+    url = value or os.environ.get(ENV_VAR, "")
+    if not url:
+        raise ValueError(f"No district database given: use --database postgresql://... or set ${ENV_VAR}.")
+    if urlsplit(url).scheme not in ("postgresql", "postgres"):
+        raise ValueError(f"{_where(url)} is not a PostgreSQL address (postgresql://user@host:port/database).")
+    return url
+
+
+def connect(url: str) -> psycopg.Connection:
+    """An autocommit connection (each change says where its transaction is)."""
+    try:
+        return psycopg.connect(url, autocommit=True, connect_timeout=10, application_name="paperbridge-district")
+    except psycopg.OperationalError as exc:
+        reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+        raise Unreachable(f"Cannot reach the district database at {_where(url)}: {reason}") from None
+
+
+def _where(url: str) -> str:
+    """host:port/database without the password."""
+    parts = urlsplit(url)
+    host = parts.hostname or "localhost"
+    return f"{host}:{parts.port or 5432}{parts.path or ''}" if parts.scheme else url

@@ -1,0 +1,97 @@
+"""The district's PostgreSQL schema, applied in order and recorded (``paperbridge district init``).
+
+Events and the derived status are partitioned by school (declarative LIST partitioning, one
+partition per enrolled school, made when it is added): a school's catch-up writes and a
+school's page read one partition, and the distribution column for Citus is the same
+``school_id`` (docs/operations.md).
+"""
+
+from __future__ import annotations
+
+import psycopg
+from psycopg import sql
+
+MIGRATIONS: tuple[tuple[str, str], ...] = (
+    ("0001_schools_events", """
+CREATE TABLE schools (
+    id integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    name text NOT NULL CHECK (length(trim(name)) > 0),
+    token_hash bytea UNIQUE,
+    added_at timestamptz NOT NULL DEFAULT now(),
+    enrolled_at timestamptz,
+    revoked_at timestamptz,
+    last_push_at timestamptz
+);
+CREATE TABLE enrolment_codes (
+    code_hash bytea PRIMARY KEY,
+    school_id integer NOT NULL REFERENCES schools(id),
+    expires_at timestamptz NOT NULL,
+    used_at timestamptz
+);
+CREATE TABLE families (
+    school_id integer NOT NULL REFERENCES schools(id),
+    family_ref text NOT NULL,
+    class_id text,
+    grade text,
+    language text,
+    channel text,
+    PRIMARY KEY (school_id, family_ref)
+);
+CREATE TABLE events (
+    school_id integer NOT NULL,
+    id text NOT NULL,
+    notice_id bigint NOT NULL,
+    family_ref text NOT NULL,
+    channel text NOT NULL,
+    kind text NOT NULL,
+    payload jsonb NOT NULL DEFAULT '{}',
+    occurred_at timestamptz NOT NULL,
+    recorded_at timestamptz NOT NULL,
+    voids text,
+    received_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (school_id, id)
+) PARTITION BY LIST (school_id);
+CREATE INDEX events_pair ON events (school_id, notice_id, family_ref);
+CREATE INDEX events_voids ON events (school_id, voids) WHERE voids IS NOT NULL;
+CREATE TABLE receipt_status (
+    school_id integer NOT NULL,
+    notice_id bigint NOT NULL,
+    family_ref text NOT NULL,
+    state text NOT NULL,
+    first_at timestamptz,
+    confirmed_at timestamptz,
+    channels text NOT NULL DEFAULT '',
+    reply text,
+    reply_at timestamptz,
+    delivered text NOT NULL DEFAULT '',
+    PRIMARY KEY (school_id, notice_id, family_ref)
+) PARTITION BY LIST (school_id);
+"""),
+)
+
+
+def migrate(conn: psycopg.Connection) -> list[str]:
+    """Apply the migrations not yet applied, each in its own transaction; their names."""
+    with conn.transaction():
+        conn.execute("CREATE TABLE IF NOT EXISTS district_migrations (name text PRIMARY KEY,"
+                     " applied_at timestamptz NOT NULL DEFAULT now())")
+    done = {name for (name,) in conn.execute("SELECT name FROM district_migrations").fetchall()}
+    applied = []
+    for name, ddl in MIGRATIONS:
+        if name in done:
+            continue
+        with conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(hashtext('paperbridge-district-migrate'))")
+            if conn.execute("SELECT 1 FROM district_migrations WHERE name = %s", [name]).fetchone():
+                continue  # another process applied it while this one waited
+            conn.execute(ddl.encode())
+            conn.execute("INSERT INTO district_migrations (name) VALUES (%s)", [name])
+        applied.append(name)
+    return applied
+
+
+def add_partitions(conn: psycopg.Connection, school_id: int) -> None:
+    """The school's own partition of events and of the status (inside the caller's transaction)."""
+    for table in ("events", "receipt_status"):
+        conn.execute(sql.SQL("CREATE TABLE IF NOT EXISTS {part} PARTITION OF {table} FOR VALUES IN ({school})").format(
+            part=sql.Identifier(f"{table}_s{school_id}"), table=sql.Identifier(table), school=sql.Literal(school_id)))

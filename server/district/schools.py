@@ -1,0 +1,56 @@
+"""Schools of the district: added by the district with a one-time enrolment code."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+
+import psycopg
+
+from server import clock
+from server.district.schema import add_partitions
+
+CODE_LIFETIME = dt.timedelta(days=7)  # the code travels by letter or phone to the school's office
+CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L: read aloud and typed by hand
+
+
+def code_hash(code: str) -> bytes:
+    """The code as stored: only its hash, so a copy of the database enrols nobody."""
+    return hashlib.sha256(code.replace("-", "").replace(" ", "").upper().encode()).digest()
+
+
+def new_code() -> str:
+    """Twelve characters in three groups: 'K7QM-X2PD-9RTA' (about 59 bits)."""
+    raw = "".join(secrets.choice(CODE_ALPHABET) for _ in range(12))
+    return "-".join(raw[i:i + 4] for i in range(0, 12, 4))
+
+
+def add_school(conn: psycopg.Connection, name: str) -> tuple[int, str, dt.datetime]:
+    """A new school, its partitions and a one-time enrolment code: (id, code, expires_at)."""
+    name = " ".join(name.split())
+    if not name:
+        raise ValueError("a school needs a name")
+    code = new_code()
+    with conn.transaction():
+        school_id = _returned(conn.execute("INSERT INTO schools (name) VALUES (%s) RETURNING id", [name]))
+        add_partitions(conn, school_id)
+        expires = _returned(conn.execute("INSERT INTO enrolment_codes (code_hash, school_id, expires_at)"
+                                         " VALUES (%s, %s, now() + %s) RETURNING expires_at",
+                                         [code_hash(code), school_id, CODE_LIFETIME]))
+    return school_id, code, expires
+
+
+def _returned(cursor: psycopg.Cursor):
+    """The one value an INSERT ... RETURNING gave back."""
+    row = cursor.fetchone()
+    if row is None:
+        raise RuntimeError("the database returned no row for an INSERT ... RETURNING")
+    return row[0]
+
+
+def list_schools(conn: psycopg.Connection) -> list[dict]:
+    cursor = conn.execute("SELECT id, name, added_at, enrolled_at, revoked_at, last_push_at FROM schools ORDER BY id")
+    columns = [c.name for c in cursor.description or []]
+    return [{k: clock.iso(v) if isinstance(v, dt.datetime) else v for k, v in zip(columns, row, strict=True)}
+            for row in cursor.fetchall()]  # times as everywhere else: UTC ISO text
