@@ -231,20 +231,50 @@ def events_for(db: Database, notice_id: int | None = None, family_id: int | None
 
 
 _DERIVE_SQL = """
-SELECT e.notice_id, e.family_id,
+SELECT e.notice_id, e.{family},
        max(CASE kind WHEN 'confirmed' THEN 2 WHEN 'reply' THEN 2 WHEN 'read' THEN 1 ELSE 0 END) AS rank,
        min(CASE WHEN kind IN ('read', 'confirmed', 'reply') THEN occurred_at END) AS first_at,
        min(CASE WHEN kind IN ('confirmed', 'reply') THEN occurred_at END) AS confirmed_at,
-       group_concat(DISTINCT CASE WHEN kind IN ('read', 'confirmed', 'reply') THEN channel END) AS channels,
-       group_concat(DISTINCT CASE WHEN kind = 'delivered' THEN channel END) AS delivered,
-       max(CASE WHEN kind = 'reply' THEN occurred_at || char(31) || id || char(31) || coalesce(payload -> '$.choice', 'null')
-           END) AS last_reply
+       {concat}(DISTINCT CASE WHEN kind IN ('read', 'confirmed', 'reply') THEN channel END{comma}) AS channels,
+       {concat}(DISTINCT CASE WHEN kind = 'delivered' THEN channel END{comma}) AS delivered,
+       max(CASE WHEN kind = 'reply' THEN {time} || {unit} || e.id || {unit} || coalesce({choice}, 'null') END{binary})
+           AS last_reply
 FROM {source}
-WHERE kind != 'void' AND NOT EXISTS (SELECT 1 FROM events v WHERE v.voids = e.id)
-GROUP BY e.notice_id, e.family_id
+WHERE kind != 'void' AND NOT EXISTS (SELECT 1 FROM events v WHERE {same_school}v.voids = e.id)
+GROUP BY e.notice_id, e.{family}
 """
+# The one statement of the status rules in SQL, in the school's SQLite and the district's PostgreSQL
+# (server/district/ledger.py), where families are pseudonymous refs and events are per school.
+DIALECTS = {
+    "sqlite": {"family": "family_id", "concat": "group_concat", "comma": "", "time": "occurred_at",
+               "unit": "char(31)", "choice": "payload -> '$.choice'", "binary": "", "same_school": ""},
+    "postgresql": {"family": "family_ref", "concat": "string_agg", "comma": ", ','",
+                   "time": "to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')",
+                   "unit": "chr(31)", "choice": "(payload -> 'choice')::text", "binary": ' COLLATE "C"',
+                   "same_school": "v.school_id = e.school_id AND "},
+}
 _INSERT_STATUS = ("INSERT OR REPLACE INTO receipt_status (notice_id, family_id, state, first_at, confirmed_at, channels,"
                   " reply, reply_at, delivered) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
+
+
+def derive_sql(dialect: str, source: str) -> str:
+    """The status aggregate over ``source`` (a FROM clause naming the events ``e``) in ``dialect``."""
+    return _DERIVE_SQL.format(source=source, **DIALECTS[dialect])
+
+
+def derived_status_rows(rows: Iterable[Sequence]) -> list[list]:
+    """Rows of :func:`derive_sql` as status rows: (notice, family, state, first_at, confirmed_at,
+    channels, reply, reply_at, delivered), lists sorted, the latest reply's choice unpacked."""
+    def sorted_list(text: str | None) -> str:
+        return ",".join(sorted(text.split(","))) if text else ""
+
+    out = []
+    for notice_id, family, rank, first_at, confirmed_at, channels, delivered, last_reply in rows:
+        # the latest reply: its time, id and choice (as JSON) in one string, the max by time then id
+        reply_at, _id, choice = last_reply.split("\x1f", 2) if last_reply else (None, None, "null")
+        out.append([notice_id, family, ("unread", "read", "confirmed")[rank], first_at, confirmed_at,
+                    sorted_list(channels), json.loads(choice), reply_at, sorted_list(delivered)])
+    return out
 
 
 def _derived_rows(db: Database, source: str, params: Sequence = ()) -> list[list]:
@@ -252,17 +282,7 @@ def _derived_rows(db: Database, source: str, params: Sequence = ()) -> list[list
 
     A property test (tests/server/test_ledger.py) keeps the two equal.
     """
-    def sorted_list(text: str | None) -> str:
-        return ",".join(sorted(text.split(","))) if text else ""
-
-    rows = []
-    for row in db.conn.execute(_DERIVE_SQL.format(source=source), params):
-        notice_id, family_id, rank, first_at, confirmed_at, channels, delivered, last_reply = row
-        # the latest reply: its time, id and choice (as JSON) in one string, the max by time then id
-        reply_at, _id, choice = last_reply.split("\x1f", 2) if last_reply else (None, None, "null")
-        rows.append([notice_id, family_id, ("unread", "read", "confirmed")[rank], first_at, confirmed_at,
-                     sorted_list(channels), json.loads(choice), reply_at, sorted_list(delivered)])
-    return rows
+    return derived_status_rows(db.conn.execute(derive_sql("sqlite", source), params))
 
 
 PAIRS_PER_QUERY = 400  # (notice, family) pairs derived by one query: 800 parameters (old SQLite allows 999)

@@ -1,0 +1,62 @@
+"""The district keeps each school's status by the school ledger's own rules, in PostgreSQL."""
+
+from __future__ import annotations
+
+import uuid
+
+import psycopg
+import pytest
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
+
+from server import ledger
+from server.district import ledger as district_ledger
+from server.district import schema, schools
+from tests.server.test_ledger import build, event_specs
+
+
+@pytest.fixture(scope="module")
+def district(postgres):
+    """One district database for the module (each example uses its own family ref)."""
+    name = "dl_" + uuid.uuid4().hex[:12]
+    with psycopg.connect(f"{postgres}/postgres", autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    conn = psycopg.connect(f"{postgres}/{name}", autocommit=True)
+    schema.migrate(conn)
+    school_id, _code, _expires = schools.add_school(conn, "Riverside Primary")
+    yield conn, school_id
+    conn.close()
+
+
+def as_forwarded(event: ledger.Event, family_ref: str) -> dict:
+    return {"id": event.id, "notice_id": event.notice_id, "family_ref": family_ref, "channel": event.channel,
+            "kind": event.kind, "payload": event.payload, "occurred_at": event.occurred_at,
+            "recorded_at": event.recorded_at or event.occurred_at, "voids": event.voids}  # as the school stored it
+
+
+@hsettings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(specs=event_specs, voids=st.lists(st.integers(min_value=0, max_value=7), max_size=3), split=st.integers(0, 8))
+def test_the_district_status_equals_the_school_ledgers_fold(district, specs, voids, split):
+    """Any events, any voids, sent in two pushes and the first sent twice: the district's status of
+    the pair is derive_status over the events, and nothing is counted twice."""
+    conn, school_id = district
+    family = "f_" + uuid.uuid4().hex[:10]
+    events = [ledger.new_event(1, 1, e.channel, e.kind, occurred_at=e.occurred_at, payload=e.payload,
+                               event_id=f"{family}-{i:03d}") for i, e in enumerate(build(specs))]
+    events += [ledger.new_event(1, 1, "digital", "void", payload={"reason": "test"}, event_id=f"{family}-v{i}",
+                                voids=events[index].id, occurred_at="2021-01-01T00:00:00Z")
+               for i, index in enumerate(dict.fromkeys(voids)) if index < len(events)]
+    forwarded = [as_forwarded(e, family) for e in events]
+    first, second = forwarded[:split], forwarded[split:]
+    assert district_ledger.receive(conn, school_id, first) == (len(first), 0)
+    assert district_ledger.receive(conn, school_id, first + second) == (len(second), len(first))
+    assert district_ledger.status_of(conn, school_id, 1, family) == ledger.derive_status(events)
+    assert conn.execute("SELECT count(*) FROM events WHERE family_ref = %s", [family]).fetchone() == (len(events),)
+
+
+def test_events_land_in_their_schools_partition(district):
+    conn, school_id = district
+    event = ledger.new_event(7, 1, "paper", "confirmed", occurred_at="2026-11-23T08:00:00Z")
+    district_ledger.receive(conn, school_id, [as_forwarded(event, "f_partition")])
+    assert conn.execute("SELECT count(*) FROM events_s%s WHERE family_ref = 'f_partition'" % school_id).fetchone() == (1,)
