@@ -284,5 +284,16 @@ def retire_key(db: Database, key_id: str) -> None:
     _changed(db)
 
 
+def kept_secret(db: Database, name: str) -> bytes:
+    """A random key stored under ``name``, made on first use and kept (e.g. the district's
+    family references: a new key would make every family a stranger)."""
+    row = db.execute("SELECT value FROM settings WHERE key = ?", [name]).fetchone()
+    if row is None:
+        db.execute("INSERT OR IGNORE INTO settings (key, value) VALUES (?, ?)", [name, secrets.token_hex(32)])
+        _changed(db)
+        row = db.execute("SELECT value FROM settings WHERE key = ?", [name]).fetchone()
+    return bytes.fromhex(row[0])
+
+
 def zone(db: Database) -> ZoneInfo:
     return ZoneInfo(get(db, "timezone"))

@@ -60,3 +60,37 @@ def test_events_land_in_their_schools_partition(district):
     event = ledger.new_event(7, 1, "paper", "confirmed", occurred_at="2026-11-23T08:00:00Z")
     district_ledger.receive(conn, school_id, [as_forwarded(event, "f_partition")])
     assert conn.execute("SELECT count(*) FROM events_s%s WHERE family_ref = 'f_partition'" % school_id).fetchone() == (1,)
+
+
+def test_a_whole_school_forwarded_in_batches_matches_its_own_status_and_carries_nothing_private(district, tmp_path):
+    """The demo school's ledger, read by the school's forwarding in batches of 100 (the last one
+    sent twice, as after a lost answer), received by the district: every (notice, family) status
+    equals the school's own; no name, phone, family id or void reason reaches the district."""
+    from server import db as database
+    from server import demo
+    from server.district import forward
+
+    conn, school_id = district
+    path = tmp_path / "demo.db"
+    demo.build(path)
+    school = database.connect(path)
+    one = next(iter(school.query("SELECT id FROM events WHERE kind IN ('confirmed', 'reply') LIMIT 1")))["id"]
+    ledger.void(school, one, actor="office", reason="陈奶奶 said 13800138000 by mistake")
+    cursor, sent = 0, []
+    while True:
+        after, events = forward.batch(school, cursor, size=100)
+        if not events:
+            break
+        district_ledger.receive(conn, school_id, events)
+        sent += events
+        cursor = after
+    assert district_ledger.receive(conn, school_id, events or sent[-100:]) == (0, len(sent[-100:]))
+    key = forward.family_key(school)
+    for row in school.query("SELECT notice_id, family_id FROM receipt_status"):
+        assert district_ledger.status_of(conn, school_id, row["notice_id"], forward.family_ref(key, row["family_id"])) \
+            == ledger.status_of(school, row["notice_id"], row["family_id"])
+    text = repr(sent)
+    assert "13800138000" not in text and "陈奶奶" not in text and '"family_id"' not in text
+    names = [r[0] for r in school.execute("SELECT display_name FROM families")]
+    assert not any(name and name in text for name in names)
+    assert len(sent) == school.execute("SELECT count(*) FROM events").fetchone()[0]
