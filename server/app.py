@@ -77,6 +77,22 @@ def create_app(test_config: dict | None = None) -> Flask:
     return app
 
 
+def create_district_app(url: str, *, pool_size: int = 8) -> Flask:
+    """The district's node: its API for school nodes, on the PostgreSQL database at ``url``
+    (a pool of ``pool_size`` connections; the schema made by ``paperbridge district init``)."""
+    from psycopg_pool import ConnectionPool  # start-up speed: the district's stack loads only for it
+
+    from server.web import district_api  # start-up speed: the district's stack loads only for it
+
+    app = Flask("paperbridge_district")
+    app.config.update(MAX_CONTENT_LENGTH=sync_api.MAX_BODY)
+    app.extensions["district_pool"] = ConnectionPool(url, min_size=1, max_size=pool_size, open=True,
+                                                     kwargs={"application_name": "paperbridge-district"})
+    app.after_request(security_headers)
+    app.register_blueprint(district_api.bp)
+    return app
+
+
 BODY_LIMIT = 1024 * 1024  # MAX_CONTENT_LENGTH: forms, receipts, phone webhooks, enrolment need far less
 BODY_LIMITS = {"scanning.scans": 200 * 1024 * 1024, "sync_api.push": sync_api.MAX_BODY,
                "roster_page.preview": 20 * 1024 * 1024, "notice_audio.record": notice_audio.MAX_UPLOAD + 64 * 1024}

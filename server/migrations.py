@@ -580,3 +580,20 @@ CREATE TABLE retention_log (
     actor TEXT NOT NULL
 );
 """)
+
+
+@migrations(name="0022_district_link")
+def district_link(db: Database) -> None:
+    """The school's link to its district (one row): where, its token, and how far its ledger has
+    been forwarded (the events' seq the district has confirmed)."""
+    run_sql(db, """
+CREATE TABLE district_link (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    server TEXT NOT NULL,
+    token TEXT NOT NULL,
+    school_id INTEGER NOT NULL,
+    forwarded_seq INTEGER NOT NULL DEFAULT 0,
+    linked_at TEXT NOT NULL,
+    last_push_at TEXT
+);
+""")

@@ -103,7 +103,8 @@ def test_every_third_party_module_imported_is_declared():
                        "pypdfium2": "pypdfium2", "PIL": "pillow", "numpy": "numpy", "cv2": "opencv-python-headless",
                        "twilio": "twilio", "phonenumbers": "phonenumbers", "openpyxl": "openpyxl", "pygal": "pygal",
                        "babel": "babel", "werkzeug": "werkzeug", "itsdangerous": "itsdangerous",
-                       "charset_normalizer": "charset-normalizer", "opencc": "opencc", "psycopg": "psycopg"}
+                       "charset_normalizer": "charset-normalizer", "opencc": "opencc", "psycopg": "psycopg",
+                       "psycopg_pool": "psycopg-pool"}
     project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
     declared = {re.split(r"[<>=\[ ]", d, maxsplit=1)[0].lower() for d in project["dependencies"]}
     imported = set()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from server.cli.base import emit, format_option
+from server.cli.base import Context, emit, format_option, with_db
 
 DATABASE_HELP = "The district's PostgreSQL database, postgresql://user@host:port/name (default: $PAPERBRIDGE_DISTRICT_DB)."
 database_option = click.option("--database", "url", help=DATABASE_HELP)
@@ -85,3 +85,66 @@ def district_schools(url: str | None, fmt: str) -> None:
     with _open(url) as conn:
         rows = schools.list_schools(conn)
     emit(rows, ["id", "name", "added_at", "enrolled_at", "revoked_at", "last_push_at"], fmt)
+
+
+@district_group.command("serve")
+@database_option
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0: every network).")
+@click.option("--port", default=5100, show_default=True, help="Port to listen on.")
+def district_serve(url: str | None, host: str, port: int) -> None:
+    """Serve the district's API for school nodes (enrolment and pushes) with waitress.
+
+    \b
+    Example:
+      paperbridge district serve --database postgresql://paperbridge@127.0.0.1/district --port 5100
+    """
+    import waitress  # start-up speed: the web stack loads only for commands that serve
+
+    from server.app import create_district_app  # start-up speed: the web stack loads only for commands that serve
+    from server.district import connect  # start-up speed: psycopg loads only for district commands
+
+    with _open(url):  # a clear sentence now if the database cannot be reached
+        pass
+    app = create_district_app(connect.url_from(url))
+    click.echo(f"PaperBridge district is running at http://{host}:{port}/district/api  (Ctrl+C to stop)")
+    waitress.serve(app, host=host, port=port, threads=8, ident="PaperBridge district")
+
+
+@district_group.command("link")
+@click.option("--server", required=True, help="The district's address, e.g. https://district.example.")
+@click.option("--enroll", "code", required=True, help="The one-time code from `paperbridge district code`.")
+@with_db
+def district_link(ctx: Context, server: str, code: str) -> None:
+    """Link this school to its district with a one-time code (run on the school's server).
+
+    \b
+    Example:
+      paperbridge district link --server https://district.example --enroll K7QM-X2PD-9RTA
+    """
+    from server.district import link  # start-up speed: loads only for district commands
+
+    try:
+        linked = link.link(ctx.db(), server, code)
+    except link.DistrictUnreachable as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"Linked to {linked['server']} as school {linked['school_id']} ({linked['name']}). "
+               "The server forwards the ledger every 15 minutes; `paperbridge district push` sends it now.")
+
+
+@district_group.command("push")
+@with_db
+def district_push(ctx: Context) -> None:
+    """Send the district what it does not have yet (exit 1 when it cannot be reached; nothing is lost).
+
+    \b
+    Example:
+      paperbridge district push
+    """
+    from server.district import link  # start-up speed: loads only for district commands
+
+    try:
+        result = link.push(ctx.db())
+    except (link.DistrictUnreachable, LookupError) as exc:
+        raise click.ClickException(str(exc).strip("'\"")) from None
+    click.echo(f"Sent {result.sent} events: {result.recorded} new at the district, {result.duplicates} it had already."
+               if result.sent else "Nothing new to send: the district has the whole ledger.")

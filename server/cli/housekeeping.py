@@ -33,3 +33,20 @@ def scheduled_round(db: Database, *, reminders: bool = True, retention: bool = T
                     ", ".join(str(c["id"]) for c in escalated))
     if retention:
         apply_rules(db)
+    _forward_to_district(db)
+
+
+def _forward_to_district(db: Database) -> None:
+    """A linked school forwards its ledger each round; an unreachable district is logged and the
+    events wait for the next round (nothing is lost, nothing doubled)."""
+    from server.district import link  # start-up speed: loads only when serving
+
+    if link.current(db) is None:
+        return
+    try:
+        result = link.push(db)
+    except link.DistrictUnreachable as exc:
+        log.warning("district forwarding: %s", exc)
+        return
+    if result.sent:
+        log.info("district forwarding: %s events sent, %s new at the district", result.sent, result.recorded)

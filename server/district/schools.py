@@ -54,3 +54,32 @@ def list_schools(conn: psycopg.Connection) -> list[dict]:
     columns = [c.name for c in cursor.description or []]
     return [{k: clock.iso(v) if isinstance(v, dt.datetime) else v for k, v in zip(columns, row, strict=True)}
             for row in cursor.fetchall()]  # times as everywhere else: UTC ISO text
+
+
+class EnrolmentRefused(Exception):
+    """An unknown, used or expired enrolment code."""
+
+
+def enrol(conn: psycopg.Connection, code: str) -> tuple[int, str, str]:
+    """Use a one-time code: (school id, school name, the school's token). The token is shown once;
+    only its hash is kept."""
+    token = "pbd_" + secrets.token_urlsafe(32)
+    with conn.transaction():
+        row = conn.execute("UPDATE enrolment_codes SET used_at = now() WHERE code_hash = %s AND used_at IS NULL"
+                           " AND expires_at > now() RETURNING school_id", [code_hash(code)]).fetchone()
+        if row is None:
+            raise EnrolmentRefused("this enrolment code is unknown, used or expired; ask the district for a new one")
+        name = _returned(conn.execute("UPDATE schools SET token_hash = %s, enrolled_at = now(), revoked_at = NULL"
+                                      " WHERE id = %s RETURNING name", [token_hash(token), row[0]]))
+    return row[0], name, token
+
+
+def token_hash(token: str) -> bytes:
+    return hashlib.sha256(token.encode()).digest()
+
+
+def school_for_token(conn: psycopg.Connection, token: str) -> tuple[int, bool] | None:
+    """(school id, revoked?) for a token, or None."""
+    row = conn.execute("SELECT id, revoked_at IS NOT NULL FROM schools WHERE token_hash = %s",
+                       [token_hash(token)]).fetchone()
+    return (row[0], row[1]) if row else None

@@ -32,7 +32,8 @@ PAGE = 500
 KIOSK_KINDS = ("read", "confirmed", "reply", "void")  # void: a volunteer undoing a mistaken tap of this kiosk
 
 
-def _body() -> dict | None:
+def json_body() -> dict | None:
+    """The request's JSON object (gzip or not, at most MAX_BODY), or None."""
     raw = request.get_data(cache=False)
     if request.headers.get("Content-Encoding") == "gzip":
         try:
@@ -48,7 +49,7 @@ def _body() -> dict | None:
     return data if isinstance(data, dict) else None
 
 
-def _reply(data: dict) -> Response:
+def json_reply(data: dict) -> Response:
     body = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
     response = Response(body, mimetype="application/json")
     if "gzip" in request.headers.get("Accept-Encoding", ""):
@@ -75,14 +76,14 @@ def _device() -> dict | None:
 
 @bp.route("/enroll", methods=["POST"])
 def enroll():
-    data = _body()
+    data = json_body()
     if not data or not isinstance(data.get("code"), str):
         return error("bad_request", "send {\"code\": \"12345678\"}", 400)
     try:
         device_id, token, name = devices.enrol(get_db(), data["code"])
     except PaperBridgeError as exc:
         return error("bad_code", str(exc), 403)
-    return _reply({"device_id": device_id, "token": token, "name": name})
+    return json_reply({"device_id": device_id, "token": token, "name": name})
 
 
 @bp.route("/push", methods=["POST"])
@@ -90,7 +91,7 @@ def push():
     device = _device()
     if device is None:
         return error("unauthorized", "this kiosk is not enrolled or has been revoked", 401)
-    data = _body()
+    data = json_body()
     items = data.get("events") if data else None
     if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
         return error("bad_request", "send {\"events\": [...]}", 400)
@@ -117,7 +118,7 @@ def push():
             concerns.add(db, **concern)
     log.info("sync push from kiosk %s (%s): %s events, %s recorded, %s already known, %s refused", device["id"],
              device["name"], len(items), result.recorded, result.duplicates, len(rejected))
-    return _reply({"accepted": accepted, "rejected": rejected, "recorded": result.recorded,
+    return json_reply({"accepted": accepted, "rejected": rejected, "recorded": result.recorded,
                    "duplicates": result.duplicates})
 
 
@@ -279,7 +280,7 @@ def pull():
                   f".{int(now.timestamp())}",
         "more": len(changes) == PAGE or len(events) == PAGE,
     }
-    return _reply(data)
+    return json_reply(data)
 
 
 @bp.route("/audio")
@@ -298,7 +299,7 @@ def audio_manifest():
     except NoSpeech as exc:
         log.warning("kiosk audio: %s", exc)
         clips = speech.manifest(db, current, render=False)
-    return _reply({"clips": clips})
+    return json_reply({"clips": clips})
 
 
 @bp.route("/audio/<sha>.ogg")

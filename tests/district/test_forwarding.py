@@ -1,0 +1,126 @@
+"""Schools link to a district and forward their ledgers over real HTTP: the district app under
+waitress on a real PostgreSQL, two school nodes on their own SQLite files."""
+
+from __future__ import annotations
+
+import socket
+
+import psycopg
+import pytest
+from click.testing import CliRunner
+
+from server import db as database
+from server import demo, ledger
+from server.app import create_district_app
+from server.cli import cli
+from server.district import forward, link, schema, schools
+from server.district import ledger as district_ledger
+from server.serving import BackgroundServer
+
+
+def paperbridge(*args: str):
+    return CliRunner().invoke(cli, [*args], catch_exceptions=False)
+
+
+@pytest.fixture
+def district(district_url):
+    with psycopg.connect(district_url, autocommit=True) as conn:
+        schema.migrate(conn)
+    app = create_district_app(district_url, pool_size=2)
+    with BackgroundServer(app) as server:
+        yield server.url, district_url
+    app.extensions["district_pool"].close()
+
+
+def code_for(district_url: str, name: str) -> str:
+    with psycopg.connect(district_url, autocommit=True) as conn:
+        return schools.add_school(conn, name)[1]
+
+
+def test_two_schools_link_push_and_replay_and_the_district_has_each_event_once(district, tmp_path):
+    url, district_url = district
+    nodes = {}
+    for name, seed in (("East", 7), ("West", 11)):
+        path = tmp_path / f"{name}.db"
+        demo.build(path, seed=seed)
+        linked = paperbridge("--db", str(path), "district", "link", "--server", url, "--enroll",
+                             code_for(district_url, name))
+        assert linked.exit_code == 0 and f"({name})" in linked.stdout, linked.stderr
+        nodes[name] = database.connect(path)
+    first = paperbridge("--db", str(tmp_path / "East.db"), "district", "push")
+    total = nodes["East"].execute("SELECT count(*) FROM events").fetchone()[0]
+    assert first.exit_code == 0 and f"Sent {total} events: {total} new" in first.stdout
+    assert "Nothing new to send" in paperbridge("--db", str(tmp_path / "East.db"), "district", "push").stdout
+    link.push(nodes["West"], batch_size=150)
+    nodes["West"].execute("UPDATE district_link SET forwarded_seq = 0")  # as if every answer had been lost
+    replay = link.push(nodes["West"])
+    assert replay.recorded == 0 and replay.duplicates == replay.sent > 0
+    with psycopg.connect(district_url) as conn:
+        per_school = dict(conn.execute("SELECT s.name, count(e.id) FROM schools s JOIN events e ON e.school_id = s.id"
+                                       " GROUP BY s.name").fetchall())
+        for name, node in nodes.items():
+            assert per_school[name] == node.execute("SELECT count(*) FROM events").fetchone()[0]
+            school_id = conn.execute("SELECT id FROM schools WHERE name = %s", [name]).fetchone()[0]
+            key = forward.family_key(node)
+            for row in node.query("SELECT notice_id, family_id FROM receipt_status"):
+                assert district_ledger.status_of(conn, school_id, row["notice_id"], forward.family_ref(
+                    key, row["family_id"])) == ledger.status_of(node, row["notice_id"], row["family_id"])
+
+
+def test_a_correction_at_the_school_corrects_the_district(district, tmp_path):
+    url, district_url = district
+    path = tmp_path / "school.db"
+    demo.build(path)
+    node = database.connect(path)
+    link.link(node, url, code_for(district_url, "North"))
+    link.push(node)
+    row = next(iter(node.query("SELECT id, notice_id, family_id FROM events WHERE kind = 'confirmed' LIMIT 1")))
+    ledger.void(node, row["id"], actor="office", reason="tapped the wrong family")
+    assert link.push(node).recorded == 1
+    ref = forward.family_ref(forward.family_key(node), row["family_id"])
+    with psycopg.connect(district_url) as conn:
+        assert district_ledger.status_of(conn, 1, row["notice_id"], ref) == \
+            ledger.status_of(node, row["notice_id"], row["family_id"])
+
+
+def test_an_unreachable_district_keeps_everything_to_send(district, tmp_path):
+    url, district_url = district
+    path = tmp_path / "school.db"
+    demo.build(path)
+    node = database.connect(path)
+    link.link(node, url, code_for(district_url, "South"))
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{s.getsockname()[1]}"
+    node.execute("UPDATE district_link SET server = ?", [closed])
+    result = paperbridge("--db", str(path), "district", "push")
+    waiting = node.execute("SELECT count(*) FROM events").fetchone()[0]
+    assert result.exit_code == 1 and "cannot be reached" in result.stderr
+    assert f"{waiting} events wait and will be sent next time" in result.stderr
+    assert link.current(node)["forwarded_seq"] == 0
+    node.execute("UPDATE district_link SET server = ?", [url])
+    assert link.push(node).recorded == waiting
+
+
+def test_bad_codes_tokens_and_bodies_are_refused_with_a_sentence(district, tmp_path):
+    url, district_url = district
+    path = tmp_path / "school.db"
+    demo.build(path)
+    node = database.connect(path)
+    with pytest.raises(link.DistrictUnreachable, match="unknown, used or expired"):
+        link.link(node, url, "AAAA-BBBB-CCCC")
+    code = code_for(district_url, "Used")
+    link.link(node, url, code)
+    with pytest.raises(link.DistrictUnreachable, match="unknown, used or expired"):
+        link.link(database.connect(tmp_path / "other.db"), url, code)
+    node.execute("UPDATE district_link SET token = 'pbd_forged'")
+    with pytest.raises(link.DistrictUnreachable, match="unknown school token"):
+        link.push(node)
+    with pytest.raises(link.DistrictUnreachable, match="event 0: family_ref"):
+        link._post(url + "/district/api/push", {"events": [{"id": "x", "notice_id": 1}]},
+                   token=_token_of(district_url, node, url))
+
+
+def _token_of(district_url: str, node, url: str) -> str:
+    link.link(node, url, code_for(district_url, "Again"))
+    return link.current(node)["token"]
