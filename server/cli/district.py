@@ -22,8 +22,8 @@ def district_group() -> None:
 
 
 def _open(url: str | None):
-    # start-up speed: psycopg loads only for district commands
-    from server.district import connect
+    """The district database, or one sentence and exit 1."""
+    from server.district import connect  # start-up speed: psycopg loads only for district commands
 
     try:
         return connect.connect(connect.url_from(url))
@@ -145,6 +145,6 @@ def district_push(ctx: Context) -> None:
     try:
         result = link.push(ctx.db())
     except (link.DistrictUnreachable, LookupError) as exc:
-        raise click.ClickException(str(exc).strip("'\"")) from None
+        raise click.ClickException(str(exc)) from None
     click.echo(f"Sent {result.sent} events: {result.recorded} new at the district, {result.duplicates} it had already."
                if result.sent else "Nothing new to send: the district has the whole ledger.")
