@@ -37,6 +37,16 @@ def _refuse_token_guessing():
     return too_many(wait) if wait else None
 
 
+def guessing_wait(enrolling: bool) -> int:
+    """Seconds this address must wait before anything else: after many wrong tokens or links;
+    and, for enrolment, after a few codes tried (codes are short enough to guess)."""
+    address = webtools.client_address()
+    wait = webtools.limiter(ratelimit.BAD_LINK).blocked_for(address)
+    if not wait and enrolling:
+        wait = webtools.limiter(ratelimit.ENROL).hit(address)
+    return wait
+
+
 def bearer(lookup: Callable[[Database, str], T | None]) -> T | None:
     """Whoever ``lookup(db, token)`` finds for the request's bearer token; a missing or wrong
     token counts toward the address's limit on guessing."""

@@ -16,7 +16,7 @@ from flask import Blueprint, current_app, request
 from server import ratelimit, webtools
 from server.district import ledger as district_ledger
 from server.district import schools
-from server.web.api import error, too_many
+from server.web.api import error, guessing_wait, too_many
 from server.web.sync_api import json_body, json_reply
 
 bp = Blueprint("district_api", __name__, url_prefix="/district/api")
@@ -32,10 +32,7 @@ def _pool():
 @bp.before_request
 def _limit():
     """Enrolment codes are guessed at most a few times per address; a wrong token counts too."""
-    address = webtools.client_address()
-    wait = webtools.limiter(ratelimit.BAD_LINK).blocked_for(address)
-    if not wait and request.endpoint == "district_api.enroll":
-        wait = webtools.limiter(ratelimit.ENROL).hit(address)
+    wait = guessing_wait(request.endpoint == "district_api.enroll")
     return too_many(wait) if wait else None
 
 

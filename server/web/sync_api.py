@@ -21,7 +21,7 @@ from flask import Blueprint, Response, request, send_file
 from server import clock, concerns, devices, ledger, notices, ratelimit, settings, speech, webtools
 from server.errors import NoSpeech, PaperBridgeError, UnknownFamily, UnknownNotice
 from server.transaction import write_transaction
-from server.web.api import bearer, error, too_many
+from server.web.api import bearer, error, guessing_wait, too_many
 from server.webtools import get_db
 
 bp = Blueprint("sync_api", __name__, url_prefix="/api/sync")
@@ -61,12 +61,11 @@ def json_reply(data: dict) -> Response:
 @bp.before_request
 def _limit():
     """Enrolment codes are guessable: few tries per address. Each kiosk gets a steady request budget."""
-    address = webtools.client_address()
-    wait = webtools.limiter(ratelimit.BAD_LINK).blocked_for(address)
-    if not wait and request.endpoint == "sync_api.enroll":
-        wait = webtools.limiter(ratelimit.ENROL).hit(address)
-    elif not wait:
-        wait = webtools.limiter(ratelimit.SYNC).hit(ratelimit.token_key(request.headers.get("Authorization", address)))
+    enrolling = request.endpoint == "sync_api.enroll"
+    wait = guessing_wait(enrolling)
+    if not wait and not enrolling:
+        key = request.headers.get("Authorization", webtools.client_address())
+        wait = webtools.limiter(ratelimit.SYNC).hit(ratelimit.token_key(key))
     return too_many(wait) if wait else None
 
 

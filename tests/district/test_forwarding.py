@@ -32,6 +32,15 @@ def district(district_url):
     app.extensions["district_pool"].close()
 
 
+def linked_school(tmp_path, district, name: str):
+    """The demo school on its own SQLite file, linked to the district as ``name``."""
+    url, district_url = district
+    demo.build(tmp_path / f"{name}.db")
+    node = database.connect(tmp_path / f"{name}.db")
+    link.link(node, url, code_for(district_url, name))
+    return node
+
+
 def code_for(district_url: str, name: str) -> str:
     with psycopg.connect(district_url, autocommit=True) as conn:
         return schools.add_school(conn, name)[1]
@@ -68,11 +77,8 @@ def test_two_schools_link_push_and_replay_and_the_district_has_each_event_once(d
 
 
 def test_a_correction_at_the_school_corrects_the_district(district, tmp_path):
-    url, district_url = district
-    path = tmp_path / "school.db"
-    demo.build(path)
-    node = database.connect(path)
-    link.link(node, url, code_for(district_url, "North"))
+    _url, district_url = district
+    node = linked_school(tmp_path, district, "North")
     link.push(node)
     row = next(iter(node.query("SELECT id, notice_id, family_id FROM events WHERE kind = 'confirmed' LIMIT 1")))
     ledger.void(node, row["id"], actor="office", reason="tapped the wrong family")
@@ -84,11 +90,9 @@ def test_a_correction_at_the_school_corrects_the_district(district, tmp_path):
 
 
 def test_an_unreachable_district_keeps_everything_to_send(district, tmp_path):
-    url, district_url = district
-    path = tmp_path / "school.db"
-    demo.build(path)
-    node = database.connect(path)
-    link.link(node, url, code_for(district_url, "South"))
+    url, _district_url = district
+    node = linked_school(tmp_path, district, "South")
+    path = tmp_path / "South.db"
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         closed = f"http://127.0.0.1:{s.getsockname()[1]}"
