@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, request
 
-from server import ratelimit, webtools
+from server import clock, ledger, ratelimit, webtools
 from server.district import ledger as district_ledger
 from server.district import schools
 from server.web.api import error, guessing_wait, too_many
@@ -84,4 +84,12 @@ def _check(events) -> str | None:
         for name, kind in REQUIRED.items():
             if not isinstance(event.get(name), kind) or isinstance(event.get(name), bool):
                 return f"event {index}: {name} is missing or not a {kind.__name__}"
+        if event["kind"] not in ledger.KINDS or event["channel"] not in ledger.CHANNELS:
+            return f"event {index}: unknown kind {event['kind']!r} or channel {event['channel']!r}"
+        try:
+            clock.parse(event["occurred_at"]), clock.parse(event["recorded_at"])
+        except ValueError:
+            return f"event {index}: occurred_at and recorded_at must be ISO-8601 times"
+        if not isinstance(event.get("payload", {}), dict) or not isinstance(event.get("voids"), str | None):
+            return f"event {index}: payload must be an object and voids an event id"
     return None

@@ -120,9 +120,17 @@ def test_bad_codes_tokens_and_bodies_are_refused_with_a_sentence(district, tmp_p
     node.execute("UPDATE district_link SET token = 'pbd_forged'")
     with pytest.raises(link.DistrictUnreachable, match="unknown school token"):
         link.push(node)
-    with pytest.raises(link.DistrictUnreachable, match="event 0: family_ref"):
-        link._post(url + "/district/api/push", {"events": [{"id": "x", "notice_id": 1}]},
-                   token=_token_of(district_url, node, url))
+    token = _token_of(district_url, node, url)
+    good = {"id": "x", "notice_id": 1, "family_ref": "f1", "channel": "paper", "kind": "confirmed",
+            "occurred_at": "2026-11-23T08:00:00Z", "recorded_at": "2026-11-23T08:00:00Z"}
+    for bad, message in (({"id": "x", "notice_id": 1}, "event 0: family_ref"),
+                         ({**good, "occurred_at": "last Tuesday"}, "must be ISO-8601 times"),
+                         ({**good, "kind": "seen"}, "unknown kind"),
+                         ({**good, "payload": [1]}, "payload must be an object")):
+        with pytest.raises(link.DistrictUnreachable, match=message):
+            link._post(url + "/district/api/push", {"events": [good, bad][::-1]}, token=token)
+    with psycopg.connect(district_url) as conn:  # a refused push takes nothing of it, the good event neither
+        assert conn.execute("SELECT count(*) FROM events WHERE id = 'x'").fetchone() == (0,)
 
 
 def _token_of(district_url: str, node, url: str) -> str:
