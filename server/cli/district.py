@@ -49,23 +49,31 @@ def district_init(url: str | None) -> None:
 
 
 @district_group.command("code")
-@click.argument("name")
+@click.argument("name", required=False)
+@click.option("--school", "school_id", type=int, help="A new code for this school already in the district.")
 @database_option
-def district_code(name: str, url: str | None) -> None:
-    """Add a school and print its one-time enrolment code (valid 7 days).
+def district_code(name: str | None, school_id: int | None, url: str | None) -> None:
+    """Add a school and print its one-time enrolment code (valid 7 days); or, with --school,
+    a new code for a school already here (a new server, or after `district revoke`).
 
     \b
     Example:
       paperbridge district code "Riverside Primary"
+      paperbridge district code --school 3
     """
     from server.district import schools  # start-up speed: psycopg loads only for district commands
 
+    if bool(name) == bool(school_id):
+        raise click.UsageError("give a new school's name, or --school ID for one already in the district")
     with _open(url) as conn:
         try:
-            school_id, code, expires = schools.add_school(conn, name)
-        except ValueError as exc:
+            if school_id:
+                code, expires, name = schools.new_code_for(conn, school_id)
+            else:
+                school_id, code, expires = schools.add_school(conn, name or "")
+        except (ValueError, LookupError) as exc:
             raise click.ClickException(str(exc)) from None
-    click.echo(f"School {school_id}: {' '.join(name.split())}\nEnrolment code: {code} "
+    click.echo(f"School {school_id}: {' '.join((name or '').split())}\nEnrolment code: {code} "
                f"(one use, until {expires:%Y-%m-%d %H:%M %Z})\n"
                f"On the school's server: paperbridge district link --server URL --enroll {code}")
 
@@ -85,6 +93,27 @@ def district_schools(url: str | None, fmt: str) -> None:
     with _open(url) as conn:
         rows = schools.list_schools(conn)
     emit(rows, ["id", "name", "added_at", "enrolled_at", "revoked_at", "last_push_at"], fmt)
+
+
+@district_group.command("revoke")
+@click.argument("school_id", type=int)
+@database_option
+def district_revoke(school_id: int, url: str | None) -> None:
+    """Stop taking pushes from a school (a lost or stolen server); its events stay.
+
+    \b
+    Example:
+      paperbridge district revoke 3
+    """
+    from server.district import schools  # start-up speed: psycopg loads only for district commands
+
+    with _open(url) as conn:
+        try:
+            name = schools.revoke(conn, school_id)
+        except LookupError as exc:
+            raise click.ClickException(str(exc)) from None
+    click.echo(f"School {school_id} ({name}) revoked: its pushes are refused. "
+               f"`paperbridge district code --school {school_id}` makes a code to link it again.")
 
 
 @district_group.command("serve")

@@ -31,14 +31,30 @@ def add_school(conn: psycopg.Connection, name: str) -> tuple[int, str, dt.dateti
     name = " ".join(name.split())
     if not name:
         raise ValueError("a school needs a name")
-    code = new_code()
     with conn.transaction():
         school_id = _returned(conn.execute("INSERT INTO schools (name) VALUES (%s) RETURNING id", [name]))
         add_partitions(conn, school_id)
-        expires = _returned(conn.execute("INSERT INTO enrolment_codes (code_hash, school_id, expires_at)"
-                                         " VALUES (%s, %s, now() + %s) RETURNING expires_at",
-                                         [code_hash(code), school_id, CODE_LIFETIME]))
+        code, expires = _code_for(conn, school_id)
     return school_id, code, expires
+
+
+def new_code_for(conn: psycopg.Connection, school_id: int) -> tuple[str, dt.datetime, str]:
+    """A fresh one-time code for a school already in the district (a new server, or after a
+    revocation): (code, expires_at, name). Its events stay; the cursor resumes."""
+    with conn.transaction():
+        row = conn.execute("SELECT name FROM schools WHERE id = %s", [school_id]).fetchone()
+        if row is None:
+            raise LookupError(f"no school {school_id} in this district")
+        code, expires = _code_for(conn, school_id)
+    return code, expires, row[0]
+
+
+def _code_for(conn: psycopg.Connection, school_id: int) -> tuple[str, dt.datetime]:
+    code = new_code()
+    expires = _returned(conn.execute("INSERT INTO enrolment_codes (code_hash, school_id, expires_at)"
+                                     " VALUES (%s, %s, now() + %s) RETURNING expires_at",
+                                     [code_hash(code), school_id, CODE_LIFETIME]))
+    return code, expires
 
 
 def _returned(cursor: psycopg.Cursor):
@@ -83,3 +99,13 @@ def school_for_token(conn: psycopg.Connection, token: str) -> tuple[int, bool] |
     row = conn.execute("SELECT id, revoked_at IS NOT NULL FROM schools WHERE token_hash = %s",
                        [token_hash(token)]).fetchone()
     return (row[0], row[1]) if row else None
+
+
+def revoke(conn: psycopg.Connection, school_id: int) -> str:
+    """Stop taking pushes from this school's token (its events stay); its name. A new code
+    enrols it again with a new token."""
+    row = conn.execute("UPDATE schools SET revoked_at = coalesce(revoked_at, now()) WHERE id = %s RETURNING name",
+                       [school_id]).fetchone()
+    if row is None:
+        raise LookupError(f"no school {school_id} in this district")
+    return row[0]

@@ -136,3 +136,19 @@ def test_bad_codes_tokens_and_bodies_are_refused_with_a_sentence(district, tmp_p
 def _token_of(district_url: str, node, url: str) -> str:
     link.link(node, url, code_for(district_url, "Again"))
     return link.current(node)["token"]
+
+
+def test_a_revoked_school_is_refused_until_it_enrols_again(district, tmp_path):
+    url, district_url = district
+    node = linked_school(tmp_path, district, "Lost")
+    school_id = link.current(node)["school_id"]
+    revoked = paperbridge("district", "revoke", str(school_id), "--database", district_url)
+    assert revoked.exit_code == 0 and "(Lost) revoked" in revoked.stdout
+    result = paperbridge("--db", str(tmp_path / "Lost.db"), "district", "push")
+    assert result.exit_code == 1 and "revoked" in result.stderr and link.current(node)["forwarded_seq"] == 0
+    assert paperbridge("district", "revoke", "99", "--database", district_url).exit_code == 1
+    again = paperbridge("district", "code", "--school", str(school_id), "--database", district_url)
+    assert again.exit_code == 0 and "Lost" in again.stdout
+    code = again.stdout.split("Enrolment code: ")[1].split()[0]
+    assert link.link(node, url, code)["school_id"] == school_id
+    assert link.push(node).recorded == node.execute("SELECT count(*) FROM events").fetchone()[0]
