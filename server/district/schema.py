@@ -28,15 +28,6 @@ CREATE TABLE enrolment_codes (
     expires_at timestamptz NOT NULL,
     used_at timestamptz
 );
-CREATE TABLE families (
-    school_id integer NOT NULL REFERENCES schools(id),
-    family_ref text NOT NULL,
-    class_id text,
-    grade text,
-    language text,
-    channel text,
-    PRIMARY KEY (school_id, family_ref)
-);
 CREATE TABLE events (
     school_id integer NOT NULL,
     id text NOT NULL,
