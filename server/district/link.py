@@ -89,7 +89,14 @@ def _post(url: str, body: dict, token: str | None) -> dict:
     except (urllib.error.URLError, OSError, ValueError) as exc:
         reason = getattr(exc, "reason", exc)
         raise DistrictUnreachable(f"The district at {url.split('/district/')[0]} cannot be reached ({reason}).") from None
-    return json.loads(gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw)
+    try:
+        answer = json.loads(gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw)
+    except (ValueError, OSError):
+        answer = None
+    if not isinstance(answer, dict):  # a proxy's or a hotel network's page, not the district
+        raise DistrictUnreachable(f"{url.split('/district/')[0]} answered with something that is not the district "
+                                  "(a web page instead of its answer); check the address.")
+    return answer
 
 
 def _message(raw: bytes) -> str:

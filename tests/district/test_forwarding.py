@@ -152,3 +152,18 @@ def test_a_revoked_school_is_refused_until_it_enrols_again(district, tmp_path):
     code = again.stdout.split("Enrolment code: ")[1].split()[0]
     assert link.link(node, url, code)["school_id"] == school_id
     assert link.push(node).recorded == node.execute("SELECT count(*) FROM events").fetchone()[0]
+
+
+def test_a_page_that_is_not_the_district_is_said_so_and_nothing_moves(district, tmp_path):
+    """A captive portal or another web server answering 200 with HTML: a sentence, the cursor stays."""
+    from flask import Flask
+
+    node = linked_school(tmp_path, district, "Portal")
+    portal = Flask("portal")
+    portal.add_url_rule("/<path:anything>", "page", lambda anything: "<html>Sign in to the Wi-Fi</html>",
+                        methods=["POST"])
+    with BackgroundServer(portal) as server:
+        node.execute("UPDATE district_link SET server = ?", [server.url])
+        result = paperbridge("--db", str(tmp_path / "Portal.db"), "district", "push")
+    assert result.exit_code == 1 and "not the district" in result.stderr and "Traceback" not in result.stderr
+    assert link.current(node)["forwarded_seq"] == 0
