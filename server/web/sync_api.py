@@ -261,6 +261,7 @@ def pull():
                             [change_seq, PAGE]))
     events = list(db.query("SELECT seq, notice_id, family_id FROM events WHERE seq > ? ORDER BY seq LIMIT ?",
                            [event_seq, PAGE]))
+    page_seq = changes[-1]["seq"] if changes else change_seq
     wanted: dict[str, set] = {}
     for row in changes:
         wanted.setdefault(row["entity"], set()).add(row["entity_id"])
@@ -271,11 +272,12 @@ def pull():
         "students": _rows(db, "SELECT id, name, class_id, family_id, active FROM students", wanted.get("students")),
         "volunteers": _rows(db, "SELECT id, username, display_name, password_hash, active FROM users"
                                 " WHERE role = 'volunteer' AND", wanted.get("users"), prefix=False),
-        "notices": [_notice(db, i) for i in _published_notices(db, wanted.get("notices", set()), published_to, now)],
+        "notices": [_notice(db, i) for i in _published_notices(db, wanted.get("notices", set()), published_to, page_seq,
+                                                                  now)],
         "receipts": _receipts(db, {(e["notice_id"], e["family_id"]) for e in events}),
         "school": {"name": settings.get(db, "school_name"), "timezone": settings.get(db, "timezone"),
                    "phone_line": settings.get(db, "phone_line")},
-        "cursor": f"{changes[-1]['seq'] if changes else change_seq}.{events[-1]['seq'] if events else event_seq}"
+        "cursor": f"{page_seq}.{events[-1]['seq'] if events else event_seq}"
                   f".{int(now.timestamp())}",
         "more": len(changes) == PAGE or len(events) == PAGE,
     }
@@ -311,15 +313,18 @@ def audio_file(sha: str):
     return send_file(path, mimetype="audio/ogg", max_age=365 * 24 * 3600, etag=sha)
 
 
-def _published_notices(db, changed: set, published_to: int, now: dt.datetime) -> list[int]:
+def _published_notices(db, changed: set, published_to: int, page_seq: int, now: dt.datetime) -> list[int]:
     """Notice ids for this page: changed ones already published, and scheduled ones whose publish
-    time came since the last pull (the cursor's third part). A notice reaches a kiosk only once
-    it is published, whatever the kiosk's own clock says."""
+    time came since the last pull (the cursor's third part) and whose change the kiosk has already
+    been sent (a later change brings its notice on its own page, so a page stays a page). A notice
+    reaches a kiosk only once it is published, whatever the kiosk's own clock says."""
     ids = {int(i) for i in changed}
     if published_to:
         since = clock.iso(dt.datetime.fromtimestamp(published_to, clock.UTC))
-        ids |= {r[0] for r in db.execute("SELECT id FROM notices WHERE publish_at > ? AND publish_at <= ?",
-                                         [since, clock.iso(now)])}
+        ids |= {r[0] for r in db.execute(
+            "SELECT id FROM notices WHERE publish_at > ? AND publish_at <= ? AND NOT EXISTS (SELECT 1 FROM change_log c"
+            " WHERE c.entity = 'notices' AND c.entity_id = notices.id AND c.seq > ?)",
+            [since, clock.iso(now), page_seq])}
     published = {r[0] for r in db.execute(
         f"SELECT id FROM notices WHERE publish_at <= ? AND id IN ({','.join('?' * len(ids))})",
         [clock.iso(now), *sorted(ids)])} if ids else set()

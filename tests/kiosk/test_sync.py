@@ -8,7 +8,7 @@ import urllib.request
 import pytest
 
 from kiosk import store, sync
-from server import devices, ledger
+from server import clock, devices, ledger
 from server.web import sync_api
 from tests.builders import make_notice
 
@@ -80,6 +80,10 @@ def test_offline_keeps_everything_and_sends_later(db, school, kiosk_db, school_s
 
 
 def test_an_interrupted_pull_resumes_where_it_stopped(db, school, kiosk_db, monkeypatch):
+    # Published after the last pull: the notices come page by page all the same, not all at once
+    # as "published since the last pull" (this failed whenever a second ticked over in between).
+    last_pull = int(store.get(kiosk_db, "cursor").split(".")[2])
+    monkeypatch.setattr(clock, "now", lambda: dt.datetime.fromtimestamp(last_pull + 1, clock.UTC))
     for i in range(12):
         make_notice(db, texts={"en": (f"Notice {i}", "x")})
     monkeypatch.setattr(sync_api, "PAGE", 3)
