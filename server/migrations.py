@@ -597,3 +597,17 @@ CREATE TABLE district_link (
     last_push_at TEXT
 );
 """)
+
+
+@migrations(name="0023_district_notices")
+def district_notices(db: Database) -> None:
+    """Notices written at the district and pulled by this school (which of its notices each became),
+    and how far the roster's and notices' changes have been forwarded (change_log's seq)."""
+    run_sql(db, """
+ALTER TABLE district_link ADD COLUMN changes_seq INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE district_notices (
+    district_id INTEGER PRIMARY KEY,
+    notice_id INTEGER NOT NULL UNIQUE REFERENCES notices(id),
+    pulled_at TEXT NOT NULL
+);
+""")

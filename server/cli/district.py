@@ -95,6 +95,78 @@ def district_schools(url: str | None, fmt: str) -> None:
     emit(rows, ["id", "name", "added_at", "enrolled_at", "revoked_at", "last_push_at"], fmt)
 
 
+@district_group.command("notice")
+@click.option("--text", "texts", type=(str, str, str), multiple=True, required=True, metavar="LANG TITLE BODY",
+              help="The notice in one language (en, zh-Hans, zh-Hant); repeat for each language.")
+@click.option("--reply", "replies", multiple=True, help="A reply option (attend, absent, yes, no ... or key:label); repeat.")
+@click.option("--due", help="The date replies are due, YYYY-MM-DD.")
+@click.option("--publish-at", help="When schools publish it (ISO time; default: as soon as each school pulls it).")
+@click.option("--urgent", is_flag=True, help="Urgent: families who have not confirmed are chased sooner.")
+@click.option("--no-confirmation", is_flag=True, help="For information only: families are not asked to confirm.")
+@click.option("--by", "author", default="district", show_default=True, help="Who wrote it (kept with the notice).")
+@database_option
+def district_notice(texts: tuple[tuple[str, str, str], ...], replies: tuple[str, ...], due: str | None,
+                    publish_at: str | None, urgent: bool, no_confirmation: bool, author: str, url: str | None) -> None:
+    """Write a district-wide notice: every linked school pulls it in its next round and
+    publishes it to its own families by paper, phone, texts and the desk.
+
+    \b
+    Example:
+      paperbridge district notice --text en "Typhoon: schools closed" "All schools close on Friday." \\
+        --text zh-Hans "台风停课" "周五全区停课。" --reply yes
+    """
+    from server.district import notices  # start-up speed: psycopg loads only for district commands
+
+    with _open(url) as conn:
+        try:
+            notice_id = notices.add(conn, texts={lang: (title, body) for lang, title, body in texts},
+                                    reply_options=list(replies), requires_confirmation=not no_confirmation,
+                                    due_date=due, urgent=urgent, publish_at=publish_at, created_by=author)
+        except ValueError as exc:
+            raise click.ClickException(str(exc)) from None
+    click.echo(f"District notice {notice_id} written; schools publish it at their next round "
+               f"(`paperbridge district status --notice {notice_id}` shows who has it).")
+
+
+@district_group.command("notices")
+@database_option
+@format_option
+def district_notices(url: str | None, fmt: str) -> None:
+    """List the district-wide notices: id, title, when published, replies asked for.
+
+    \b
+    Example:
+      paperbridge district notices --format json
+    """
+    from server.district import notices  # start-up speed: psycopg loads only for district commands
+
+    with _open(url) as conn:
+        rows = [{**n, "title": notices.title(n)} for n in notices.after(conn)]
+    emit(rows, ["id", "title", "publish_at", "reply_options", "due_date", "created_by"], fmt)
+
+
+@district_group.command("status")
+@click.option("--notice", "notice_id", type=int, help="One district notice (default: all of them, per family and notice).")
+@database_option
+@format_option
+def district_status(notice_id: int | None, url: str | None, fmt: str) -> None:
+    """Per school: families addressed, how many confirmed, read or not, by which channel; events
+    received and the last push (a school that has not pushed for a day is behind).
+
+    \b
+    Example:
+      paperbridge district status --notice 3 --format csv
+    """
+    from server.district import report  # start-up speed: psycopg loads only for district commands
+
+    with _open(url) as conn:
+        try:
+            rows = report.school_rows(conn, notice_id)
+        except LookupError as exc:
+            raise click.ClickException(str(exc)) from None
+    emit(rows, list(report.SCHOOL_COLUMNS), fmt)
+
+
 @district_group.command("revoke")
 @click.argument("school_id", type=int)
 @database_option
@@ -163,7 +235,8 @@ def district_link(ctx: Context, server: str, code: str) -> None:
 @district_group.command("push")
 @with_db
 def district_push(ctx: Context) -> None:
-    """Send the district what it does not have yet (exit 1 when it cannot be reached; nothing is lost).
+    """Receive the district's new notices, then send the district what it does not have yet
+    (exit 1 when it cannot be reached; nothing is lost).
 
     \b
     Example:
@@ -175,5 +248,11 @@ def district_push(ctx: Context) -> None:
         result = link.push(ctx.db())
     except (link.DistrictUnreachable, LookupError) as exc:
         raise click.ClickException(str(exc)) from None
+    if result.pulled:
+        click.echo(f"Received {result.pulled} district notices, published to this school's families.")
+    if result.families or result.notices:
+        click.echo(f"Sent {result.families} changed families and {result.notices} notices.")
     click.echo(f"Sent {result.sent} events: {result.recorded} new at the district, {result.duplicates} it had already."
                if result.sent else "Nothing new to send: the district has the whole ledger.")
+    if result.problem:
+        raise click.ClickException(result.problem)

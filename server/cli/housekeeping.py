@@ -48,5 +48,8 @@ def _forward_to_district(db: Database) -> None:
     except link.DistrictUnreachable as exc:
         log.warning("district forwarding: %s", exc)
         return
-    if result.sent:
-        log.info("district forwarding: %s events sent, %s new at the district", result.sent, result.recorded)
+    if result.sent or result.pulled:
+        log.info("district forwarding: %s district notices received, %s events sent, %s new at the district",
+                 result.pulled, result.sent, result.recorded)
+    if result.problem:
+        log.warning("district forwarding: %s", result.problem)

@@ -33,6 +33,28 @@ def receive(conn: psycopg.Connection, school_id: int, events: Iterable[dict]) ->
     return len(touched), len(rows) - len(touched)
 
 
+def keep_roster(conn: psycopg.Connection, school_id: int, families: list[dict], notices: list[dict]) -> None:
+    """The school's families and notices as it forwarded them, the latest kept (in the caller's
+    transaction): who each notice is addressed to is counted from these."""
+    with conn.cursor() as cursor:
+        if families:
+            cursor.executemany(
+                "INSERT INTO families (school_id, family_ref, language, channel, classes, grades) VALUES"
+                " (%s, %s, %s, %s, %s, %s) ON CONFLICT (school_id, family_ref) DO UPDATE SET"
+                " language = excluded.language, channel = excluded.channel, classes = excluded.classes,"
+                " grades = excluded.grades, updated_at = now()",
+                [[school_id, f["family_ref"], f["language"], f["channel"], f["classes"], f["grades"]]
+                 for f in families])
+        if notices:
+            cursor.executemany(
+                "INSERT INTO notices (school_id, notice_id, district_notice_id, week, publish_at, whole_school,"
+                " classes) VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (school_id, notice_id) DO UPDATE SET"
+                " district_notice_id = excluded.district_notice_id, week = excluded.week,"
+                " publish_at = excluded.publish_at, whole_school = excluded.whole_school, classes = excluded.classes",
+                [[school_id, n["notice_id"], n["district_notice_id"], n["week"], n["publish_at"], n["whole_school"],
+                  n["classes"]] for n in notices])
+
+
 def refresh(conn: psycopg.Connection, school_id: int, pairs: set[tuple[int, str]]) -> None:
     """Derive the (notice, family) pairs again from the school's events (in the caller's transaction)."""
     if not pairs:

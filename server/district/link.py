@@ -1,6 +1,8 @@
-"""A school node's link to its district: enrol once with a code, then push the ledger after the
-cursor in gzip batches. A push that fails keeps everything to send; a push that the district
-took but whose answer was lost is sent again and counted once (events travel by id)."""
+"""A school node's link to its district: enrol once with a code; then, each round, pull the
+district-wide notices (each published here as one of this school's notices) and push the ledger,
+roster and notices after their cursors in gzip batches. A push that fails keeps everything to
+send; a push that the district took but whose answer was lost is sent again and counted once
+(events travel by id, families and notices by reference)."""
 
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ from dataclasses import dataclass
 
 from sqlite_utils import Database
 
-from server import clock
+from server import clock, notices
 from server.district import forward
 from server.transaction import write_transaction
 
@@ -29,6 +31,10 @@ class PushResult:
     recorded: int = 0  # new at the district
     duplicates: int = 0  # the district had them already
     waiting: int = 0  # left to send (after a failure)
+    families: int = 0  # families and notices forwarded (changed since the last push)
+    notices: int = 0
+    pulled: int = 0  # district notices received and published here
+    problem: str | None = None  # why a district notice could not be published here
 
 
 def current(db: Database) -> dict | None:
@@ -51,41 +57,94 @@ def link(db: Database, server: str, code: str) -> dict:
 
 
 def push(db: Database, batch_size: int = forward.BATCH) -> PushResult:
-    """Send what the district does not have yet, batch by batch, moving the cursor after each
-    answer. DistrictUnreachable (with what waits) when a batch cannot be sent."""
+    """Pull the district's new notices, then send what the district does not have yet, batch by
+    batch, moving the cursors after each answer. DistrictUnreachable (with what waits) when a
+    request cannot be made."""
     linked = current(db)
     if linked is None:
         raise LookupError("this school is not linked to a district: run `paperbridge district link` first")
-    result, cursor = PushResult(), linked["forwarded_seq"]
-    while True:
-        after, events = forward.batch(db, cursor, batch_size)
-        if not events:
-            return result
+    result = PushResult()
+    events_seq, changes_seq = linked["forwarded_seq"], linked["changes_seq"]
+    try:
+        result.pulled, result.problem = pull_notices(db, linked)
+        while True:
+            events_after, events = forward.batch(db, events_seq, batch_size)
+            changes_after, families, changed = forward.changes(db, changes_seq, batch_size)
+            if not events and not families and not changed and changes_after == changes_seq:
+                return result
+            answer = _post(linked["server"] + "/district/api/push",
+                           {"events": events, "families": families, "notices": changed}, token=linked["token"])
+            with write_transaction(db):
+                db.execute("UPDATE district_link SET forwarded_seq = ?, changes_seq = ?, last_push_at = ? WHERE id = 1",
+                           [events_after, changes_after, clock.now_iso()])
+            events_seq, changes_seq = events_after, changes_after
+            result.sent += len(events)
+            result.families += len(families)
+            result.notices += len(changed)
+            result.recorded += answer["recorded"]
+            result.duplicates += answer["duplicates"]
+    except DistrictUnreachable as exc:
+        result.waiting = db.execute("SELECT count(*) FROM events WHERE seq > ?", [events_seq]).fetchone()[0]
+        raise DistrictUnreachable(f"{exc} {result.waiting} events wait and will be sent next time"
+                                  f" ({result.sent} sent now).") from None
+
+
+def pull_notices(db: Database, linked: dict) -> tuple[int, str | None]:
+    """Publish here the district notices this school does not have yet, in order, each once (the
+    district id is kept beside the notice it became, in the same transaction). A notice pulled
+    after its publish time is published now: this school's families could not have had it
+    earlier, and its week is the one they get it in. Returns how many, and why one could not be
+    published (the rest wait for the next round), or None."""
+    after = db.execute("SELECT coalesce(max(district_id), 0) FROM district_notices").fetchone()[0]
+    answer = _get(linked["server"] + f"/district/api/notices?after={after}", linked["token"])
+    pulled = answer.get("notices")
+    if not isinstance(pulled, list):
+        raise DistrictUnreachable(f"{linked['server']} answered with something that is not the district's notices.")
+    for count, notice in enumerate(pulled):
         try:
-            answer = _post(linked["server"] + "/district/api/push", {"events": events}, token=linked["token"])
-        except DistrictUnreachable as exc:
-            result.waiting = db.execute("SELECT count(*) FROM events WHERE seq > ?", [cursor]).fetchone()[0]
-            raise DistrictUnreachable(f"{exc} {result.waiting} events wait and will be sent next time"
-                                      f" ({result.sent} sent now).") from None
-        with write_transaction(db):
-            db.execute("UPDATE district_link SET forwarded_seq = ?, last_push_at = ? WHERE id = 1",
-                       [after, clock.now_iso()])
-        cursor = after
-        result.sent += len(events)
-        result.recorded += answer["recorded"]
-        result.duplicates += answer["duplicates"]
+            _publish(db, notice)
+        except (KeyError, TypeError, ValueError) as exc:
+            return count, f"District notice {notice.get('id') if isinstance(notice, dict) else '?'} could not be" \
+                          f" published here ({exc}); it and later ones wait."
+    return len(pulled), None
+
+
+def _publish(db: Database, notice: dict) -> None:
+    publish_at = max(clock.parse(notice["publish_at"]), clock.now())
+    with write_transaction(db):
+        if db.execute("SELECT 1 FROM district_notices WHERE district_id = ?", [int(notice["id"])]).fetchone():
+            return  # another round (the server's, a `district push`) published it a moment ago
+        notice_id = notices.add_notice(
+            db, texts={lang: (title, body) for lang, (title, body) in notice["texts"].items()},
+            reply_options=notice["reply_options"], requires_confirmation=bool(notice["requires_confirmation"]),
+            due_date=notice["due_date"], urgent=bool(notice["urgent"]), publish_at=clock.iso(publish_at),
+            created_by="district")
+        db.execute("INSERT INTO district_notices (district_id, notice_id, pulled_at) VALUES (?, ?, ?)",
+                   [int(notice["id"]), notice_id, clock.now_iso()])
 
 
 def _post(url: str, body: dict, token: str | None) -> dict:
     data = gzip.compress(json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode(), 6)
     headers = {"Content-Type": "application/json", "Content-Encoding": "gzip", "Accept-Encoding": "gzip",
                **({"Authorization": f"Bearer {token}"} if token else {})}
-    request = urllib.request.Request(url, data=data, method="POST", headers=headers)
+    return _answer(urllib.request.Request(url, data=data, method="POST", headers=headers), url)
+
+
+def _get(url: str, token: str) -> dict:
+    headers = {"Accept-Encoding": "gzip", "Authorization": f"Bearer {token}"}
+    return _answer(urllib.request.Request(url, method="GET", headers=headers), url)
+
+
+def _answer(request: urllib.request.Request, url: str) -> dict:
     try:
         with urllib.request.urlopen(request, timeout=TIMEOUT) as response:
             raw = response.read()
     except urllib.error.HTTPError as exc:
-        raise DistrictUnreachable(f"The district refused ({exc.code}): {_message(exc.read())}.") from None
+        message = _message(exc.read())
+        if message is None:
+            raise DistrictUnreachable(f"{url.split('/district/')[0]} answered {exc.code} with a page that is not the"
+                                      " district's; check the address.") from None
+        raise DistrictUnreachable(f"The district refused ({exc.code}): {message}.") from None
     except (urllib.error.URLError, OSError, ValueError) as exc:
         reason = getattr(exc, "reason", exc)
         raise DistrictUnreachable(f"The district at {url.split('/district/')[0]} cannot be reached ({reason}).") from None
@@ -99,8 +158,10 @@ def _post(url: str, body: dict, token: str | None) -> dict:
     return answer
 
 
-def _message(raw: bytes) -> str:
+def _message(raw: bytes) -> str | None:
+    """The district's sentence in an error answer; None when the answer is not the district's."""
     try:
-        return json.loads(gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw)["error"]["message"]
+        message = json.loads(gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw)["error"]["message"]
     except (ValueError, KeyError, TypeError, OSError):
-        return raw[:200].decode("utf-8", "replace") or "no reason given"
+        return None
+    return str(message)

@@ -58,7 +58,43 @@ CREATE TABLE receipt_status (
     PRIMARY KEY (school_id, notice_id, family_ref)
 ) PARTITION BY LIST (school_id);
 """),
+    ("0002_notices_families", """
+ALTER TABLE schools ADD COLUMN events_received bigint NOT NULL DEFAULT 0;
+CREATE TABLE district_notices (
+    id integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    texts json NOT NULL,  -- json, not jsonb: the languages keep the order they were written in
+    reply_options jsonb NOT NULL DEFAULT '[]',
+    requires_confirmation boolean NOT NULL DEFAULT true,
+    due_date date,
+    urgent boolean NOT NULL DEFAULT false,
+    publish_at timestamptz NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    created_by text NOT NULL
+);
+CREATE TABLE families (
+    school_id integer NOT NULL,
+    family_ref text NOT NULL,
+    language text NOT NULL,
+    channel text NOT NULL,
+    classes text[] NOT NULL,
+    grades text[] NOT NULL,
+    updated_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (school_id, family_ref)
+) PARTITION BY LIST (school_id);
+CREATE TABLE notices (
+    school_id integer NOT NULL,
+    notice_id bigint NOT NULL,
+    district_notice_id integer REFERENCES district_notices(id),
+    week text NOT NULL,
+    publish_at timestamptz NOT NULL,
+    whole_school boolean NOT NULL,
+    classes text[] NOT NULL,
+    PRIMARY KEY (school_id, notice_id)
+) PARTITION BY LIST (school_id);
+CREATE INDEX notices_district ON notices (district_notice_id, school_id) WHERE district_notice_id IS NOT NULL;
+"""),
 )
+PARTITIONED = ("events", "receipt_status", "families", "notices")
 
 
 def migrate(conn: psycopg.Connection) -> list[str]:
@@ -77,12 +113,14 @@ def migrate(conn: psycopg.Connection) -> list[str]:
                 continue  # another process applied it while this one waited
             conn.execute(ddl.encode())
             conn.execute("INSERT INTO district_migrations (name) VALUES (%s)", [name])
+            for (school_id,) in conn.execute("SELECT id FROM schools").fetchall():
+                add_partitions(conn, school_id)  # a table partitioned by school, new to schools already here
         applied.append(name)
     return applied
 
 
 def add_partitions(conn: psycopg.Connection, school_id: int) -> None:
-    """The school's own partition of events and of the status (inside the caller's transaction)."""
-    for table in ("events", "receipt_status"):
+    """The school's own partition of each table partitioned by school (inside the caller's transaction)."""
+    for table in PARTITIONED:
         conn.execute(sql.SQL("CREATE TABLE IF NOT EXISTS {part} PARTITION OF {table} FOR VALUES IN ({school})").format(
             part=sql.Identifier(f"{table}_s{school_id}"), table=sql.Identifier(table), school=sql.Literal(school_id)))

@@ -15,6 +15,10 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from server.app import create_district_app
+from server.district import schema
+from server.serving import BackgroundServer
+
 
 def _bin() -> Path:
     found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=lambda p: int(p.parent.parent.name))
@@ -61,3 +65,14 @@ def district_url(postgres):
     yield f"{postgres}/{name}"
     with psycopg.connect(f"{postgres}/postgres", autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def district(district_url):
+    """A district node on that database, served over real HTTP: (its URL, the database URL)."""
+    with psycopg.connect(district_url, autocommit=True) as conn:
+        schema.migrate(conn)
+    app = create_district_app(district_url, pool_size=2)
+    with BackgroundServer(app) as server:
+        yield server.url, district_url
+    app.extensions["district_pool"].close()

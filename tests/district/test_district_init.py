@@ -18,7 +18,7 @@ def district(*args: str):
 
 def test_init_makes_the_tables_with_events_partitioned_by_school_and_is_safe_to_run_again(district_url):
     first = district("init", "--database", district_url)
-    assert first.exit_code == 0 and "0001_schools_events applied" in first.stdout
+    assert first.exit_code == 0 and "0001_schools_events, 0002_notices_families applied" in first.stdout
     again = district("init", "--database", district_url)
     assert again.exit_code == 0 and "already up to date" in again.stdout
     with psycopg.connect(district_url) as conn:
@@ -27,7 +27,8 @@ def test_init_makes_the_tables_with_events_partitioned_by_school_and_is_safe_to_
         key = conn.execute("SELECT a.attname FROM pg_partitioned_table p JOIN pg_class c ON c.oid = p.partrelid"
                            " JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = p.partattrs[0]"
                            " WHERE c.relname = 'events'").fetchone()
-    assert partitioned == {"events": "l", "receipt_status": "l"} and key == ("school_id",)
+    assert partitioned == {"events": "l", "receipt_status": "l", "families": "l", "notices": "l"}
+    assert key == ("school_id",)
 
 
 def test_a_school_gets_its_partitions_and_a_one_time_code_stored_only_as_a_hash(district_url):
@@ -42,7 +43,7 @@ def test_a_school_gets_its_partitions_and_a_one_time_code_stored_only_as_a_hash(
         parts = {r[0] for r in conn.execute("SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid"
                                             " WHERE c.relkind = 'r'")}
     assert bytes(stored) == schools.code_hash(code) and code.encode() not in bytes(stored)
-    assert parts == {"events_s1", "receipt_status_s1"}
+    assert parts == {"events_s1", "receipt_status_s1", "families_s1", "notices_s1"}
     listed = json.loads(district("schools", "--database", district_url, "--format", "json").stdout)
     assert [s["name"] for s in listed] == ["Riverside Primary"] and listed[0]["enrolled_at"] is None
 
@@ -72,5 +73,5 @@ def test_an_unreachable_or_wrong_address_is_one_sentence(monkeypatch):
 
 def test_two_inits_at_once_apply_each_migration_once(district_url):
     with psycopg.connect(district_url, autocommit=True) as a, psycopg.connect(district_url, autocommit=True) as b:
-        assert schema.migrate(a) == ["0001_schools_events"]
+        assert schema.migrate(a) == ["0001_schools_events", "0002_notices_families"]
         assert schema.migrate(b) == []

@@ -7,43 +7,13 @@ import socket
 
 import psycopg
 import pytest
-from click.testing import CliRunner
 
 from server import db as database
 from server import demo, ledger
-from server.app import create_district_app
-from server.cli import cli
-from server.district import forward, link, schema, schools
+from server.district import forward, link
 from server.district import ledger as district_ledger
 from server.serving import BackgroundServer
-
-
-def paperbridge(*args: str):
-    return CliRunner().invoke(cli, [*args], catch_exceptions=False)
-
-
-@pytest.fixture
-def district(district_url):
-    with psycopg.connect(district_url, autocommit=True) as conn:
-        schema.migrate(conn)
-    app = create_district_app(district_url, pool_size=2)
-    with BackgroundServer(app) as server:
-        yield server.url, district_url
-    app.extensions["district_pool"].close()
-
-
-def linked_school(tmp_path, district, name: str):
-    """The demo school on its own SQLite file, linked to the district as ``name``."""
-    url, district_url = district
-    demo.build(tmp_path / f"{name}.db")
-    node = database.connect(tmp_path / f"{name}.db")
-    link.link(node, url, code_for(district_url, name))
-    return node
-
-
-def code_for(district_url: str, name: str) -> str:
-    with psycopg.connect(district_url, autocommit=True) as conn:
-        return schools.add_school(conn, name)[1]
+from tests.district.nodes import code_for, linked_school, paperbridge
 
 
 def test_two_schools_link_push_and_replay_and_the_district_has_each_event_once(district, tmp_path):

@@ -14,7 +14,8 @@ from server.cli import cli
 # Commands that list or report data: each takes --format table|csv|json.
 DATA_COMMANDS = {"setting list", "roster import", "roster list", "notice add", "notice list", "status",
                  "receipts import", "scan", "retention", "followup run", "kiosk list", "secret list", "user list",
-                 "integration list", "doctor", "concern list", "family export", "insight", "district schools"}
+                 "integration list", "doctor", "concern list", "family export", "insight", "district schools",
+                 "district notices", "district status"}
 
 
 def walk(group: click.Group, prefix: str = ""):

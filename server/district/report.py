@@ -1,0 +1,90 @@
+"""What the district sees: per school, how many families a district notice reached, by which
+channel, and which schools lag behind; over time; school -> grade -> class counts.
+
+Counts only: families are pseudonymous references, and the queries group them. A family is
+addressed by a notice when one of its classes is the notice's (or the notice is for the whole
+school), exactly as at the school (server.notices.audience). The counts come from the kept
+status (server/district/ledger.py), so they follow the school ledger's rules.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import psycopg
+
+from server import clock, insight, ledger
+
+STATES = ("confirmed", "read", "unread")
+SCHOOL_COLUMNS = ("school_id", "school", "published", "families", *STATES, *ledger.CHANNELS, "events_received",
+                  "last_push_at")
+
+_ADDRESSED = """
+WITH addressed AS (
+  SELECT n.school_id, n.notice_id, f.family_ref, f.grades, f.classes
+  FROM notices n JOIN families f ON f.school_id = n.school_id AND cardinality(f.classes) > 0
+   AND (n.whole_school OR f.classes && n.classes)
+  WHERE n.district_notice_id = ANY(%(notices)s) AND n.publish_at <= now() {narrow}
+), counted AS (
+  SELECT a.*, coalesce(rs.state, 'unread') AS state, string_to_array(rs.channels, ',') AS channels, rs.confirmed_at
+  FROM addressed a LEFT JOIN receipt_status rs
+   ON rs.school_id = a.school_id AND rs.notice_id = a.notice_id AND rs.family_ref = a.family_ref
+)
+"""
+_COUNTS = ", ".join([*(f"count(*) FILTER (WHERE state = '{s}')" for s in STATES),
+                     *(f"count(*) FILTER (WHERE '{c}' = ANY(channels))" for c in ledger.CHANNELS)])
+
+
+def notice_ids(conn: psycopg.Connection, notice_id: int | None) -> list[int]:
+    """The district notice asked for (LookupError if there is none), or all of them."""
+    if notice_id is None:
+        return [r[0] for r in conn.execute("SELECT id FROM district_notices ORDER BY id")]
+    if conn.execute("SELECT 1 FROM district_notices WHERE id = %s", [notice_id]).fetchone() is None:
+        raise LookupError(f"there is no district notice {notice_id}")
+    return [notice_id]
+
+
+def school_rows(conn: psycopg.Connection, notice_id: int | None = None) -> list[dict]:
+    """One row per school (revoked ones too, marked by their last push): for one district notice,
+    its addressed families and how many confirmed, read or have not (and by which channels);
+    for all of them, the same counted per family and notice. ``published`` is False while the
+    school has not pulled the notice yet (or its publish time has not come)."""
+    ids = notice_ids(conn, notice_id)
+    counts = {row[0]: row[1:] for row in conn.execute(
+        _ADDRESSED.format(narrow="") + f"SELECT school_id, count(DISTINCT family_ref), {_COUNTS}"
+        " FROM counted GROUP BY school_id", {"notices": ids}).fetchall()}
+    published = {row[0] for row in conn.execute(
+        "SELECT DISTINCT school_id FROM notices WHERE district_notice_id = ANY(%s) AND publish_at <= now()", [ids])}
+    rows = []
+    for school_id, name, received, last_push in conn.execute(
+            "SELECT id, name, events_received, last_push_at FROM schools ORDER BY name, id").fetchall():
+        numbers = counts.get(school_id, (0,) * (2 + len(STATES) - 1 + len(ledger.CHANNELS)))
+        rows.append(dict(zip(SCHOOL_COLUMNS, (school_id, name, school_id in published, *numbers, received,
+                                              clock.iso(last_push) if last_push else None), strict=True)))
+    return rows
+
+
+def over_time(conn: psycopg.Connection, notice_id: int) -> list[dict]:
+    """Families confirmed by the end of each day (UTC) since the notice was written, all schools."""
+    notice_ids(conn, notice_id)
+    rows = conn.execute(_ADDRESSED.format(narrow="") + "SELECT (confirmed_at AT TIME ZONE 'UTC')::date AS day, count(*)"
+                        " FROM counted WHERE state = 'confirmed' GROUP BY day ORDER BY day",
+                        {"notices": [notice_id]}).fetchall()
+    total, out = 0, []
+    for day, count in rows:
+        total += count
+        out.append({"day": day.isoformat() if isinstance(day, dt.date) else None, "confirmed": total})
+    return out
+
+
+def drill(conn: psycopg.Connection, notice_id: int, school_id: int, grade: str | None = None) -> list[dict]:
+    """One school's counts for a notice by grade, or a grade's by class (a family with children in
+    two classes counts in both)."""
+    notice_ids(conn, notice_id)
+    narrow = "AND n.school_id = %(school)s" + (" AND %(grade)s = ANY(f.grades)" if grade else "")
+    rows = conn.execute(_ADDRESSED.format(narrow=narrow) + f"SELECT part, count(*), {_COUNTS} FROM"
+                        f" (SELECT *, unnest({'classes' if grade else 'grades'}) AS part FROM counted) p"
+                        " GROUP BY part ORDER BY part",
+                        {"notices": [notice_id], "school": school_id, "grade": grade}).fetchall()
+    return [dict(zip(("name", "families", *STATES, *ledger.CHANNELS), row, strict=True)) for row in rows
+            if grade is None or insight.grade_of(row[0]) == grade]
