@@ -233,8 +233,10 @@ def district_link(ctx: Context, server: str, code: str) -> None:
 
 
 @district_group.command("push")
+@click.option("--batch", "batch_size", type=click.IntRange(1, 2000), default=500, show_default=True,
+              help="Events per request (smaller for a slow or unreliable link).")
 @with_db
-def district_push(ctx: Context) -> None:
+def district_push(ctx: Context, batch_size: int) -> None:
     """Receive the district's new notices, then send the district what it does not have yet
     (exit 1 when it cannot be reached; nothing is lost).
 
@@ -245,7 +247,7 @@ def district_push(ctx: Context) -> None:
     from server.district import link  # start-up speed: loads only for district commands
 
     try:
-        result = link.push(ctx.db())
+        result = link.push(ctx.db(), batch_size=batch_size)
     except (link.DistrictUnreachable, LookupError) as exc:
         raise click.ClickException(str(exc)) from None
     if result.pulled:
