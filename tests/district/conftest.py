@@ -1,59 +1,29 @@
-"""A real PostgreSQL for the district tests: initdb into a temp folder, run as an unprivileged
-user (the `postgres` account when the tests run as root: PostgreSQL refuses root), on
-loopback at a free port, stopped and removed at the end."""
+"""A real PostgreSQL for the district tests (bench/pgserver.py: initdb into a temp folder, run as
+an unprivileged user, on loopback at a free port, stopped and removed at the end), a fresh
+database per test, and a district node serving it."""
 
 from __future__ import annotations
 
-import os
-import shutil
-import socket
-import subprocess
-import tempfile
 import uuid
-from pathlib import Path
 
 import psycopg
 import pytest
 
+from bench.pgserver import binaries, temporary_postgres
 from server.app import create_district_app
 from server.district import schema
 from server.serving import BackgroundServer
 
 
-def _bin() -> Path:
-    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=lambda p: int(p.parent.parent.name))
-    if not found:
-        pytest.fail("PostgreSQL is not installed: ./run.sh test installs Debian's postgresql package")
-    return found[-1].parent
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def postgres():
     """The server's base URL (user paperbridge, trust on loopback); each test makes its own database."""
-    pg = _bin()
-    base = Path(tempfile.mkdtemp(prefix="paperbridge-pg-"))
-    as_user: list[str] = []
-    if os.geteuid() == 0:
-        shutil.chown(base, "postgres")
-        as_user = ["runuser", "-u", "postgres", "--"]
-    data, port = base / "data", _free_port()
-    subprocess.run([*as_user, str(pg / "initdb"), "-D", str(data), "-U", "paperbridge", "--auth=trust",
-                    "-E", "UTF8", "--locale=C.UTF-8", "--no-sync"], check=True, capture_output=True)
-    subprocess.run([*as_user, str(pg / "pg_ctl"), "-D", str(data), "-l", str(base / "log"), "-w", "start", "-o",
-                    f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off"],
-                   check=True, capture_output=True)
     try:
-        yield f"postgresql://paperbridge@127.0.0.1:{port}"
-    finally:
-        subprocess.run([*as_user, str(pg / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
-                       capture_output=True)
-        shutil.rmtree(base, ignore_errors=True)
+        binaries()
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
+    with temporary_postgres("fsync=off", "synchronous_commit=off") as url:
+        yield url
 
 
 @pytest.fixture
