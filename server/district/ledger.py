@@ -13,24 +13,45 @@ import psycopg
 from server import clock, ledger
 
 COLUMNS = ("id", "notice_id", "family_ref", "channel", "kind", "payload", "occurred_at", "recorded_at", "voids")
+_COPY_EVENTS = "COPY events (school_id, " + ", ".join(COLUMNS) + ") FROM STDIN"
+STATUS_COLUMNS = ("notice_id", "family_ref", "state", "first_at", "confirmed_at", "channels", "reply", "reply_at",
+                  "delivered")
 
 
 def receive(conn: psycopg.Connection, school_id: int, events: Iterable[dict]) -> tuple[int, int]:
-    """Append a school's events in one transaction (COPY into a staging table, then only the new
-    ones); derive the touched pairs again. Returns (recorded, duplicates)."""
+    """Append a school's events in one transaction and derive the touched pairs again. Returns
+    (recorded, duplicates): events travel by id, so a replayed push records nothing twice."""
     rows = [(school_id, e["id"], e["notice_id"], e["family_ref"], e["channel"], e["kind"],
-             json.dumps(e.get("payload") or {}), e["occurred_at"], e["recorded_at"], e.get("voids")) for e in events]
+             json.dumps(e["payload"]) if e.get("payload") else "{}", e["occurred_at"], e["recorded_at"], e.get("voids")) for e in events]
     with conn.transaction():
-        conn.execute("CREATE TEMP TABLE IF NOT EXISTS incoming (LIKE events INCLUDING DEFAULTS) ON COMMIT DELETE ROWS")
-        with conn.cursor().copy("COPY incoming (school_id, " + ", ".join(COLUMNS) + ") FROM STDIN") as copy:
+        touched = _copy_all(conn, rows)
+        if touched is None:
+            touched = _insert_new(conn, rows)
+        refresh(conn, school_id, set(touched), voids=any(row[5] == "void" for row in rows))
+    return len(touched), len(rows) - len(touched)
+
+
+def _copy_all(conn: psycopg.Connection, rows: list[tuple]) -> list[tuple[int, str]] | None:
+    """The usual push, all new: COPY straight into the events (a savepoint). None when one of them
+    is here already (a replay, an answer that was lost): nothing of the attempt stays."""
+    try:
+        with conn.transaction(), conn.cursor().copy(_COPY_EVENTS) as copy:
             for row in rows:
                 copy.write_row(row)
-        touched = conn.execute("INSERT INTO events (school_id, " + ", ".join(COLUMNS) + ")"
-                               " SELECT DISTINCT ON (school_id, id) school_id, " + ", ".join(COLUMNS) +
-                               " FROM incoming ON CONFLICT (school_id, id) DO NOTHING"
-                               " RETURNING notice_id, family_ref").fetchall()
-        refresh(conn, school_id, set(touched))
-    return len(touched), len(rows) - len(touched)
+    except psycopg.errors.UniqueViolation:
+        return None
+    return [(row[2], row[3]) for row in rows]
+
+
+def _insert_new(conn: psycopg.Connection, rows: list[tuple]) -> list[tuple[int, str]]:
+    """A push with events the district has: COPY into a staging table, then only the new ones."""
+    conn.execute("CREATE TEMP TABLE IF NOT EXISTS incoming (LIKE events INCLUDING DEFAULTS) ON COMMIT DELETE ROWS")
+    with conn.cursor().copy(_COPY_EVENTS.replace("COPY events", "COPY incoming")) as copy:
+        for row in rows:
+            copy.write_row(row)
+    return conn.execute("INSERT INTO events (school_id, " + ", ".join(COLUMNS) + ") SELECT DISTINCT ON"
+                        " (school_id, id) school_id, " + ", ".join(COLUMNS) + " FROM incoming"
+                        " ON CONFLICT (school_id, id) DO NOTHING RETURNING notice_id, family_ref").fetchall()
 
 
 def keep_roster(conn: psycopg.Connection, school_id: int, families: list[dict], notices: list[dict]) -> None:
@@ -55,26 +76,38 @@ def keep_roster(conn: psycopg.Connection, school_id: int, families: list[dict], 
                   n["classes"]] for n in notices])
 
 
-def refresh(conn: psycopg.Connection, school_id: int, pairs: set[tuple[int, str]]) -> None:
-    """Derive the (notice, family) pairs again from the school's events (in the caller's transaction)."""
+def refresh(conn: psycopg.Connection, school_id: int, pairs: set[tuple[int, str]], voids: bool = True) -> None:
+    """Derive the (notice, family) pairs again from the school's events and keep them, in one
+    statement (in the caller's transaction). ``voids``: whether the events may void others (a
+    pair whose every event is voided has no status row: unread, as at the school)."""
     if not pairs:
         return
     notice_ids, family_refs = zip(*sorted(pairs), strict=True)
-    sql = ledger.derive_sql("postgresql", "unnest(%(notices)s::bigint[], %(families)s::text[]) AS t(notice_id, family_ref)"
-                            " JOIN events e ON e.school_id = %(school)s AND e.notice_id = t.notice_id"
-                            " AND e.family_ref = t.family_ref")
     params = {"notices": list(notice_ids), "families": list(family_refs), "school": school_id}
-    rows = ledger.derived_status_rows(conn.execute(sql, params).fetchall())
-    derived = {(r[0], r[1]) for r in rows}
-    rows += [[n, f, "unread", None, None, "", None, None, ""] for n, f in pairs - derived]  # every event voided
-    with conn.cursor() as cursor:
-        cursor.executemany(
-            "INSERT INTO receipt_status (school_id, notice_id, family_ref, state, first_at, confirmed_at, channels,"
-            " reply, reply_at, delivered) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
-            " ON CONFLICT (school_id, notice_id, family_ref) DO UPDATE SET state = excluded.state,"
-            " first_at = excluded.first_at, confirmed_at = excluded.confirmed_at, channels = excluded.channels,"
-            " reply = excluded.reply, reply_at = excluded.reply_at, delivered = excluded.delivered",
-            [[school_id, *row] for row in rows])
+    if voids:
+        conn.execute("DELETE FROM receipt_status s USING " + _PAIRS + " WHERE s.school_id = %(school)s"
+                     " AND s.notice_id = t.notice_id AND s.family_ref = t.family_ref", params)
+    conn.execute(_KEEP.format(derived=ledger.derive_sql(
+        "postgresql", _PAIRS + " CROSS JOIN LATERAL (SELECT * FROM events WHERE school_id = %(school)s"
+                               " AND notice_id = t.notice_id AND family_ref = t.family_ref OFFSET 0) e")), params)
+    # LATERAL ... OFFSET 0 (kept as a subquery per pair): each pair's events by the index, whatever
+    # the planner guesses of the pair list; a hash join over the school's whole partition would
+    # grow with the term, push after push
+
+
+_PAIRS = "unnest(%(notices)s::bigint[], %(families)s::text[]) AS t(notice_id, family_ref)"
+# The rows of ledger.derive_sql kept as ledger.derived_status_rows shapes them for the school (state
+# by rank, channel lists sorted, the latest reply's time and choice unpacked): tested equal to the
+# school's fold in tests/district/test_district_ledger.py.
+_SORTED = ("coalesce(array_to_string(ARRAY(SELECT c FROM unnest(string_to_array({0}, ',')) AS c"
+           " ORDER BY c COLLATE \"C\"), ','), '')")
+_KEEP = ("INSERT INTO receipt_status (school_id, " + ", ".join(STATUS_COLUMNS) + ")"
+         " SELECT %(school)s, d.notice_id, d.family_ref, (ARRAY['unread', 'read', 'confirmed'])[d.rank + 1],"
+         " d.first_at, d.confirmed_at, " + _SORTED.format("d.channels") + ","
+         " (split_part(d.last_reply, chr(31), 3))::jsonb #>> '{{}}',"
+         " nullif(split_part(d.last_reply, chr(31), 1), '')::timestamptz, " + _SORTED.format("d.delivered") +
+         " FROM ({derived}) d ON CONFLICT (school_id, notice_id, family_ref) DO UPDATE SET "
+         + ", ".join(f"{c} = excluded.{c}" for c in STATUS_COLUMNS[2:]))
 
 
 def status_of(conn: psycopg.Connection, school_id: int, notice_id: int, family_ref: str) -> ledger.Status:
