@@ -200,7 +200,7 @@ def run(args, url: str) -> None:
         page = median_seconds(lambda: report.school_rows(conn, latest))
         table = median_seconds(lambda: report.school_rows(conn))
         over = median_seconds(lambda: report.over_time(conn, latest))
-        size = conn.execute("SELECT pg_database_size(current_database())").fetchone()[0]
+        (size,) = conn.execute("SELECT pg_database_size(current_database())").fetchall()[0]
     print(f"district notice page (all {args.schools} schools, one notice): {page * 1000:,.0f} ms;"
           f" its confirmations over time: {over * 1000:,.0f} ms")
     print(f"per-school table over all {len(district_ids)} district notices: {table * 1000:,.0f} ms")
