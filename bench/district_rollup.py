@@ -117,7 +117,7 @@ def ingest(url: str, schools_count: int, families: int, weeks: int) -> tuple[int
                 for part in range(0, len(family_rows), PUSH):
                     district_ledger.keep_roster(conn, school_id, family_rows[part:part + PUSH], [])
                 district_ledger.keep_roster(conn, school_id, [], notice_rows)
-            rows = list(events(rng, family_rows, notice_rows))
+            rows = sorted(events(rng, family_rows, notice_rows), key=lambda e: e["occurred_at"])  # as recorded
             begun = time.perf_counter()
             for part in range(0, len(rows), PUSH):
                 district_ledger.receive(conn, school_id, rows[part:part + PUSH])
