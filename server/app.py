@@ -6,18 +6,19 @@ import hashlib
 import hmac
 import sqlite3
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app, g, has_request_context, jsonify, request, session
 from flask.sessions import SecureCookieSessionInterface
-from flask_babel import Babel
+from flask_babel import Babel, get_locale
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFProtect
 from twilio.twiml.voice_response import VoiceResponse
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from ivr import sms, voice
+from server import clock, private, settings, webtools
 from server import db as database
-from server import private, settings, webtools
 from server.web import (
     api,
     approvals,
@@ -28,6 +29,7 @@ from server.web import (
     family_admin,
     init_app,
     insight_page,
+    labels,
     notice_audio,
     notice_forms,
     printing,
@@ -77,19 +79,35 @@ def create_app(test_config: dict | None = None) -> Flask:
     return app
 
 
-def create_district_app(url: str, *, pool_size: int = 8) -> Flask:
-    """The district's node: its API for school nodes, on the PostgreSQL database at ``url``
-    (a pool of ``pool_size`` connections; the schema made by ``paperbridge district init``)."""
+def create_district_app(url: str, *, pool_size: int = 8, timezone: str = "UTC") -> Flask:
+    """The district's node on the PostgreSQL database at ``url`` (a pool of ``pool_size``
+    connections; the schema made by ``paperbridge district init``): its API for school nodes
+    and its web pages for district staff, times shown in ``timezone``."""
     from psycopg_pool import ConnectionPool  # start-up speed: the district's stack loads only for it
 
-    from server.web import district_api  # start-up speed: the district's stack loads only for it
+    from server.district import accounts  # start-up speed: the district's stack loads only for it
+    from server.web import district_api, district_pages  # start-up speed: the district's stack loads only for it
 
-    app = Flask("paperbridge_district")
-    app.config.update(MAX_CONTENT_LENGTH=sync_api.MAX_BODY)
-    app.extensions["district_pool"] = ConnectionPool(url, min_size=1, max_size=pool_size, open=True,
-                                                     kwargs={"application_name": "paperbridge-district"})
+    zone = ZoneInfo(timezone)
+    app = Flask(__name__)
+    app.config.update(MAX_CONTENT_LENGTH=sync_api.MAX_BODY, SESSION_COOKIE_HTTPONLY=True,
+                      SESSION_COOKIE_SAMESITE="Lax", SESSION_COOKIE_NAME="paperbridge_district",
+                      BABEL_DEFAULT_LOCALE="zh_Hans",
+                      BABEL_TRANSLATION_DIRECTORIES=str(Path(__file__).parent / "translations"))
+    pool = ConnectionPool(url, min_size=1, max_size=pool_size, open=True,
+                          kwargs={"application_name": "paperbridge-district"})
+    app.extensions["district_pool"] = pool
+    with pool.connection() as conn:
+        app.config["SECRET_KEY"] = accounts.secret_key(conn)
+    app.session_interface = _SessionCookie()
+    csrf.init_app(app)
+    csrf.exempt(district_api.bp)  # school nodes sign with their bearer token, not a cookie
+    Babel(app, locale_selector=select_locale)
+    app.jinja_env.globals.update(labels=labels, get_locale=get_locale)
+    app.add_template_filter(lambda value: clock.parse(value).astimezone(zone).strftime("%Y-%m-%d %H:%M"), "localtime")
     app.after_request(security_headers)
     app.register_blueprint(district_api.bp)
+    app.register_blueprint(district_pages.bp)
     return app
 
 

@@ -52,6 +52,16 @@ def confirmation_curve(publish_at: str, times: list[str], families: int, title: 
     return _svg(chart)
 
 
+def share_by_day(days: list[str], shares: list[float], title: str, y_title: str) -> str:
+    """The share of families confirmed by the end of each day (a district notice, all schools)."""
+    chart = pygal.Line(**_config(width=720, height=290, show_legend=False, range=(0, 100), title=title,
+                                 y_title=y_title, dots_size=3, title_font_size=14, x_label_rotation=30,
+                                 show_minor_x_labels=False, x_labels_major_every=max(1, len(days) // 10)))
+    chart.x_labels = days
+    chart.add(title, shares)
+    return _svg(chart)
+
+
 def reading_heat(grid: list[list[int]], days: list[str], title: str) -> str:
     """When families read: a dot per weekday and hour, larger for more families (a punch card)."""
     chart = pygal.Dot(**_config(("#2457a6",) * 7, width=720, height=300, title=title, title_font_size=14,

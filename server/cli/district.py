@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
 import click
 
 from server.cli.base import Context, emit, format_option, with_db
@@ -167,6 +169,81 @@ def district_status(notice_id: int | None, url: str | None, fmt: str) -> None:
     emit(rows, list(report.SCHOOL_COLUMNS), fmt)
 
 
+@district_group.group("user")
+def district_user_group() -> None:
+    """The district web's accounts: district administrators see every school, a school viewer one.
+
+    \b
+    Example:
+      paperbridge district user add wang --role admin
+      paperbridge district user add li --role viewer --school 3
+    """
+
+
+@district_user_group.command("add")
+@click.argument("username")
+@click.option("--role", type=click.Choice(["admin", "viewer"]), required=True,
+              help="admin: every school; viewer: one school's counts.")
+@click.option("--school", "school_id", type=int, help="A viewer's school (its id in `paperbridge district schools`).")
+@click.option("--name", "display_name", default="", help="Name shown on the pages.")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True,
+              help="Password, 8+ characters. Asked for when not given.")
+@database_option
+def district_user_add(username: str, role: str, school_id: int | None, display_name: str, password: str,
+                      url: str | None) -> None:
+    """Create an account for the district's pages.
+
+    \b
+    Example:
+      paperbridge district user add li --role viewer --school 3 --name "Li (Riverside)"
+    """
+    from server.district import accounts  # start-up speed: psycopg loads only for district commands
+
+    with _open(url) as conn:
+        try:
+            accounts.add_user(conn, username, password, role, school_id=school_id, display_name=display_name)
+        except ValueError as exc:
+            raise click.ClickException(str(exc)) from None
+    click.echo(f"Created district {'administrator' if role == 'admin' else 'school viewer'} {username}.")
+
+
+@district_user_group.command("list")
+@database_option
+@format_option
+def district_user_list(url: str | None, fmt: str) -> None:
+    """The district's accounts: role, school (viewers), whether disabled or locked.
+
+    \b
+    Example:
+      paperbridge district user list --format csv
+    """
+    from server.district import accounts  # start-up speed: psycopg loads only for district commands
+
+    with _open(url) as conn:
+        rows = accounts.list_users(conn)
+    emit(rows, ["username", "display_name", "role", "school", "state"], fmt)
+
+
+@district_user_group.command("disable")
+@click.argument("username")
+@database_option
+def district_user_disable(username: str, url: str | None) -> None:
+    """Disable an account (its open sessions end at once).
+
+    \b
+    Example:
+      paperbridge district user disable li
+    """
+    from server.district import accounts  # start-up speed: psycopg loads only for district commands
+
+    with _open(url) as conn:
+        try:
+            accounts.set_active(conn, username, False)
+        except LookupError as exc:
+            raise click.ClickException(str(exc)) from None
+    click.echo(f"District user {username} disabled.")
+
+
 @district_group.command("revoke")
 @click.argument("school_id", type=int)
 @database_option
@@ -192,8 +269,10 @@ def district_revoke(school_id: int, url: str | None) -> None:
 @database_option
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0: every network).")
 @click.option("--port", default=5100, show_default=True, help="Port to listen on.")
-def district_serve(url: str | None, host: str, port: int) -> None:
-    """Serve the district's API for school nodes (enrolment and pushes) with waitress.
+@click.option("--timezone", default="UTC", show_default=True, help="Time zone for times on the pages, e.g. Asia/Shanghai.")
+def district_serve(url: str | None, host: str, port: int, timezone: str) -> None:
+    """Serve the district with waitress: its pages for district staff (/district/) and its API
+    for school nodes (enrolment, pushes, district notices).
 
     \b
     Example:
@@ -206,8 +285,13 @@ def district_serve(url: str | None, host: str, port: int) -> None:
 
     with _open(url):  # a clear sentence now if the database cannot be reached
         pass
-    app = create_district_app(connect.url_from(url))
-    click.echo(f"PaperBridge district is running at http://{host}:{port}/district/api  (Ctrl+C to stop)")
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise click.BadParameter(f"unknown time zone {timezone!r}; e.g. Asia/Shanghai or UTC",
+                                 param_hint="--timezone") from None
+    app = create_district_app(connect.url_from(url), timezone=timezone)
+    click.echo(f"PaperBridge district is running at http://{host}:{port}/district/  (Ctrl+C to stop)")
     waitress.serve(app, host=host, port=port, threads=8, ident="PaperBridge district")
 
 

@@ -14,7 +14,7 @@ import json
 
 import psycopg
 
-from server import clock, notices
+from server import clock, languages, notices
 
 FIELDS = ("id", "texts", "reply_options", "requires_confirmation", "due_date", "urgent", "publish_at", "created_at",
           "created_by")
@@ -62,9 +62,11 @@ def unknown_ids(conn: psycopg.Connection, ids: set[int]) -> set[int]:
 
 
 def title(notice: dict, language: str = "en") -> str:
-    """The notice's title in ``language``, else in the first language it was written in."""
+    """The notice's title in ``language``, else in the nearest language it was written in (as a
+    school's notice is read: server.languages.text_fallbacks)."""
     texts = notice["texts"]
-    return (texts.get(language) or next(iter(texts.values())))[0]
+    found = next((texts[lang] for lang in languages.text_fallbacks(language) if lang in texts), None)
+    return (found or next(iter(texts.values())))[0]
 
 
 def _shape(row: tuple) -> dict:

@@ -9,8 +9,6 @@ status (server/district/ledger.py), so they follow the school ledger's rules.
 
 from __future__ import annotations
 
-import datetime as dt
-
 import psycopg
 
 from server import clock, insight, ledger
@@ -64,16 +62,21 @@ def school_rows(conn: psycopg.Connection, notice_id: int | None = None) -> list[
     return rows
 
 
-def over_time(conn: psycopg.Connection, notice_id: int) -> list[dict]:
-    """Families confirmed by the end of each day (UTC) since the notice was written, all schools."""
+def over_time(conn: psycopg.Connection, notice_id: int, school_id: int | None = None) -> list[dict]:
+    """Families addressed and confirmed by the end of each day (UTC) since the first confirmation,
+    all schools or one."""
     notice_ids(conn, notice_id)
-    rows = conn.execute(_ADDRESSED.format(narrow="") + "SELECT (confirmed_at AT TIME ZONE 'UTC')::date AS day, count(*)"
-                        " FROM counted WHERE state = 'confirmed' GROUP BY day ORDER BY day",
-                        {"notices": [notice_id]}).fetchall()
+    narrow = "AND n.school_id = %(school)s" if school_id is not None else ""
+    rows = conn.execute(_ADDRESSED.format(narrow=narrow) + "SELECT (confirmed_at AT TIME ZONE 'UTC')::date AS day,"
+                        " count(*) FILTER (WHERE state = 'confirmed'), count(*) FROM counted GROUP BY day"
+                        " ORDER BY day NULLS LAST", {"notices": [notice_id], "school": school_id}).fetchall()
+    families = sum(row[2] for row in rows)
     total, out = 0, []
-    for day, count in rows:
-        total += count
-        out.append({"day": day.isoformat() if isinstance(day, dt.date) else None, "confirmed": total})
+    for day, confirmed, _count in rows:
+        if day is None:
+            continue
+        total += confirmed
+        out.append({"day": day.isoformat(), "confirmed": total, "families": families})
     return out
 
 

@@ -93,6 +93,23 @@ CREATE TABLE notices (
 ) PARTITION BY LIST (school_id);
 CREATE INDEX notices_district ON notices (district_notice_id, school_id) WHERE district_notice_id IS NOT NULL;
 """),
+    ("0003_district_accounts", """
+CREATE TABLE district_users (
+    id integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    username text NOT NULL UNIQUE,
+    display_name text NOT NULL,
+    password_hash text NOT NULL,
+    role text NOT NULL CHECK (role IN ('admin', 'viewer')),
+    school_id integer REFERENCES schools(id),
+    active boolean NOT NULL DEFAULT true,
+    failed_logins integer NOT NULL DEFAULT 0,
+    locked_until timestamptz,
+    session_version integer NOT NULL DEFAULT 1,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    CHECK ((role = 'viewer') = (school_id IS NOT NULL))
+);
+CREATE TABLE district_settings (key text PRIMARY KEY, value text NOT NULL);
+"""),
 )
 PARTITIONED = ("events", "receipt_status", "families", "notices")
 

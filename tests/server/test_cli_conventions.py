@@ -15,7 +15,7 @@ from server.cli import cli
 DATA_COMMANDS = {"setting list", "roster import", "roster list", "notice add", "notice list", "status",
                  "receipts import", "scan", "retention", "followup run", "kiosk list", "secret list", "user list",
                  "integration list", "doctor", "concern list", "family export", "insight", "district schools",
-                 "district notices", "district status"}
+                 "district notices", "district status", "district user list"}
 
 
 def walk(group: click.Group, prefix: str = ""):
