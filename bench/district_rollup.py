@@ -43,8 +43,8 @@ from bench.print_bench import build_school
 from server import clock, ledger
 from server import db as database
 from server.app import create_district_app
+from server.district import connect, link, report, schema, schools
 from server.district import ledger as district_ledger
-from server.district import link, report, schema, schools
 from server.district import notices as district_notices
 from server.serving import BackgroundServer
 
@@ -100,7 +100,7 @@ def ingest(url: str, schools_count: int, families: int, weeks: int) -> tuple[int
     alone. Returns (events, seconds ingesting, seconds of the COPY floor, district notice ids)."""
     start = clock.now() - dt.timedelta(weeks=weeks)
     total, ours, floor = 0, 0.0, 0.0
-    with psycopg.connect(url, autocommit=True) as conn:
+    with psycopg.connect(url, autocommit=True, **connect.SESSION) as conn:  # as the district's server connects
         conn.execute("CREATE TABLE IF NOT EXISTS floor_events (LIKE events INCLUDING DEFAULTS)")
         conn.execute("ALTER TABLE floor_events ADD PRIMARY KEY (school_id, id)")
         conn.execute("CREATE INDEX ON floor_events (school_id, notice_id, family_ref)")
@@ -195,7 +195,7 @@ def run(args, url: str) -> None:
     total, ours, floor, district_ids = ingest(url, args.schools, args.families, args.weeks)
     print(f"ingest: {total:,} events in {ours:.0f} s = {total / ours:,.0f} events/s;"
           f" COPY floor {total / floor:,.0f} events/s ({floor:.0f} s): {floor / ours:.0%} of the floor")
-    with psycopg.connect(url) as conn:
+    with psycopg.connect(url, **connect.SESSION) as conn:
         latest = district_ids[-1]
         page = median_seconds(lambda: report.school_rows(conn, latest))
         table = median_seconds(lambda: report.school_rows(conn))

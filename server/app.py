@@ -85,7 +85,7 @@ def create_district_app(url: str, *, pool_size: int = 8, timezone: str = "UTC") 
     and its web pages for district staff, times shown in ``timezone``."""
     from psycopg_pool import ConnectionPool  # start-up speed: the district's stack loads only for it
 
-    from server.district import accounts  # start-up speed: the district's stack loads only for it
+    from server.district import accounts, connect  # start-up speed: the district's stack loads only for it
     from server.web import district_api, district_pages  # start-up speed: the district's stack loads only for it
 
     zone = ZoneInfo(timezone)
@@ -94,8 +94,7 @@ def create_district_app(url: str, *, pool_size: int = 8, timezone: str = "UTC") 
                       SESSION_COOKIE_SAMESITE="Lax", SESSION_COOKIE_NAME="paperbridge_district",
                       BABEL_DEFAULT_LOCALE="zh_Hans",
                       BABEL_TRANSLATION_DIRECTORIES=str(Path(__file__).parent / "translations"))
-    pool = ConnectionPool(url, min_size=1, max_size=pool_size, open=True,
-                          kwargs={"application_name": "paperbridge-district"})
+    pool = ConnectionPool(url, min_size=1, max_size=pool_size, open=True, kwargs=connect.SESSION)
     app.extensions["district_pool"] = pool
     with pool.connection() as conn:
         app.config["SECRET_KEY"] = accounts.secret_key(conn)

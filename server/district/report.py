@@ -18,19 +18,24 @@ SCHOOL_COLUMNS = ("school_id", "school", "published", "families", *STATES, *ledg
                   "last_push_at")
 
 _ADDRESSED = """
-WITH addressed AS (
-  SELECT n.school_id, n.notice_id, f.family_ref, f.grades, f.classes
-  FROM notices n JOIN families f ON f.school_id = n.school_id AND cardinality(f.classes) > 0
-   AND (n.whole_school OR f.classes && n.classes)
+WITH target AS MATERIALIZED (
+  SELECT n.school_id, n.notice_id, n.whole_school, n.classes FROM notices n
   WHERE n.district_notice_id = ANY(%(notices)s) AND n.publish_at <= now() {narrow}
 ), counted AS (
-  SELECT a.*, coalesce(rs.state, 'unread') AS state, string_to_array(rs.channels, ',') AS channels, rs.confirmed_at
-  FROM addressed a LEFT JOIN receipt_status rs
-   ON rs.school_id = a.school_id AND rs.notice_id = a.notice_id AND rs.family_ref = a.family_ref
+  SELECT t.school_id, t.notice_id, a.family_ref, a.grades, a.classes, coalesce(a.state, 'unread') AS state,
+         ',' || a.channels || ',' AS channels, a.confirmed_at
+  FROM target t CROSS JOIN LATERAL (
+    SELECT f.family_ref, f.grades, f.classes, rs.state, rs.channels, rs.confirmed_at
+    FROM families f LEFT JOIN receipt_status rs
+     ON rs.school_id = t.school_id AND rs.notice_id = t.notice_id AND rs.family_ref = f.family_ref
+    WHERE f.school_id = t.school_id AND cardinality(f.classes) > 0 AND (t.whole_school OR f.classes && t.classes)
+    OFFSET 0) a
 )
 """
+# One school's notice at a time (LATERAL ... OFFSET 0): its families and the status rows of that
+# notice by their primary keys, never a hash of every school's status (which grew with the term).
 _COUNTS = ", ".join([*(f"count(*) FILTER (WHERE state = '{s}')" for s in STATES),
-                     *(f"count(*) FILTER (WHERE '{c}' = ANY(channels))" for c in ledger.CHANNELS)])
+                     *(f"count(*) FILTER (WHERE channels LIKE '%%,{c},%%')" for c in ledger.CHANNELS)])
 
 
 def notice_ids(conn: psycopg.Connection, notice_id: int | None) -> list[int]:
@@ -49,7 +54,8 @@ def school_rows(conn: psycopg.Connection, notice_id: int | None = None) -> list[
     school has not pulled the notice yet (or its publish time has not come)."""
     ids = notice_ids(conn, notice_id)
     counts = {row[0]: row[1:] for row in conn.execute(
-        _ADDRESSED.format(narrow="") + f"SELECT school_id, count(DISTINCT family_ref), {_COUNTS}"
+        _ADDRESSED.format(narrow="") + f"SELECT school_id, {'count(*)' if len(ids) == 1 else 'count(DISTINCT family_ref)'},"
+        f" {_COUNTS}"
         " FROM counted GROUP BY school_id", {"notices": ids}).fetchall()}
     published = {row[0] for row in conn.execute(
         "SELECT DISTINCT school_id FROM notices WHERE district_notice_id = ANY(%s) AND publish_at <= now()", [ids])}
@@ -84,9 +90,9 @@ def drill(conn: psycopg.Connection, notice_id: int, school_id: int, grade: str |
     """One school's counts for a notice by grade, or a grade's by class (a family with children in
     two classes counts in both)."""
     notice_ids(conn, notice_id)
-    narrow = "AND n.school_id = %(school)s" + (" AND %(grade)s = ANY(f.grades)" if grade else "")
-    rows = conn.execute(_ADDRESSED.format(narrow=narrow) + f"SELECT part, count(*), {_COUNTS} FROM"
-                        f" (SELECT *, unnest({'classes' if grade else 'grades'}) AS part FROM counted) p"
+    rows = conn.execute(_ADDRESSED.format(narrow="AND n.school_id = %(school)s") + f"SELECT part, count(*), {_COUNTS}"
+                        f" FROM (SELECT *, unnest({'classes' if grade else 'grades'}) AS part FROM counted"
+                        + (" WHERE %(grade)s = ANY(grades)" if grade else "") + ") p"
                         " GROUP BY part ORDER BY part",
                         {"notices": [notice_id], "school": school_id, "grade": grade}).fetchall()
     return [dict(zip(("name", "families", *STATES, *ledger.CHANNELS), row, strict=True)) for row in rows
