@@ -72,7 +72,7 @@ def keep_roster(conn: psycopg.Connection, school_id: int, families: list[dict], 
                 " classes) VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (school_id, notice_id) DO UPDATE SET"
                 " district_notice_id = excluded.district_notice_id, week = excluded.week,"
                 " publish_at = excluded.publish_at, whole_school = excluded.whole_school, classes = excluded.classes",
-                [[school_id, n["notice_id"], n["district_notice_id"], n["week"], n["publish_at"], n["whole_school"],
+                [[school_id, n["notice_id"], n.get("district_notice_id"), n["week"], n["publish_at"], n["whole_school"],
                   n["classes"]] for n in notices])
 
 

@@ -83,7 +83,7 @@ def push():
     if problem:
         return error("bad_request", problem, 400)
     with _pool().connection() as conn:
-        unknown = district_notices.unknown_ids(conn, {n["district_notice_id"] for n in notices} - {None})
+        unknown = district_notices.unknown_ids(conn, {n.get("district_notice_id") for n in notices} - {None})
         if unknown:
             return error("bad_request", f"no district notice {sorted(unknown)[0]}", 400)
         with conn.transaction():

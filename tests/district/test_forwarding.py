@@ -99,8 +99,22 @@ def test_bad_codes_tokens_and_bodies_are_refused_with_a_sentence(district, tmp_p
                          ({**good, "payload": [1]}, "payload must be an object")):
         with pytest.raises(link.DistrictUnreachable, match=message):
             link._post(url + "/district/api/push", {"events": [good, bad][::-1]}, token=token)
+    family = {"family_ref": "f1", "language": "en", "channel": "paper", "classes": ["3A"], "grades": ["3"]}
+    notice = {"notice_id": 1, "week": "2026-W48", "publish_at": "2026-11-23T08:00:00Z", "whole_school": True,
+              "classes": []}
+    for body, message in (({"families": "all of them"}, "families must be a list"),
+                          ({"families": [{**family, "classes": "3A"}]}, "families 0: needs"),
+                          ({"families": [{**family, "classes": [3]}]}, "lists of names"),
+                          ({"notices": [{**notice, "publish_at": "soon"}]}, "publish_at must be an ISO-8601"),
+                          ({"notices": [{**notice, "district_notice_id": "1"}]}, "district_notice_id is"),
+                          ({"notices": [{**notice, "district_notice_id": 99}]}, "no district notice 99")):
+        with pytest.raises(link.DistrictUnreachable, match=message):
+            link._post(url + "/district/api/push", {"events": [good], **body}, token=token)
+    with pytest.raises(link.DistrictUnreachable, match="the only parameter is after"):
+        link._get(url + "/district/api/notices?after=-1", token)
     with psycopg.connect(district_url) as conn:  # a refused push takes nothing of it, the good event neither
         assert conn.execute("SELECT count(*) FROM events WHERE id = 'x'").fetchone() == (0,)
+        assert conn.execute("SELECT count(*) FROM families").fetchone() == (0,)
 
 
 def _token_of(district_url: str, node, url: str) -> str:
