@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 from urllib.parse import urlsplit
 
 import psycopg
@@ -11,7 +12,7 @@ ENV_VAR = "PAPERBRIDGE_DISTRICT_DB"
 # Every district connection: no JIT. The district's queries read one school's partition or one
 # notice's rows by index, but their cost estimates over hundreds of partitions pass the JIT
 # thresholds, and compiling took 1.7 s of a 1.8 s notice page (bench/district_rollup.py, 30 schools).
-SESSION = {"application_name": "paperbridge-district", "options": "-c jit=off"}
+SESSION: dict[str, Any] = {"application_name": "paperbridge-district", "options": "-c jit=off"}
 
 
 class Unreachable(Exception):

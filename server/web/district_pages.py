@@ -142,9 +142,10 @@ def school(notice_id: int, school_id: int):
     grade = request.args.get("grade") or None
     with _pool().connection() as conn:
         found = _get_notice(conn, notice_id)
-        name = next((r["school"] for r in report.school_rows(conn, notice_id) if r["school_id"] == school_id), None)
-        if name is None:
+        found_school = conn.execute("SELECT name FROM schools WHERE id = %s", [school_id]).fetchone()
+        if found_school is None:
             abort(404)
+        name = found_school[0]
         parts = report.drill(conn, notice_id, school_id, grade)
     return render_template("district/school.html", notice=_titled(found), school_id=school_id, school=name,
                            grade=grade, parts=[_shares(p) for p in parts], totals=_totals(parts))
