@@ -47,23 +47,28 @@ def notice_ids(conn: psycopg.Connection, notice_id: int | None) -> list[int]:
     return [notice_id]
 
 
-def school_rows(conn: psycopg.Connection, notice_id: int | None = None) -> list[dict]:
-    """One row per school (revoked ones too, marked by their last push): for one district notice,
-    its addressed families and how many confirmed, read or have not (and by which channels);
-    for all of them, the same counted per family and notice. ``published`` is False while the
-    school has not pulled the notice yet (or its publish time has not come)."""
+def school_rows(conn: psycopg.Connection, notice_id: int | None = None, school_id: int | None = None) -> list[dict]:
+    """One row per school (or only ``school_id``'s; revoked ones too, marked by their last push):
+    for one district notice, its addressed families and how many confirmed, read or have not
+    (and by which channels); for all of them, the same counted per family and notice.
+    ``published`` is False while the school has not pulled the notice yet (or its publish time
+    has not come)."""
     ids = notice_ids(conn, notice_id)
+    params = {"notices": ids, "school": school_id}
+    narrow = "AND n.school_id = %(school)s" if school_id is not None else ""
+    families = "count(*)" if len(ids) == 1 else "count(DISTINCT family_ref)"
     counts = {row[0]: row[1:] for row in conn.execute(
-        _ADDRESSED.format(narrow="") + f"SELECT school_id, {'count(*)' if len(ids) == 1 else 'count(DISTINCT family_ref)'},"
-        f" {_COUNTS}"
-        " FROM counted GROUP BY school_id", {"notices": ids}).fetchall()}
+        _ADDRESSED.format(narrow=narrow) + f"SELECT school_id, {families}, {_COUNTS} FROM counted GROUP BY school_id",
+        params).fetchall()}
     published = {row[0] for row in conn.execute(
-        "SELECT DISTINCT school_id FROM notices WHERE district_notice_id = ANY(%s) AND publish_at <= now()", [ids])}
+        "SELECT DISTINCT school_id FROM notices n WHERE district_notice_id = ANY(%(notices)s) AND publish_at <= now() "
+        + narrow, params)}
     rows = []
-    for school_id, name, received, last_push in conn.execute(
-            "SELECT id, name, events_received, last_push_at FROM schools ORDER BY name, id").fetchall():
-        numbers = counts.get(school_id, (0,) * (2 + len(STATES) - 1 + len(ledger.CHANNELS)))
-        rows.append(dict(zip(SCHOOL_COLUMNS, (school_id, name, school_id in published, *numbers, received,
+    for found, name, received, last_push in conn.execute(
+            "SELECT id, name, events_received, last_push_at FROM schools"
+            + (" WHERE id = %(school)s" if school_id is not None else "") + " ORDER BY name, id", params).fetchall():
+        numbers = counts.get(found, (0,) * (2 + len(STATES) - 1 + len(ledger.CHANNELS)))
+        rows.append(dict(zip(SCHOOL_COLUMNS, (found, name, found in published, *numbers, received,
                                               clock.iso(last_push) if last_push else None), strict=True)))
     return rows
 

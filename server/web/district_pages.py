@@ -142,13 +142,17 @@ def school(notice_id: int, school_id: int):
     grade = request.args.get("grade") or None
     with _pool().connection() as conn:
         found = _get_notice(conn, notice_id)
-        found_school = conn.execute("SELECT name FROM schools WHERE id = %s", [school_id]).fetchone()
-        if found_school is None:
+        whole = report.school_rows(conn, notice_id, school_id)
+        if not whole:
             abort(404)
-        name = found_school[0]
         parts = report.drill(conn, notice_id, school_id, grade)
-    return render_template("district/school.html", notice=_titled(found), school_id=school_id, school=name,
-                           grade=grade, parts=[_shares(p) for p in parts], totals=_totals(parts))
+        totals = whole[0] if grade is None else next(  # each family once, whatever its classes
+            (row for row in report.drill(conn, notice_id, school_id) if row["name"] == grade), None)
+    if totals is None:
+        abort(404)
+    totals = _shares(totals)
+    return render_template("district/school.html", notice=_titled(found), school_id=school_id,
+                           school=whole[0]["school"], grade=grade, parts=[_shares(p) for p in parts], totals=totals)
 
 
 @bp.route("/notices/<int:notice_id>/export.<fmt>")

@@ -79,6 +79,9 @@ def test_a_district_admin_sees_every_school_its_share_and_can_drill_down_to_clas
 
     grades = admin.get(url + f"/district/notices/{notice}/schools/{ids['East']}").text
     assert "Grade 3" in grades and "names, phone numbers or links" in grades
+    east_share = round(100 * 5 / rows["East"]["families"], 1)
+    assert f"<b>{east_share}%</b><small>of families confirmed" in grades  # each family once, not once per grade
+    assert admin.get(url + f"/district/notices/{notice}/schools/{ids['East']}", params={"grade": "9"}).status_code == 404
     classes = admin.get(url + f"/district/notices/{notice}/schools/{ids['East']}", params={"grade": "3"}).text
     assert "3A" in classes and "4A" not in classes
     with psycopg.connect(district_url) as conn:
