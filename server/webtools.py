@@ -10,8 +10,9 @@ from __future__ import annotations
 import threading
 from urllib.parse import urlsplit
 
-from flask import Flask, Response, current_app, g, request
+from flask import Flask, Response, current_app, g, redirect, request, session
 from sqlite_utils import Database
+from werkzeug.wrappers import Response as WerkzeugResponse
 
 from server import db as database
 from server import settings
@@ -105,3 +106,19 @@ def limiter(limit: Limit) -> RateLimiter:
 def client_address() -> str:
     """The caller's address (behind a reverse proxy, wrap the app in ProxyFix: docs/operations.md)."""
     return request.remote_addr or "unknown"
+
+
+def fresh_session(**values) -> None:
+    """A new session (signing in or out) with ``values``, keeping only the language chosen before."""
+    lang = session.get("lang")
+    session.clear()
+    session.update(values)
+    if lang:
+        session["lang"] = lang
+
+
+def choose_language(code: str, fallback: str) -> WerkzeugResponse:
+    """Keep the interface language ``code`` (one of LOCALES) and go back where the form was."""
+    if code in LOCALES:
+        session["lang"] = code
+    return redirect(local_path(request.form.get("next"), fallback))

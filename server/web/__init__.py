@@ -13,7 +13,7 @@ from werkzeug.exceptions import HTTPException
 from server import approval, clock, concerns, exports, notices, settings, users
 from server.errors import UnknownNotice
 from server.web import labels
-from server.webtools import get_db
+from server.webtools import fresh_session, get_db
 
 STAFF = ("admin", "office", "teacher")
 
@@ -34,11 +34,7 @@ def current_user() -> dict | None:
 
 def start_session(user: dict) -> None:
     """A fresh session for ``user`` (keeping only the language chosen before signing in)."""
-    lang = session.get("lang")
-    session.clear()
-    session.update({"user_id": user["id"], "v": user["session_version"], "at": clock.now_iso()})
-    if lang:
-        session["lang"] = lang
+    fresh_session(user_id=user["id"], v=user["session_version"], at=clock.now_iso())
 
 
 def _session_expired() -> bool:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 
 from server import ratelimit, users, webtools
 from server.web import current_user, start_session
-from server.webtools import LOCALES, get_db, local_path
+from server.webtools import choose_language, fresh_session, get_db, local_path
 
 bp = Blueprint("auth", __name__)
 log = logging.getLogger("paperbridge.web")
@@ -45,15 +45,10 @@ def logout():
     if user is not None:
         users.end_sessions(get_db(), user["id"])  # a copy of this cookie opens nothing either
         log.info("sign-out: %s", user["username"])
-    lang = session.get("lang")
-    session.clear()
-    if lang:
-        session["lang"] = lang
+    fresh_session()
     return redirect(url_for("auth.login"))
 
 
 @bp.route("/lang/<code>", methods=["POST"])
 def set_language(code: str):
-    if code in LOCALES:
-        session["lang"] = code
-    return redirect(local_path(request.form.get("next"), url_for("dashboard.index")))
+    return choose_language(code, url_for("dashboard.index"))

@@ -29,7 +29,7 @@ from server import charts, clock, exports, ledger, ratelimit, webtools
 from server.district import accounts, report, schools
 from server.district import notices as district_notices
 from server.web import labels
-from server.webtools import LOCALES, local_path
+from server.webtools import local_path
 
 bp = Blueprint("district_pages", __name__, url_prefix="/district")
 log = logging.getLogger("paperbridge.district")
@@ -81,19 +81,17 @@ def login():
         if wait:
             flash(_("Too many sign-in attempts from this computer. Try again in %(n)s minutes.",
                     n=ratelimit.minutes(wait)), "error")
-            return render_template("district/login.html"), 429, {"Retry-After": str(wait)}
+            return render_template("login.html", base="district/base.html"), 429, {"Retry-After": str(wait)}
         with _pool().connection() as conn:
             user = accounts.authenticate(conn, request.form.get("username", ""), request.form.get("password", ""))
         if user is None:
             log.warning("district sign-in failed for %r from %s", request.form.get("username", "")[:40], address)
             flash(_("Wrong user name or password, or the account is locked for 15 minutes after 5 tries."), "error")
-            return render_template("district/login.html"), 401
+            return render_template("login.html", base="district/base.html"), 401
         guard.give_back(address)
-        lang = session.get("lang")
-        session.clear()
-        session.update({"district_user": user["id"], "v": user["session_version"], **({"lang": lang} if lang else {})})
+        webtools.fresh_session(district_user=user["id"], v=user["session_version"])
         return redirect(local_path(request.args.get("next"), url_for("district_pages.index")))
-    return render_template("district/login.html")
+    return render_template("login.html", base="district/base.html")
 
 
 @bp.route("/logout", methods=["POST"])
@@ -102,18 +100,13 @@ def logout():
     if user is not None:
         with _pool().connection() as conn:
             accounts.end_sessions(conn, user["id"])
-    lang = session.get("lang")
-    session.clear()
-    if lang:
-        session["lang"] = lang
+    webtools.fresh_session()
     return redirect(url_for("district_pages.login"))
 
 
 @bp.route("/lang/<code>", methods=["POST"])
 def set_language(code: str):
-    if code in LOCALES:
-        session["lang"] = code
-    return redirect(local_path(request.form.get("next"), url_for("district_pages.index")))
+    return webtools.choose_language(code, url_for("district_pages.index"))
 
 
 @bp.route("/")

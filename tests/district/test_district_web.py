@@ -65,6 +65,7 @@ def test_a_district_admin_sees_every_school_its_share_and_can_drill_down_to_clas
     admin = sign_in(url, "wang")
     index = admin.get(url + "/district/")
     assert index.status_code == 200 and "Typhoon: all schools closed on Friday" in index.text
+    assert "繁體" in index.text and "/district/logout" in index.text and "district administrator" in index.text
     assert "East" in index.text and "West" in index.text
     page = admin.get(url + f"/district/notices/{notice}").text
     with psycopg.connect(district_url) as conn:
