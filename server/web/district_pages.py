@@ -114,8 +114,8 @@ def set_language(code: str):
 def index():
     with _pool().connection() as conn:
         found = district_notices.after(conn)
-        schools = _school_health(conn)
-    return render_template("district/index.html", notices=[_titled(n) for n in reversed(found)], schools=schools)
+        health = _school_health(conn)
+    return render_template("district/index.html", notices=[_titled(n) for n in reversed(found)], schools=health)
 
 
 @bp.route("/notices/<int:notice_id>")
@@ -200,7 +200,9 @@ def _get_notice(conn, notice_id: int) -> dict:
 def _notice_rows(conn, notice_id: int) -> tuple[dict, list[dict]]:
     """The notice and its per-school rows the signed-in account may see."""
     found = _get_notice(conn, notice_id)
-    rows = [_shares(r) for r in report.school_rows(conn, notice_id) if _allowed(r["school_id"])]
+    user = current_user()
+    only = None if user is None or user["role"] == "admin" else user["school_id"]
+    rows = [_shares(r) for r in report.school_rows(conn, notice_id, only) if _allowed(r["school_id"])]
     return found, rows
 
 
