@@ -28,8 +28,14 @@ def add(conn: psycopg.Connection, *, texts: dict[str, tuple[str, str]], created_
     options = [o.strip() for o in reply_options or []]
     if len({notices.parse_reply_option(o)["key"] for o in options}) != len(options):
         raise ValueError("reply options must differ")
-    due = dt.date.fromisoformat(due_date.strip()).isoformat() if due_date else None
-    publish = clock.parse(publish_at) if publish_at else clock.now()
+    try:
+        due = dt.date.fromisoformat(due_date.strip()).isoformat() if due_date else None
+    except ValueError:
+        raise ValueError(f"the due date {due_date!r} is not a date like 2026-12-18") from None
+    try:
+        publish = clock.parse(publish_at) if publish_at else clock.now()
+    except ValueError:
+        raise ValueError(f"the publish time {publish_at!r} is not a time like 2026-12-18T08:00:00+08:00") from None
     with conn.transaction():
         row = conn.execute("INSERT INTO district_notices (texts, reply_options, requires_confirmation, due_date, urgent,"
                            " publish_at, created_by) VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING id",

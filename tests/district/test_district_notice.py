@@ -106,3 +106,29 @@ def test_a_district_notice_reaches_two_schools_by_paper_and_phone_and_comes_back
         refs = {r[0] for r in conn.execute("SELECT family_ref FROM families")}
     key = forward.family_key(east)
     assert forward.family_ref(key, on_paper) in refs and str(on_paper) not in refs
+
+
+def test_bad_district_notices_and_accounts_are_refused_with_a_sentence_and_nothing_written(district):
+    _url, district_url = district
+
+    def district_cli(*args: str):
+        return paperbridge("district", *args, "--database", district_url)
+
+    for args, message in ((["--text", "fr", "Titre", "Corps"], "notices are written in"),
+                          (["--text", "en", "Title", " "], "needs both a title and a body"),
+                          (["--text", "en", "T", "B", "--reply", "maybe"], "not a known answer"),
+                          (["--text", "en", "T", "B", "--reply", "yes", "--reply", "yes"], "must differ"),
+                          (["--text", "en", "T", "B", "--due", "next Friday"], "not a date like"),
+                          (["--text", "en", "T", "B", "--publish-at", "soon"], "not a time like")):
+        result = district_cli("notice", *args)
+        assert result.exit_code == 1 and "Traceback" not in result.output and message in result.output, result.output
+    assert district_cli("notices", "--format", "json").stdout.strip() == "[]"
+    missing = district_cli("status", "--notice", "99")
+    assert missing.exit_code == 1 and "there is no district notice 99" in missing.output
+    for args, message in ((["wang", "--role", "admin", "--password", "short"], "at least 8 characters"),
+                          (["li", "--role", "viewer", "--password", "long-enough"], "needs its school"),
+                          (["li", "--role", "viewer", "--school", "42", "--password", "long-enough"], "no school 42"),
+                          (["x y", "--role", "admin", "--password", "long-enough"], "letters, digits")):
+        result = district_cli("user", "add", *args)
+        assert result.exit_code == 1 and message in result.output, result.output
+    assert district_cli("user", "list", "--format", "json").stdout.strip() == "[]"
