@@ -11,7 +11,7 @@ import psycopg
 ENV_VAR = "PAPERBRIDGE_DISTRICT_DB"
 # Every district connection: no JIT. The district's queries read one school's partition or one
 # notice's rows by index, but their cost estimates over hundreds of partitions pass the JIT
-# thresholds, and compiling took 1.7 s of a 1.8 s notice page (bench/district_rollup.py, 30 schools).
+# thresholds: most of a 6.6 s notice page was compiling (bench/district_rollup.py --schools 100 --weeks 2).
 SESSION: dict[str, Any] = {"application_name": "paperbridge-district", "options": "-c jit=off"}
 
 
