@@ -14,6 +14,7 @@ import psycopg
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from server import users
+from server.district import connect
 
 ROLES = ("admin", "viewer")
 FIELDS = ("id", "username", "display_name", "role", "school_id", "active", "session_version")
@@ -36,12 +37,10 @@ def add_user(conn: psycopg.Connection, username: str, password: str, role: str, 
             raise ValueError(f"there is no school {school_id} (`paperbridge district schools` lists them)")
         if conn.execute("SELECT 1 FROM district_users WHERE username = %s", [username]).fetchone():
             raise ValueError(f"user {username!r} already exists")
-        row = conn.execute("INSERT INTO district_users (username, display_name, password_hash, role, school_id)"
-                           " VALUES (%s, %s, %s, %s, %s) RETURNING id",
-                           [username, display_name.strip() or username, generate_password_hash(password), role,
-                            school_id]).fetchone()
-    assert row is not None
-    return int(row[0])
+        return int(connect.returned(conn.execute(
+            "INSERT INTO district_users (username, display_name, password_hash, role, school_id)"
+            " VALUES (%s, %s, %s, %s, %s) RETURNING id",
+            [username, display_name.strip() or username, generate_password_hash(password), role, school_id])))
 
 
 def authenticate(conn: psycopg.Connection, username: str, password: str) -> dict | None:
@@ -103,6 +102,4 @@ def secret_key(conn: psycopg.Connection) -> str:
     with conn.transaction():
         conn.execute("INSERT INTO district_settings (key, value) VALUES ('session_key', %s) ON CONFLICT DO NOTHING",
                      [secrets.token_hex(32)])
-        row = conn.execute("SELECT value FROM district_settings WHERE key = 'session_key'").fetchone()
-    assert row is not None
-    return str(row[0])
+        return str(connect.returned(conn.execute("SELECT value FROM district_settings WHERE key = 'session_key'")))

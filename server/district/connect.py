@@ -42,3 +42,11 @@ def _where(url: str) -> str:
     parts = urlsplit(url)
     host = parts.hostname or "localhost"
     return f"{host}:{parts.port or 5432}{parts.path or ''}" if parts.scheme else url
+
+
+def returned(cursor: psycopg.Cursor):
+    """The one value a statement gave back (INSERT ... RETURNING, a row that must be there)."""
+    row = cursor.fetchone()
+    if row is None:
+        raise RuntimeError("the database returned no row where one was expected")
+    return row[0]

@@ -9,6 +9,7 @@ import secrets
 import psycopg
 
 from server import clock
+from server.district import connect
 from server.district.schema import add_partitions
 
 CODE_LIFETIME = dt.timedelta(days=7)  # the code travels by letter or phone to the school's office
@@ -32,7 +33,7 @@ def add_school(conn: psycopg.Connection, name: str) -> tuple[int, str, dt.dateti
     if not name:
         raise ValueError("a school needs a name")
     with conn.transaction():
-        school_id = _returned(conn.execute("INSERT INTO schools (name) VALUES (%s) RETURNING id", [name]))
+        school_id = connect.returned(conn.execute("INSERT INTO schools (name) VALUES (%s) RETURNING id", [name]))
         add_partitions(conn, school_id)
         code, expires = _code_for(conn, school_id)
     return school_id, code, expires
@@ -51,18 +52,10 @@ def new_code_for(conn: psycopg.Connection, school_id: int) -> tuple[str, dt.date
 
 def _code_for(conn: psycopg.Connection, school_id: int) -> tuple[str, dt.datetime]:
     code = new_code()
-    expires = _returned(conn.execute("INSERT INTO enrolment_codes (code_hash, school_id, expires_at)"
-                                     " VALUES (%s, %s, now() + %s) RETURNING expires_at",
-                                     [code_hash(code), school_id, CODE_LIFETIME]))
+    expires = connect.returned(conn.execute("INSERT INTO enrolment_codes (code_hash, school_id, expires_at)"
+                                            " VALUES (%s, %s, now() + %s) RETURNING expires_at",
+                                            [code_hash(code), school_id, CODE_LIFETIME]))
     return code, expires
-
-
-def _returned(cursor: psycopg.Cursor):
-    """The one value an INSERT ... RETURNING gave back."""
-    row = cursor.fetchone()
-    if row is None:
-        raise RuntimeError("the database returned no row for an INSERT ... RETURNING")
-    return row[0]
 
 
 def list_schools(conn: psycopg.Connection) -> list[dict]:
@@ -85,7 +78,7 @@ def enrol(conn: psycopg.Connection, code: str) -> tuple[int, str, str]:
                            " AND expires_at > now() RETURNING school_id", [code_hash(code)]).fetchone()
         if row is None:
             raise EnrolmentRefused("this enrolment code is unknown, used or expired; ask the district for a new one")
-        name = _returned(conn.execute("UPDATE schools SET token_hash = %s, enrolled_at = now(), revoked_at = NULL"
+        name = connect.returned(conn.execute("UPDATE schools SET token_hash = %s, enrolled_at = now(), revoked_at = NULL"
                                       " WHERE id = %s RETURNING name", [token_hash(token), row[0]]))
     return row[0], name, token
 
