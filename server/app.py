@@ -81,11 +81,12 @@ def create_app(test_config: dict | None = None) -> Flask:
 
 def create_district_app(url: str, *, pool_size: int = 8, timezone: str = "UTC") -> Flask:
     """The district's node on the PostgreSQL database at ``url`` (a pool of ``pool_size``
-    connections; the schema made by ``paperbridge district init``): its API for school nodes
-    and its web pages for district staff, times shown in ``timezone``."""
+    connections; the schema made by ``paperbridge district init``): its API for school nodes,
+    its web pages for district staff (times shown in ``timezone``) and the worker that derives
+    the status of what the schools push."""
     from psycopg_pool import ConnectionPool  # start-up speed: the district's stack loads only for it
 
-    from server.district import accounts, connect  # start-up speed: the district's stack loads only for it
+    from server.district import accounts, connect, worker  # start-up speed: the district's stack loads only for it
     from server.web import district_api, district_pages  # start-up speed: the district's stack loads only for it
 
     zone = ZoneInfo(timezone)
@@ -96,6 +97,7 @@ def create_district_app(url: str, *, pool_size: int = 8, timezone: str = "UTC") 
                       BABEL_TRANSLATION_DIRECTORIES=str(Path(__file__).parent / "translations"))
     pool = ConnectionPool(url, min_size=1, max_size=pool_size, open=True, kwargs=connect.SESSION)
     app.extensions["district_pool"] = pool
+    app.extensions["district_worker"] = worker.StatusWorker(pool.connection).start()  # stops with the pool
     with pool.connection() as conn:
         app.config["SECRET_KEY"] = accounts.secret_key(conn)
     app.session_interface = _SessionCookie()

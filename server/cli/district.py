@@ -159,9 +159,10 @@ def district_status(notice_id: int | None, url: str | None, fmt: str) -> None:
     Example:
       paperbridge district status --notice 3 --format csv
     """
-    from server.district import report  # start-up speed: psycopg loads only for district commands
+    from server.district import ledger, report  # start-up speed: psycopg loads only for district commands
 
     with _open(url) as conn:
+        ledger.derive_all(conn)  # pushes whose status the server's worker has not derived yet count too
         try:
             rows = report.school_rows(conn, notice_id)
         except LookupError as exc:

@@ -1,6 +1,13 @@
 """The district's copy of each school's ledger: events received by id (a replay adds nothing),
-the derived status kept for the pairs they touch, by the school ledger's own rules
-(:func:`server.ledger.derive_sql` in PostgreSQL's dialect)."""
+and the derived status of the pairs they touch, by the school ledger's own rules
+(:func:`server.ledger.derive_sql` in PostgreSQL's dialect).
+
+A push only appends: its events and one row in ``status_queue``, in one transaction. The status
+of the pairs it touched is derived after the answer (:func:`derive_queued`, which the district
+server's worker runs as soon as a push lands, server/district/worker.py), several pushes at a
+time: a school catching up sends its week in many pushes, and each pair is derived once for
+them, on a connection of its own, while the next push is being written.
+"""
 
 from __future__ import annotations
 
@@ -11,27 +18,35 @@ from collections.abc import Iterable
 import psycopg
 
 from server import clock, ledger
+from server.district.connect import returned
 
-COLUMNS = ("id", "notice_id", "family_ref", "channel", "kind", "payload", "occurred_at", "recorded_at", "voids")
+COLUMNS = ("id", "notice_id", "family_ref", "channel", "kind", "payload", "occurred_at", "recorded_at", "voids",
+           "push_id")
 _COPY_EVENTS = "COPY events (school_id, " + ", ".join(COLUMNS) + ") FROM STDIN"
 STATUS_COLUMNS = ("notice_id", "family_ref", "state", "first_at", "confirmed_at", "channels", "reply", "reply_at",
                   "delivered")
+PUSHES_PER_DERIVE = 10  # queued pushes derived in one transaction (20,000 events at most)
+LOCK = 17_017  # pg_advisory_xact_lock(LOCK, school): one derivation of a school's status at a time
 
 
 def receive(conn: psycopg.Connection, school_id: int, events: Iterable[dict]) -> tuple[int, int]:
-    """Append a school's events in one transaction and derive the touched pairs again. Returns
+    """Append a school's events and queue them for the status, in one transaction. Returns
     (recorded, duplicates): events travel by id, so a replayed push records nothing twice."""
-    rows = [(school_id, e["id"], e["notice_id"], e["family_ref"], e["channel"], e["kind"],
-             json.dumps(e["payload"]) if e.get("payload") else "{}", e["occurred_at"], e["recorded_at"], e.get("voids")) for e in events]
     with conn.transaction():
-        touched = _copy_all(conn, rows)
-        if touched is None:
-            touched = _insert_new(conn, rows)
-        refresh(conn, school_id, set(touched), voids=any(row[5] == "void" for row in rows))
-    return len(touched), len(rows) - len(touched)
+        push_id = returned(conn.execute("SELECT nextval('push_ids')"))
+        rows = [(school_id, e["id"], e["notice_id"], e["family_ref"], e["channel"], e["kind"],
+                 json.dumps(e["payload"]) if e.get("payload") else "{}", e["occurred_at"], e["recorded_at"],
+                 e.get("voids"), push_id) for e in events]
+        recorded = _copy_all(conn, rows)
+        if recorded is None:
+            recorded = _insert_new(conn, rows)
+        if recorded:
+            conn.execute("INSERT INTO status_queue (push_id, school_id, events, voids) VALUES (%s, %s, %s, %s)",
+                         [push_id, school_id, recorded, any(row[5] == "void" for row in rows)])
+    return recorded, len(rows) - recorded
 
 
-def _copy_all(conn: psycopg.Connection, rows: list[tuple]) -> list[tuple[int, str]] | None:
+def _copy_all(conn: psycopg.Connection, rows: list[tuple]) -> int | None:
     """The usual push, all new: COPY straight into the events (a savepoint). None when one of them
     is here already (a replay, an answer that was lost): nothing of the attempt stays."""
     try:
@@ -40,10 +55,10 @@ def _copy_all(conn: psycopg.Connection, rows: list[tuple]) -> list[tuple[int, st
                 copy.write_row(row)
     except psycopg.errors.UniqueViolation:
         return None
-    return [(row[2], row[3]) for row in rows]
+    return len(rows)
 
 
-def _insert_new(conn: psycopg.Connection, rows: list[tuple]) -> list[tuple[int, str]]:
+def _insert_new(conn: psycopg.Connection, rows: list[tuple]) -> int:
     """A push with events the district has: COPY into a staging table, then only the new ones."""
     conn.execute("CREATE TEMP TABLE IF NOT EXISTS incoming (LIKE events INCLUDING DEFAULTS) ON COMMIT DELETE ROWS")
     with conn.cursor().copy(_COPY_EVENTS.replace("COPY events", "COPY incoming")) as copy:
@@ -51,7 +66,41 @@ def _insert_new(conn: psycopg.Connection, rows: list[tuple]) -> list[tuple[int, 
             copy.write_row(row)
     return conn.execute("INSERT INTO events (school_id, " + ", ".join(COLUMNS) + ") SELECT DISTINCT ON"
                         " (school_id, id) school_id, " + ", ".join(COLUMNS) + " FROM incoming"
-                        " ON CONFLICT (school_id, id) DO NOTHING RETURNING notice_id, family_ref").fetchall()
+                        " ON CONFLICT (school_id, id) DO NOTHING").rowcount
+
+
+def derive_queued(conn: psycopg.Connection, pushes: int = PUSHES_PER_DERIVE) -> int:
+    """Derive the status of the pairs the oldest queued pushes touched (up to ``pushes`` of them)
+    and take them off the queue, in one transaction; the events it counted (0: none queued).
+
+    Two callers at once (the server's worker, `district status`) take different pushes (SKIP
+    LOCKED), and one school is derived by one of them at a time (an advisory lock, taken in
+    school order): each derivation reads the events as they are once the lock is held, so an
+    older one never writes over a newer one."""
+    with conn.transaction():
+        queued = conn.execute("SELECT push_id, school_id, events, voids FROM status_queue ORDER BY push_id"
+                              " LIMIT %s FOR UPDATE SKIP LOCKED", [pushes]).fetchall()
+        if not queued:
+            return 0
+        for school_id in sorted({row[1] for row in queued}):
+            conn.execute("SELECT pg_advisory_xact_lock(%s, %s)", [LOCK, school_id])
+            mine = [row for row in queued if row[1] == school_id]
+            refresh(conn, school_id, [row[0] for row in mine], voids=any(row[3] for row in mine))
+        conn.execute("DELETE FROM status_queue WHERE push_id = ANY(%s)", [[row[0] for row in queued]])
+    return sum(row[2] for row in queued)
+
+
+def derive_all(conn: psycopg.Connection) -> int:
+    """Derive every queued push (what the worker would do next); the events counted."""
+    total = 0
+    while counted := derive_queued(conn):
+        total += counted
+    return total
+
+
+def queued(conn: psycopg.Connection) -> int:
+    """Events received whose status is not derived yet (the worker's backlog)."""
+    return returned(conn.execute("SELECT coalesce(sum(events), 0) FROM status_queue"))
 
 
 def keep_roster(conn: psycopg.Connection, school_id: int, families: list[dict], notices: list[dict]) -> None:
@@ -76,14 +125,12 @@ def keep_roster(conn: psycopg.Connection, school_id: int, families: list[dict], 
                   n["classes"]] for n in notices])
 
 
-def refresh(conn: psycopg.Connection, school_id: int, pairs: set[tuple[int, str]], voids: bool = True) -> None:
-    """Derive the (notice, family) pairs again from the school's events and keep them, in one
-    statement (in the caller's transaction). ``voids``: whether the events may void others (a
-    pair whose every event is voided has no status row: unread, as at the school)."""
-    if not pairs:
-        return
-    notice_ids, family_refs = zip(*sorted(pairs), strict=True)
-    params = {"notices": list(notice_ids), "families": list(family_refs), "school": school_id}
+def refresh(conn: psycopg.Connection, school_id: int, push_ids: list[int], voids: bool = True) -> None:
+    """Derive again the (notice, family) pairs the pushes ``push_ids`` touched, from all of the
+    school's events, and keep them, in one statement (in the caller's transaction). ``voids``:
+    whether the pushes may void events (a pair whose every event is voided has no status row:
+    unread, as at the school)."""
+    params = {"pushes": push_ids, "school": school_id}
     if voids:
         conn.execute("DELETE FROM receipt_status s USING " + _PAIRS + " WHERE s.school_id = %(school)s"
                      " AND s.notice_id = t.notice_id AND s.family_ref = t.family_ref", params)
@@ -95,7 +142,8 @@ def refresh(conn: psycopg.Connection, school_id: int, pairs: set[tuple[int, str]
     # grow with the term, push after push
 
 
-_PAIRS = "unnest(%(notices)s::bigint[], %(families)s::text[]) AS t(notice_id, family_ref)"
+_PAIRS = ("(SELECT DISTINCT notice_id, family_ref FROM events WHERE school_id = %(school)s"
+          " AND push_id = ANY(%(pushes)s)) t")  # found by the events' BRIN index on push_id (appended in order)
 # The rows of ledger.derive_sql kept as ledger.derived_status_rows shapes them for the school (state
 # by rank, channel lists sorted, the latest reply's time and choice unpacked): tested equal to the
 # school's fold in tests/district/test_district_ledger.py.

@@ -110,6 +110,18 @@ CREATE TABLE district_users (
 );
 CREATE TABLE district_settings (key text PRIMARY KEY, value text NOT NULL);
 """),
+    ("0004_status_queue", """
+CREATE SEQUENCE push_ids;
+ALTER TABLE events ADD COLUMN push_id bigint;  -- the push that brought it (none before this migration)
+CREATE INDEX events_push ON events USING brin (school_id, push_id) WITH (autosummarize = on);
+CREATE TABLE status_queue (  -- pushes whose pairs' status is not derived yet (server/district/ledger.py)
+    push_id bigint PRIMARY KEY,
+    school_id integer NOT NULL,
+    events integer NOT NULL,
+    voids boolean NOT NULL,
+    queued_at timestamptz NOT NULL DEFAULT now()
+);
+"""),
 )
 PARTITIONED = ("events", "receipt_status", "families", "notices")
 

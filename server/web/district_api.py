@@ -91,6 +91,7 @@ def push():
             recorded, duplicates = district_ledger.receive(conn, school_id, events or [])
             conn.execute("UPDATE schools SET last_push_at = now(), events_received = events_received + %s"
                          " WHERE id = %s", [recorded, school_id])
+    current_app.extensions["district_worker"].wake()  # the status of what came, after this answer
     return json_reply({"recorded": recorded, "duplicates": duplicates})
 
 

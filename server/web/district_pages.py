@@ -27,6 +27,7 @@ from flask_babel import gettext as _
 
 from server import charts, clock, exports, ledger, ratelimit, webtools
 from server.district import accounts, report, schools
+from server.district import ledger as district_ledger
 from server.district import notices as district_notices
 from server.web import labels
 from server.webtools import local_path
@@ -123,8 +124,9 @@ def index():
 def notice(notice_id: int):
     with _pool().connection() as conn:
         found, rows = _notice_rows(conn, notice_id)
+        counting = district_ledger.queued(conn)
     return render_template("district/notice.html", notice=_titled(found), rows=rows, totals=_totals(rows),
-                           behind=_behind_ids(rows))
+                           behind=_behind_ids(rows), counting=counting)
 
 
 @bp.route("/notices/<int:notice_id>/schools/<int:school_id>")
@@ -141,11 +143,13 @@ def school(notice_id: int, school_id: int):
         parts = report.drill(conn, notice_id, school_id, grade)
         totals = whole[0] if grade is None else next(  # each family once, whatever its classes
             (row for row in report.drill(conn, notice_id, school_id) if row["name"] == grade), None)
+        counting = district_ledger.queued(conn)
     if totals is None:
         abort(404)
     totals = _shares(totals)
     return render_template("district/school.html", notice=_titled(found), school_id=school_id,
-                           school=whole[0]["school"], grade=grade, parts=[_shares(p) for p in parts], totals=totals)
+                           school=whole[0]["school"], grade=grade, parts=[_shares(p) for p in parts], totals=totals,
+                           counting=counting)
 
 
 @bp.route("/notices/<int:notice_id>/export.<fmt>")

@@ -17,7 +17,7 @@ import psycopg
 from server import ledger
 from server.district import forward, link, schema
 from server.district import ledger as district_ledger
-from tests.district.nodes import linked_school
+from tests.district.nodes import counted, linked_school
 from tests.district.proxy import LOSE_ANSWER, LOSE_REQUEST, PASS, FlakyLink
 
 PB = str(Path(sys.executable).parent / "paperbridge")
@@ -71,6 +71,7 @@ def when(condition, seconds: float = 60) -> None:
 
 
 def assert_exactly_once(database_url: str, name: str, node) -> None:
+    counted(database_url)  # by the district server's own worker (restarted after its kill -9)
     with psycopg.connect(database_url) as conn:
         school_id = conn.execute("SELECT id FROM schools WHERE name = %s", [name]).fetchone()[0]
         there = [r[0] for r in conn.execute("SELECT id FROM events WHERE school_id = %s", [school_id])]

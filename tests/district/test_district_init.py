@@ -18,7 +18,8 @@ def district(*args: str):
 
 def test_init_makes_the_tables_with_events_partitioned_by_school_and_is_safe_to_run_again(district_url):
     first = district("init", "--database", district_url)
-    assert first.exit_code == 0 and "0001_schools_events, 0002_notices_families, 0003_district_accounts applied" in first.stdout
+    assert first.exit_code == 0 and ("0001_schools_events, 0002_notices_families, 0003_district_accounts,"
+                                     " 0004_status_queue applied") in first.stdout
     again = district("init", "--database", district_url)
     assert again.exit_code == 0 and "already up to date" in again.stdout
     with psycopg.connect(district_url) as conn:

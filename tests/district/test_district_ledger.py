@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import threading
 import uuid
 
 import psycopg
@@ -10,7 +12,7 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-from server import ledger
+from server import clock, ledger
 from server.district import ledger as district_ledger
 from server.district import schema, schools
 from tests.server.test_ledger import build, event_specs
@@ -36,10 +38,12 @@ def as_forwarded(event: ledger.Event, family_ref: str) -> dict:
 
 
 @hsettings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(specs=event_specs, voids=st.lists(st.integers(min_value=0, max_value=7), max_size=3), split=st.integers(0, 8))
-def test_the_district_status_equals_the_school_ledgers_fold(district, specs, voids, split):
-    """Any events, any voids, sent in two pushes and the first sent twice: the district's status of
-    the pair is derive_status over the events, and nothing is counted twice."""
+@given(specs=event_specs, voids=st.lists(st.integers(min_value=0, max_value=7), max_size=3), split=st.integers(0, 8),
+       derive_between=st.booleans())
+def test_the_district_status_equals_the_school_ledgers_fold(district, specs, voids, split, derive_between):
+    """Any events, any voids, sent in two pushes and the first sent twice, the status derived after
+    each push or once for both: the district's status of the pair is derive_status over the
+    events, and nothing is counted twice."""
     conn, school_id = district
     family = "f_" + uuid.uuid4().hex[:10]
     events = [ledger.new_event(1, 1, e.channel, e.kind, occurred_at=e.occurred_at, payload=e.payload,
@@ -50,7 +54,12 @@ def test_the_district_status_equals_the_school_ledgers_fold(district, specs, voi
     forwarded = [as_forwarded(e, family) for e in events]
     first, second = forwarded[:split], forwarded[split:]
     assert district_ledger.receive(conn, school_id, first) == (len(first), 0)
+    if derive_between:
+        assert district_ledger.derive_all(conn) == len(first)
     assert district_ledger.receive(conn, school_id, first + second) == (len(second), len(first))
+    assert district_ledger.queued(conn) == len(second) + (0 if derive_between else len(first))
+    district_ledger.derive_all(conn)
+    assert district_ledger.queued(conn) == 0
     assert district_ledger.status_of(conn, school_id, 1, family) == ledger.derive_status(events)
     assert conn.execute("SELECT count(*) FROM events WHERE family_ref = %s", [family]).fetchone() == (len(events),)
 
@@ -59,6 +68,7 @@ def test_events_land_in_their_schools_partition(district):
     conn, school_id = district
     event = ledger.new_event(7, 1, "paper", "confirmed", occurred_at="2026-11-23T08:00:00Z")
     district_ledger.receive(conn, school_id, [as_forwarded(event, "f_partition")])
+    district_ledger.derive_all(conn)
     assert conn.execute("SELECT count(*) FROM events_s%s WHERE family_ref = 'f_partition'" % school_id).fetchone() == (1,)
 
 
@@ -85,6 +95,7 @@ def test_a_whole_school_forwarded_in_batches_matches_its_own_status_and_carries_
         sent += events
         cursor = after
     assert district_ledger.receive(conn, school_id, events or sent[-100:]) == (0, len(sent[-100:]))
+    assert district_ledger.derive_all(conn) == len(sent)
     key = forward.family_key(school)
     for row in school.query("SELECT notice_id, family_id FROM receipt_status"):
         assert district_ledger.status_of(conn, school_id, row["notice_id"], forward.family_ref(key, row["family_id"])) \
@@ -94,3 +105,33 @@ def test_a_whole_school_forwarded_in_batches_matches_its_own_status_and_carries_
     names = [r[0] for r in school.execute("SELECT display_name FROM families")]
     assert not any(name and name in text for name in names)
     assert len(sent) == school.execute("SELECT count(*) FROM events").fetchone()[0]
+
+
+def test_derivations_running_at_once_end_on_the_status_of_every_event(district):
+    """Pushes land while two derivers (the server's worker, `district status`) take them one at a
+    time: each push is derived once, by one of them, and the status kept at the end is the pair's
+    whole ledger (the latest reply)."""
+    conn, school_id = district
+    family = "f_" + uuid.uuid4().hex[:10]
+    events = [ledger.new_event(1, 1, ("paper", "voice", "sms")[i % 3], "reply", payload={"choice": f"choice {i}"},
+                               occurred_at=clock.iso(dt.datetime(2026, 11, 2, 8, tzinfo=dt.UTC) + dt.timedelta(hours=i)),
+                               event_id=f"{family}-{i:03d}")
+              for i in range(40)]  # each a later reply: any older derivation written last would show
+    pushing, counted = threading.Event(), []
+
+    def derive() -> None:
+        with psycopg.connect(conn.info.dsn, autocommit=True) as mine:
+            while pushing.is_set() or district_ledger.queued(mine):
+                counted.append(district_ledger.derive_queued(mine, pushes=1))
+
+    pushing.set()
+    derivers = [threading.Thread(target=derive) for _ in range(2)]
+    for thread in derivers:
+        thread.start()
+    for event in events:
+        district_ledger.receive(conn, school_id, [as_forwarded(event, family)])
+    pushing.clear()
+    for thread in derivers:
+        thread.join()
+    assert district_ledger.queued(conn) == 0 and sum(counted) == len(events)
+    assert district_ledger.status_of(conn, school_id, 1, family) == ledger.derive_status(events)

@@ -14,8 +14,10 @@ import pytest
 import requests
 
 from server import clock, ledger
+from server import db as database
+from server.district import ledger as district_ledger
 from server.district import link, report
-from tests.district.nodes import linked_school, paperbridge
+from tests.district.nodes import counted, linked_school, paperbridge
 from tests.district.test_district_notice import local_notice, write_notice
 
 
@@ -41,6 +43,7 @@ def district_with_two_schools(district, tmp_path):
         assert added.exit_code == 0, added.output
     with psycopg.connect(district_url) as conn:
         ids = dict(conn.execute("SELECT name, id FROM schools").fetchall())
+    counted(district_url)
     yield url, district_url, notice, ids
 
 
@@ -88,6 +91,27 @@ def test_a_district_admin_sees_every_school_its_share_and_can_drill_down_to_clas
     with psycopg.connect(district_url) as conn:
         by_class = report.drill(conn, notice, ids["East"], "3")
     assert by_class and all(p["name"].startswith("3") for p in by_class)
+
+
+def test_a_push_still_being_counted_is_said_and_then_counted(district_with_two_schools, tmp_path):
+    """The status of a push is derived by the server's worker after the answer: while it waits
+    (here: the school's derivation lock held by the test), the page says so; then it counts."""
+    url, district_url, notice, ids = district_with_two_schools
+    admin = sign_in(url, "wang")
+    page = url + f"/district/notices/{notice}"
+    assert "still being counted" not in admin.get(page).text
+    node = database.connect(tmp_path / "East.db")
+    local = local_notice(node, notice)
+    family = node.execute("SELECT family_id FROM students WHERE active = 1 ORDER BY family_id DESC LIMIT 1").fetchone()[0]
+    ledger.record(node, [ledger.new_event(local, family, "sms", "confirmed", occurred_at=clock.now_iso())])
+    with psycopg.connect(district_url) as holder:
+        holder.execute("SELECT pg_advisory_xact_lock(%s, %s)", [district_ledger.LOCK, ids["East"]])
+        assert link.push(node).recorded == 1
+        assert "1 event from the latest pushes is still being counted" in admin.get(page).text
+    counted(district_url)
+    assert "still being counted" not in admin.get(page).text
+    with psycopg.connect(district_url) as conn:
+        assert {r["school"]: r["confirmed"] for r in report.school_rows(conn, notice)}["East"] == 6
 
 
 def test_exports_are_the_table_in_csv_and_xlsx_with_headers_in_the_users_language(district_with_two_schools):

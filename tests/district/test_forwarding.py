@@ -13,7 +13,7 @@ from server import demo, ledger
 from server.district import forward, link
 from server.district import ledger as district_ledger
 from server.serving import BackgroundServer
-from tests.district.nodes import code_for, linked_school, paperbridge
+from tests.district.nodes import code_for, counted, linked_school, paperbridge
 
 
 def test_two_schools_link_push_and_replay_and_the_district_has_each_event_once(district, tmp_path):
@@ -34,6 +34,7 @@ def test_two_schools_link_push_and_replay_and_the_district_has_each_event_once(d
     nodes["West"].execute("UPDATE district_link SET forwarded_seq = 0")  # as if every answer had been lost
     replay = link.push(nodes["West"])
     assert replay.recorded == 0 and replay.duplicates == replay.sent > 0
+    counted(district_url)
     with psycopg.connect(district_url) as conn:
         per_school = dict(conn.execute("SELECT s.name, count(e.id) FROM schools s JOIN events e ON e.school_id = s.id"
                                        " GROUP BY s.name").fetchall())
@@ -54,6 +55,7 @@ def test_a_correction_at_the_school_corrects_the_district(district, tmp_path):
     ledger.void(node, row["id"], actor="office", reason="tapped the wrong family")
     assert link.push(node).recorded == 1
     ref = forward.family_ref(forward.family_key(node), row["family_id"])
+    counted(district_url)
     with psycopg.connect(district_url) as conn:
         assert district_ledger.status_of(conn, 1, row["notice_id"], ref) == \
             ledger.status_of(node, row["notice_id"], row["family_id"])
