@@ -11,14 +11,17 @@ whole-school notices a week (one of them district-wide) and what the channels se
 delivery per family, a read for most, a confirmation for many (~2.4 events per family and
 notice, ~100 per family over a 14-week term: 200 schools make ~40 M events). Prints:
 
-- ingest: events/s through the district's own path (server/district/ledger.py: COPY into
-  staging, insert the new ones, derive the touched pairs' status), in pushes of 2,000 as
-  school nodes send them, beside the floor measured in the same run: PostgreSQL's COPY of
-  the same rows into a table with the same columns and indexes and nothing else;
+- ingest: events/s through the district's own path, in pushes of 2,000 as school nodes send
+  them (server/district/ledger.py: COPY into the events and a row in the status queue, then
+  the status worker of the district server, server/district/worker.py, on its own connection,
+  derives the touched pairs), timed until every pair's status is derived; beside it the pushes
+  alone, and the floor measured in the same run: PostgreSQL's COPY of the same rows into a
+  table with the same columns and indexes and nothing else;
 - the district notice page's figures (server/district/report.py, all schools, one
   district notice) and the per-school table over all district notices, median of 3;
 - the catch-up of one real school node (SQLite, 2,000 families) after a week offline:
-  `link.push` over real HTTP to the district app, until the district has it all;
+  `link.push` over real HTTP to the district app, until the district has it all and its
+  status is derived;
 - database size and peak memory of this process.
 """
 
@@ -36,6 +39,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
+from psycopg_pool import ConnectionPool
 
 from bench.district_bench import events as school_events
 from bench.pgserver import temporary_postgres
@@ -43,7 +47,7 @@ from bench.print_bench import build_school
 from server import clock, ledger
 from server import db as database
 from server.app import create_district_app
-from server.district import connect, link, report, schema, schools
+from server.district import connect, link, report, schema, schools, worker
 from server.district import ledger as district_ledger
 from server.district import notices as district_notices
 from server.serving import BackgroundServer
@@ -96,15 +100,16 @@ def _event(rng: random.Random, notice: dict, family: dict, channel: str, kind: s
 
 
 def ingest(url: str, schools_count: int, families: int, weeks: int,
-           floor_too: bool = True) -> tuple[int, float, float, list[int]]:
+           floor_too: bool = True) -> tuple[int, float, float, float, list[int]]:
     """Every school's term through the district's path and, for the floor, the same rows by COPY
-    alone. Returns (events, seconds ingesting, seconds of the COPY floor, district notice ids)."""
+    alone. Returns (events, seconds until derived, seconds answering the pushes, seconds of the
+    COPY floor, district notice ids)."""
     start = clock.now() - dt.timedelta(weeks=weeks)
-    total, ours, floor = 0, 0.0, 0.0
+    total, ours, answered, floor = 0, 0.0, 0.0, 0.0
+    pool = ConnectionPool(url, min_size=1, max_size=1, open=True, kwargs=connect.SESSION)  # as the server's worker
+    status = worker.StatusWorker(pool.connection).start()
     with psycopg.connect(url, autocommit=True, **connect.SESSION) as conn:  # as the district's server connects
-        conn.execute("CREATE TABLE IF NOT EXISTS floor_events (LIKE events INCLUDING DEFAULTS)")
-        conn.execute("ALTER TABLE floor_events ADD PRIMARY KEY (school_id, id)")
-        conn.execute("CREATE INDEX ON floor_events (school_id, notice_id, family_ref)")
+        conn.execute("CREATE TABLE IF NOT EXISTS floor_events (LIKE events INCLUDING DEFAULTS INCLUDING INDEXES)")
         conn.execute("TRUNCATE floor_events")
         district_ids = [district_notices.add(conn, texts={"en": (f"District notice {w + 1}", "All schools.")},
                                              created_by="bench", publish_at=clock.iso(start + dt.timedelta(weeks=w)))
@@ -122,14 +127,19 @@ def ingest(url: str, schools_count: int, families: int, weeks: int,
             begun = time.perf_counter()
             for part in range(0, len(rows), PUSH):
                 district_ledger.receive(conn, school_id, rows[part:part + PUSH])
+                status.wake()
+            answered += time.perf_counter() - begun
+            while district_ledger.queued(conn):
+                time.sleep(0.005)
             ours += time.perf_counter() - begun
+            push_id = connect.returned(conn.execute("SELECT last_value FROM push_ids"))
             begun = time.perf_counter()
             for part in range(0, len(rows), PUSH) if floor_too else ():
                 with conn.cursor().copy("COPY floor_events (school_id, " + ", ".join(district_ledger.COLUMNS) +
                                         ") FROM STDIN") as copy:
                     for e in rows[part:part + PUSH]:
                         copy.write_row((school_id, e["id"], e["notice_id"], e["family_ref"], e["channel"], e["kind"],
-                                        "{}", e["occurred_at"], e["recorded_at"], None))
+                                        "{}", e["occurred_at"], e["recorded_at"], None, push_id))
             floor += time.perf_counter() - begun
             total += len(rows)
             conn.execute("UPDATE schools SET events_received = %s, last_push_at = now() WHERE id = %s",
@@ -137,9 +147,11 @@ def ingest(url: str, schools_count: int, families: int, weeks: int,
             if (s + 1) % max(1, schools_count // 20) == 0 or s + 1 == schools_count:
                 print(f"  {s + 1:>4} schools  {total:>12,} events  ours {total / ours:>9,.0f}/s"
                       + (f"  COPY floor {total / floor:>9,.0f}/s" if floor_too else ""), flush=True)
+        status.stop()
+        pool.close()
         conn.execute("DROP TABLE floor_events")
         conn.execute("VACUUM ANALYZE")
-    return total, ours, floor, district_ids
+    return total, ours, answered, floor, district_ids
 
 
 def median_seconds(fn, runs: int = 3) -> float:
@@ -161,10 +173,12 @@ def catch_up(url: str, families: int, folder: Path) -> tuple[int, float]:
     with psycopg.connect(url, autocommit=True) as conn:
         code = schools.add_school(conn, "Offline for a week")[1]
     app = create_district_app(url, pool_size=4)
-    with BackgroundServer(app) as server:
+    with BackgroundServer(app) as server, psycopg.connect(url, autocommit=True) as conn:
         link.link(node, server.url, code)
         begun = time.perf_counter()
         result = link.push(node)
+        while district_ledger.queued(conn):  # and its status derived by the server's worker
+            time.sleep(0.005)
         seconds = time.perf_counter() - begun
     app.extensions["district_pool"].close()
     assert result.recorded == len(week), (result, len(week))
@@ -195,8 +209,10 @@ def run(args, url: str) -> None:
         schema.migrate(conn)
     print(f"{args.schools} schools x {args.families:,} families, {args.weeks} weeks, 3 notices a week "
           f"(1 district-wide)")
-    total, ours, floor, district_ids = ingest(url, args.schools, args.families, args.weeks, not args.no_floor)
-    print(f"ingest: {total:,} events in {ours:.0f} s = {total / ours:,.0f} events/s"
+    total, ours, answered, floor, district_ids = ingest(url, args.schools, args.families, args.weeks,
+                                                        not args.no_floor)
+    print(f"pushes answered: {total / answered:,.0f} events/s ({answered:.0f} s)")
+    print(f"ingest, status derived: {total:,} events in {ours:.0f} s = {total / ours:,.0f} events/s"
           + (f"; COPY floor {total / floor:,.0f} events/s ({floor:.0f} s): {floor / ours:.0%} of the floor"
              if not args.no_floor else " (no floor measured)"))
     with psycopg.connect(url, **connect.SESSION) as conn:
