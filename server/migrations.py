@@ -611,3 +611,13 @@ CREATE TABLE district_notices (
     pulled_at TEXT NOT NULL
 );
 """)
+
+
+@migrations(name="0024_student_moves")
+def student_moves(db: Database) -> None:
+    """A student moved to another family changes the family it left as well (its classes, which
+    the district counts notices by): the change log names that family too. (A kiosk already
+    follows the student itself, whose row names its new family.)"""
+    db.execute("CREATE TRIGGER change_students_moved AFTER UPDATE OF family_id ON students"
+               " WHEN OLD.family_id IS NOT NEW.family_id BEGIN"
+               " INSERT INTO change_log (entity, entity_id) VALUES ('families', OLD.family_id); END")

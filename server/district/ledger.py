@@ -70,24 +70,27 @@ def _insert_new(conn: psycopg.Connection, rows: list[tuple]) -> int:
 
 
 def derive_queued(conn: psycopg.Connection, pushes: int = PUSHES_PER_DERIVE) -> int:
-    """Derive the status of the pairs the oldest queued pushes touched (up to ``pushes`` of them)
-    and take them off the queue, in one transaction; the events it counted (0: none queued).
+    """Derive the status of the pairs the oldest queued pushes of one school touched (up to
+    ``pushes`` of them) and take them off the queue, in one transaction; the events it counted
+    (0: none queued).
 
     Two callers at once (the server's worker, `district status`) take different pushes (SKIP
-    LOCKED), and one school is derived by one of them at a time (an advisory lock, taken in
-    school order): each derivation reads the events as they are once the lock is held, so an
-    older one never writes over a newer one."""
+    LOCKED), and one school is derived by one of them at a time (an advisory lock): each
+    derivation reads the events as they are once the lock is held, so an older one never
+    writes over a newer one."""
     with conn.transaction():
-        queued = conn.execute("SELECT push_id, school_id, events, voids FROM status_queue ORDER BY push_id"
-                              " LIMIT %s FOR UPDATE SKIP LOCKED", [pushes]).fetchall()
-        if not queued:
+        first = conn.execute("SELECT school_id FROM status_queue ORDER BY push_id LIMIT 1"
+                             " FOR UPDATE SKIP LOCKED").fetchone()
+        if first is None:
             return 0
-        for school_id in sorted({row[1] for row in queued}):
-            conn.execute("SELECT pg_advisory_xact_lock(%s, %s)", [LOCK, school_id])
-            mine = [row for row in queued if row[1] == school_id]
-            refresh(conn, school_id, [row[0] for row in mine], voids=any(row[3] for row in mine))
-        conn.execute("DELETE FROM status_queue WHERE push_id = ANY(%s)", [[row[0] for row in queued]])
-    return sum(row[2] for row in queued)
+        school_id = first[0]
+        conn.execute("SELECT pg_advisory_xact_lock(%s, %s)", [LOCK, school_id])
+        queued = conn.execute("SELECT push_id, events, voids FROM status_queue WHERE school_id = %s"
+                              " ORDER BY push_id LIMIT %s FOR UPDATE SKIP LOCKED", [school_id, pushes]).fetchall()
+        push_ids = [row[0] for row in queued]
+        refresh(conn, school_id, push_ids, voids=any(row[2] for row in queued))
+        conn.execute("DELETE FROM status_queue WHERE push_id = ANY(%s)", [push_ids])
+    return sum(row[1] for row in queued)
 
 
 def derive_all(conn: psycopg.Connection) -> int:

@@ -61,6 +61,28 @@ def test_a_correction_at_the_school_corrects_the_district(district, tmp_path):
             ledger.status_of(node, row["notice_id"], row["family_id"])
 
 
+def test_a_student_who_moves_family_leaves_the_old_family_without_that_class(district, tmp_path):
+    """A roster correction moves a child to another household: at the district the family it
+    left loses the class (it is no longer addressed by that class's notices), the new one has it."""
+    _url, district_url = district
+    node = linked_school(tmp_path, district, "South")
+    link.push(node)
+    student, old, class_id = node.execute(
+        "SELECT id, family_id, class_id FROM students s WHERE active = 1 AND (SELECT count(*) FROM students o"
+        " WHERE o.family_id = s.family_id AND o.active = 1) = 1 ORDER BY id LIMIT 1").fetchone()
+    new = node.execute("SELECT family_id FROM students WHERE active = 1 AND class_id != ? AND family_id != ?"
+                       " ORDER BY id LIMIT 1", [class_id, old]).fetchone()[0]
+    node.table("students").update(student, {"family_id": new})
+    result = link.push(node)
+    assert result.families == 2, result
+    key = forward.family_key(node)
+    with psycopg.connect(district_url) as conn:
+        classes = dict(conn.execute("SELECT family_ref, classes FROM families WHERE family_ref = ANY(%s)",
+                                    [[forward.family_ref(key, old), forward.family_ref(key, new)]]).fetchall())
+    assert classes[forward.family_ref(key, old)] == []
+    assert class_id in classes[forward.family_ref(key, new)]
+
+
 def test_an_unreachable_district_keeps_everything_to_send(district, tmp_path):
     url, _district_url = district
     node = linked_school(tmp_path, district, "South")
