@@ -38,10 +38,11 @@ def add(conn: psycopg.Connection, *, texts: dict[str, tuple[str, str]], created_
     except ValueError:
         raise ValueError(f"the publish time {publish_at!r} is not a time like 2026-12-18T08:00:00+08:00") from None
     with conn.transaction():
-        return int(connect.returned(conn.execute("INSERT INTO district_notices (texts, reply_options, requires_confirmation, due_date, urgent,"
-                           " publish_at, created_by) VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING id",
-                           [json.dumps(texts, ensure_ascii=False), json.dumps(options, ensure_ascii=False),
-                            requires_confirmation, due, urgent, publish, created_by])))
+        return int(connect.returned(conn.execute(
+            "INSERT INTO district_notices (texts, reply_options, requires_confirmation, due_date, urgent,"
+            " publish_at, created_by) VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING id",
+            [json.dumps(texts, ensure_ascii=False), json.dumps(options, ensure_ascii=False),
+             requires_confirmation, due, urgent, publish, created_by])))
 
 
 def after(conn: psycopg.Connection, after_id: int = 0) -> list[dict]:

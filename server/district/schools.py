@@ -78,8 +78,9 @@ def enrol(conn: psycopg.Connection, code: str) -> tuple[int, str, str]:
                            " AND expires_at > now() RETURNING school_id", [code_hash(code)]).fetchone()
         if row is None:
             raise EnrolmentRefused("this enrolment code is unknown, used or expired; ask the district for a new one")
-        name = connect.returned(conn.execute("UPDATE schools SET token_hash = %s, enrolled_at = now(), revoked_at = NULL"
-                                      " WHERE id = %s RETURNING name", [token_hash(token), row[0]]))
+        name = connect.returned(conn.execute("UPDATE schools SET token_hash = %s, enrolled_at = now(),"
+                                             " revoked_at = NULL WHERE id = %s RETURNING name",
+                                             [token_hash(token), row[0]]))
     return row[0], name, token
 
 
